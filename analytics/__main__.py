@@ -1,0 +1,54 @@
+"""Command line: `python -m analytics COMMAND` (demo, load, analyze, cost, drift, report, …)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from analytics.errors import LiftboardError
+from analytics.store import DEFAULT_DB
+
+# Each module defines `register(subparsers)`, which adds its commands and sets `func` on them.
+# `func(args)` returns a JSON-able document (printed with --json) and prints its own text otherwise.
+COMMAND_MODULES = [
+    "analytics.cli_data",
+]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line and exit 2, as for every bad input
+        self.exit(2, f"error: {message} (see `python -m analytics {self.prog.split()[-1]} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m analytics", description=__doc__)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", default=str(DEFAULT_DB), help="workspace file (default %(default)s)")
+    common.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub, common)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        doc: Any = args.func(args)
+    except LiftboardError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted; the workspace is unchanged by the unfinished step.", file=sys.stderr)
+        return 130
+    if getattr(args, "json", False):
+        print(json.dumps(doc, default=str, allow_nan=False, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

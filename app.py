@@ -1,0 +1,29 @@
+"""Liftboard: the entry point. Declares the pages and the sidebar's workspace picker; nothing else."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from pages._ui import workspace_choices
+
+st.set_page_config(page_title="Liftboard", page_icon="📈", layout="wide")
+
+# One line per page that exists; a page is listed only once it is built.
+PAGES = [
+    st.Page("pages/data.py", title="Data", icon="🗂️", url_path="data"),
+]
+
+nav = st.navigation(PAGES)
+
+with st.sidebar:
+    choices = [str(p) for p in workspace_choices()]
+    st.selectbox("Workspace", choices, key="workspace_path", help="A DuckDB file holding your data and Liftboard's state.")
+    with st.expander("What is Liftboard?"):
+        st.markdown(
+            "Liftboard tells you whether your AI feature **works** (A/B lift on conversion, retention, "
+            "revenue), whether you can **afford** to grow it (cost per user and how it scales), whether the "
+            "model is **drifting** from what you validated, and what **users say** about its outputs. "
+            "Start on the Data page: load the demo or upload your own event logs."
+        )
+
+nav.run()

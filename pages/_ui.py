@@ -1,0 +1,82 @@
+"""Streamlit glue shared by the pages: the cached workspace, errors, URL state and downloads."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pandas as pd
+import streamlit as st
+
+from analytics.errors import LiftboardError
+from analytics.store import DEFAULT_DB, Workspace, open_workspace
+
+T = TypeVar("T")
+
+
+def default_db() -> Path:
+    """The workspace the app opens: $LIFTBOARD_DB, else data/workspace.duckdb."""
+    return Path(os.environ.get("LIFTBOARD_DB", str(DEFAULT_DB)))
+
+
+def workspace_choices() -> list[Path]:
+    """Workspace files the sidebar offers: the default one and any other .duckdb beside it."""
+    first = default_db()
+    others = sorted(p for p in first.parent.glob("*.duckdb") if p != first)
+    return [first, *others]
+
+
+@st.cache_resource(show_spinner=False)
+def _open(path: str) -> Workspace:
+    # One DuckDB connection per process and file; pages take a cursor per query.
+    return open_workspace(path)
+
+
+def workspace() -> Workspace:
+    """The workspace chosen in the sidebar (st.session_state['workspace_path'])."""
+    path = st.session_state.get("workspace_path") or str(default_db())
+    try:
+        return _open(path)
+    except LiftboardError as exc:
+        st.error(str(exc))
+        st.stop()
+        raise  # unreachable: st.stop() raises
+
+
+def guarded(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call the engine; a LiftboardError becomes one red sentence and stops the page."""
+    try:
+        return fn(*args, **kwargs)
+    except LiftboardError as exc:
+        st.error(str(exc))
+        st.stop()
+        raise
+
+
+def url_state(key: str, default: str) -> str:
+    """A string kept in the URL's query parameters so that a link reproduces the view."""
+    return st.query_params.get(key, default)
+
+
+def set_url_state(**values: Any) -> None:
+    for key, value in values.items():
+        if value is None or value == "":
+            st.query_params.pop(key, None)
+        else:
+            st.query_params[key] = str(value)
+
+
+def download_csv(df: pd.DataFrame, name: str, *, key: str | None = None, label: str = "Download CSV") -> None:
+    """A download button for a small result table, with spreadsheet formulas neutralised."""
+    from analytics.export import safe_csv_bytes
+
+    st.download_button(
+        label,
+        data=safe_csv_bytes(df),
+        file_name=f"{name}.csv",
+        mime="text/csv",
+        key=key or f"dl-{name}",
+        on_click="ignore",
+    )
