@@ -17,7 +17,12 @@ nav = st.navigation(PAGES)
 
 with st.sidebar:
     choices = [str(p) for p in workspace_choices()]
-    st.selectbox("Workspace", choices, key="workspace_path", help="A DuckDB file holding your data and Liftboard's state.")
+    st.selectbox(
+        "Workspace",
+        choices,
+        key="workspace_path",
+        help="A DuckDB file holding your data and Liftboard's state.",
+    )
     with st.expander("What is Liftboard?"):
         st.markdown(
             "Liftboard tells you whether your AI feature **works** (A/B lift on conversion, retention, "

@@ -255,12 +255,12 @@ def _migrate(con: duckdb.DuckDBPyConnection) -> None:
         except BaseException:
             con.execute("ROLLBACK")
             raise
-    con.execute(
-        "INSERT OR REPLACE INTO lb_meta VALUES ('engine_version', ?)", [duckdb.__version__]
-    )
+    con.execute("INSERT OR REPLACE INTO lb_meta VALUES ('engine_version', ?)", [duckdb.__version__])
 
 
-def open_workspace(path: str | Path = DEFAULT_DB, *, create: bool = True, read_only: bool = False) -> Workspace:
+def open_workspace(
+    path: str | Path = DEFAULT_DB, *, create: bool = True, read_only: bool = False
+) -> Workspace:
     """Open (and migrate) a workspace file; every failure is a one-sentence LiftboardError."""
     path = Path(path)
     if path.is_dir():

@@ -17,7 +17,9 @@ def variant_colors(names: list[str], control: str | None = None) -> dict[str, st
     return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(ordered)}
 
 
-def style(fig: go.Figure, *, title: str | None = None, x: str | None = None, y: str | None = None) -> go.Figure:
+def style(
+    fig: go.Figure, *, title: str | None = None, x: str | None = None, y: str | None = None
+) -> go.Figure:
     """Transparent background and neutral grid so the figure reads on light and dark pages."""
     fig.update_layout(
         title=title,
