@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages._ui import workspace_choices
+from pages._ui import gate, identity_sidebar, workspace_choices
 
 st.set_page_config(page_title="Liftboard", page_icon="📈", layout="wide")
+gate()  # with sign-in configured, nothing of the workspace renders before it
 
 # One line per page that exists; a page is listed only once it is built.
 PAGES = [
@@ -23,6 +24,7 @@ with st.sidebar:
         key="workspace_path",
         help="A DuckDB file holding your data and Liftboard's state.",
     )
+    identity_sidebar()
     with st.expander("What is Liftboard?"):
         st.markdown(
             "Liftboard tells you whether your AI feature **works** (A/B lift on conversion, retention, "

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import pandas as pd
 import streamlit as st
 
+from analytics.access import Actor, local_actor, resolve
 from analytics.errors import LiftboardError
 from analytics.store import DEFAULT_DB, Workspace, open_workspace
 
@@ -79,4 +80,58 @@ def download_csv(df: pd.DataFrame, name: str, *, key: str | None = None, label: 
         mime="text/csv",
         key=key or f"dl-{name}",
         on_click="ignore",
+    )
+
+
+# -- sign-in and roles -----------------------------------------------------------------------
+def auth_configured() -> bool:
+    """True when .streamlit/secrets.toml has an [auth] section (Streamlit's native OpenID Connect)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all: Streamlit raises rather than returning empty
+        return False
+
+
+def gate() -> None:
+    """Before anything of the workspace renders: require sign-in when configured, and a known role."""
+    if not auth_configured():
+        return
+    if not st.user.is_logged_in:
+        st.title("Liftboard")
+        st.write("This Liftboard requires you to sign in.")
+        st.button("Sign in", on_click=st.login, type="primary")
+        st.stop()
+    if actor() is None:
+        st.title("Liftboard")
+        st.error(
+            f"{st.user.get('email', 'This account')} has no access to this workspace; "
+            "ask an admin to give your email or domain a role."
+        )
+        st.button("Sign out", on_click=st.logout)
+        st.stop()
+
+
+def actor() -> Actor | None:
+    """Who is acting: the signed-in user with their role, or in local mode the name typed in the sidebar."""
+    if auth_configured():
+        if not st.user.is_logged_in:
+            return None
+        return resolve(workspace(), st.user.get("email"))
+    name = st.session_state.get("actor_name", "")
+    if not " ".join(str(name).split()):
+        return None
+    return local_actor(name)
+
+
+def identity_sidebar() -> None:
+    """The sidebar's line about who is signed in (or the local-mode name box)."""
+    if auth_configured():
+        who = actor()
+        if who is not None:
+            st.caption(f"Signed in as **{who.name}** ({who.role}).")
+            st.button("Sign out", on_click=st.logout)
+        return
+    st.caption("Local single-user mode: no sign-in is configured, so whoever runs the app is its admin.")
+    st.text_input(
+        "Your name (recorded with your changes)", key="actor_name", max_chars=80, placeholder="e.g. Ada"
     )
