@@ -16,6 +16,7 @@ from analytics.store import DEFAULT_DB
 # `func(args)` returns a JSON-able document (printed with --json) and prints its own text otherwise.
 COMMAND_MODULES = [
     "analytics.cli_data",
+    "analytics.cli_experiments",
 ]
 
 

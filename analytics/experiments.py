@@ -11,6 +11,7 @@ from typing import Any
 
 from analytics import stats
 from analytics.errors import LiftboardError
+from analytics.experiment_curves import cumulative_lift, retention_curve  # noqa: F401  (part of this API)
 from analytics.metrics import MetricSpec, Segment, moments_sql, parse_metrics, resolve_segment
 from analytics.stats import Comparison, Moments, SrmResult
 from analytics.store import Workspace

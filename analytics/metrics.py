@@ -133,7 +133,9 @@ def parse_metric(text: str) -> MetricSpec:
     parts = raw.split(":")
     kind = parts[0].strip().lower()
     if kind not in KINDS:
-        close = difflib.get_close_matches(kind, KINDS, n=1)
+        close = [k for k in KINDS if kind and k.startswith(kind)] or difflib.get_close_matches(
+            kind, KINDS, n=1
+        )
         hint = f" (did you mean {close[0]}?)" if close else ""
         raise LiftboardError(
             f"Unknown metric kind {parts[0]!r} in {raw!r}{hint}; the kinds are: {', '.join(KINDS)}."
