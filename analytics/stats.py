@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
+from scipy import special
 from scipy import stats as sps
 
 from analytics.errors import LiftboardError
@@ -244,9 +245,10 @@ def welch_arrays(
             half, rel_half = se * mult, rel_se * mult
             p = always_valid_p(d, se, n_c + n_t, alpha, n_star)
         else:
-            t = sps.t.ppf(1.0 - alpha / 2.0, df)
+            # scipy.special ufuncs: the same t distribution as scipy.stats.t, without its per-call overhead.
+            t = special.stdtrit(df, 1.0 - alpha / 2.0)
             half, rel_half = t * se, t * rel_se
-            p = 2.0 * sps.t.sf(np.abs(d) / se, df)
+            p = 2.0 * special.stdtr(df, -np.abs(d) / se)
     return {
         "abs_lift": d, "se": se, "df": df, "lo": d - half, "hi": d + half, "p_value": p,
         "rel_lift": rel, "rel_se": rel_se, "rel_lo": rel - rel_half, "rel_hi": rel + rel_half,
@@ -258,7 +260,8 @@ def _gaussian_win_loss(mu: float, sd: float) -> tuple[float, float]:
     if sd <= 0.0:
         return (1.0 if mu > 0 else 0.0 if mu < 0 else 0.5), max(-mu, 0.0)
     z = mu / sd
-    return float(sps.norm.cdf(z)), float(sd * sps.norm.pdf(z) - mu * sps.norm.cdf(-z))
+    pdf = math.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+    return float(special.ndtr(z)), float(sd * pdf - mu * special.ndtr(-z))
 
 
 def compare(
