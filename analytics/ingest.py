@@ -1,0 +1,810 @@
+"""Loading files into the workspace: column mapping, preview, validation and the transactional load."""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import re
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import duckdb
+import pandas as pd
+
+from analytics.errors import LiftboardError
+from analytics.sniff import FileInfo, sniff
+from analytics.store import CANONICAL, KINDS, Workspace, quote_ident
+from analytics.validate import Column, ValidationReport, build_report
+
+Progress = Callable[[float, str], None]
+
+#: Usual spellings of each canonical column, compared after lower-casing and dropping non-letters/digits.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "user_id": (
+        "userid",
+        "user",
+        "uid",
+        "distinctid",
+        "customerid",
+        "customer",
+        "clientid",
+        "accountid",
+        "memberid",
+        "visitorid",
+        "anonymousid",
+        "personid",
+        "deviceid",
+    ),
+    "timestamp": (
+        "timestamp",
+        "ts",
+        "time",
+        "eventtime",
+        "createdat",
+        "occurredat",
+        "datetime",
+        "eventtimestamp",
+        "eventts",
+        "eventdate",
+        "date",
+        "assignedat",
+        "exposedat",
+        "exposuretime",
+        "firstexposure",
+        "loggedat",
+        "receivedat",
+        "sentat",
+        "requesttime",
+        "created",
+        "when",
+    ),
+    "event": ("event", "eventname", "name", "action", "eventtype", "type", "eventkey"),
+    "value": ("value", "revenue", "amount", "revenueusd", "amountusd", "price", "total"),
+    "experiment": (
+        "experiment",
+        "experimentid",
+        "experimentname",
+        "experimentkey",
+        "test",
+        "testid",
+        "testname",
+        "exp",
+        "featureflag",
+        "flag",
+    ),
+    "variant": (
+        "variant",
+        "bucket",
+        "group",
+        "arm",
+        "treatment",
+        "variation",
+        "variantid",
+        "variationid",
+        "variantname",
+        "cohort",
+        "branch",
+    ),
+    "prediction_id": ("predictionid", "inferenceid", "requestid", "responseid", "completionid", "prediction"),
+    "model_version": ("modelversion", "model", "modelname", "version", "modelid"),
+    "score": ("score", "prediction", "probability", "confidence", "pred", "predictionscore"),
+    "latency_ms": ("latencyms", "latency", "durationms", "responsetimems", "elapsedms"),
+    "cost_usd": ("costusd", "cost", "costdollars", "priceusd"),
+    "tokens_in": ("tokensin", "inputtokens", "prompttokens", "tokensinput"),
+    "tokens_out": ("tokensout", "outputtokens", "completiontokens", "tokensoutput"),
+    "tokens_cached": ("tokenscached", "cachedtokens", "cachereadtokens", "cachetokens"),
+    "feedback_id": ("feedbackid",),
+    "signal": ("signal", "feedback", "feedbacktype", "reaction", "verdict", "label", "outcome"),
+    "rating": ("rating", "stars", "ratingvalue"),
+    "comment": ("comment", "comments", "note", "notes", "remark"),
+    "corrected_output": ("correctedoutput", "correction", "corrected", "editedoutput", "correctedtext"),
+}
+_READ_OPTS = (
+    "header = true, auto_detect = false, delim = $delim, quote = '\"', escape = '\"', encoding = $enc, "
+    "compression = $comp, columns = $cols, max_line_size = 16777216"
+)
+
+
+def normalise(name: str) -> str:
+    """Compare column names case- and punctuation-insensitively: 'User-ID' == 'user_id' == 'userId'."""
+    return re.sub(r"[^0-9a-z]", "", name.lower())
+
+
+def canonical_columns(kind: str) -> dict[str, str]:
+    """Every canonical column of a kind with its type, required first."""
+    _check_kind(kind)
+    return {**CANONICAL[kind]["required"], **CANONICAL[kind]["optional"]}
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in CANONICAL:
+        raise LiftboardError(f"Unknown kind {kind!r}; use one of {', '.join(KINDS)}.")
+
+
+def guess_mapping(kind: str, header: tuple[str, ...] | list[str]) -> dict[str, str | None]:
+    """Canonical column -> source column, recognising the usual spellings; None where nothing fits."""
+    cols = canonical_columns(kind)
+    norm = {}
+    for h in header:
+        norm.setdefault(normalise(h), h)
+    used: set[str] = set()
+    mapping: dict[str, str | None] = dict.fromkeys(cols)
+    # Exact canonical names first, so that a file with both `score` and `prediction` maps each to itself.
+    for canon in cols:
+        src = norm.get(normalise(canon))
+        if src is not None and src not in used:
+            mapping[canon], _ = src, used.add(src)
+    for canon in cols:
+        if mapping[canon] is not None:
+            continue
+        for alias in SYNONYMS.get(canon, ()):
+            src = norm.get(alias)
+            if src is not None and src not in used:
+                mapping[canon], _ = src, used.add(src)
+                break
+    return mapping
+
+
+def check_header(info: FileInfo) -> None:
+    """Refuse blank or duplicate column names (a mapping to them would be ambiguous)."""
+    blank = [i + 1 for i, h in enumerate(info.header) if not h.strip()]
+    if blank:
+        raise LiftboardError(
+            f"{info.name} has a blank column name (column {blank[0]}); name every column in the header line."
+        )
+    seen: dict[str, str] = {}
+    for h in info.header:
+        if h.lower() in seen:
+            raise LiftboardError(
+                f"{info.name} has two columns named {h!r}; rename one of them in the header line."
+            )
+        seen[h.lower()] = h
+
+
+def resolve_mapping(
+    kind: str, info: FileInfo, overrides: dict[str, str | None] | None = None
+) -> dict[str, str | None]:
+    """The automatic mapping corrected by the user's choices, checked against the file's header."""
+    mapping = guess_mapping(kind, info.header)
+    cols = canonical_columns(kind)
+    for canon, src in (overrides or {}).items():
+        if canon not in cols:
+            raise LiftboardError(f"{canon!r} is not a column of {kind}; map one of: {', '.join(cols)}.")
+        if src in (None, ""):
+            mapping[canon] = None
+            continue
+        if src not in info.header:
+            raise LiftboardError(
+                f"{info.name} has no column {src!r} to map to {canon}; its columns are: "
+                f"{', '.join(info.header[:30])}."
+            )
+        for other, s in mapping.items():
+            if s == src and other != canon:
+                mapping[other] = None  # the user's choice wins over a guess
+        mapping[canon] = src
+    seen: dict[str, str] = {}
+    for canon, src in mapping.items():
+        if src is None:
+            continue
+        if src in seen:
+            raise LiftboardError(
+                f"The column {src!r} of {info.name} is mapped to both {seen[src]} and {canon}; map it once."
+            )
+        seen[src] = canon
+    required = CANONICAL[kind]["required"]
+    generated = {"feedback_id"}  # generated from the load id and row number when the file has none
+    missing = [c for c in required if mapping.get(c) is None and not (kind == "feedback" and c in generated)]
+    if missing:
+        raise LiftboardError(
+            f"{info.name} has no column mapped to {missing[0]}, which a {kind} file needs; "
+            f"map one with --map {missing[0]}=COLUMN (or the mapping selectbox)."
+        )
+    if (
+        kind == "feedback"
+        and mapping.get("prediction_id") is None
+        and (mapping.get("user_id") is None or mapping.get("timestamp") is None)
+    ):
+        raise LiftboardError(
+            f"{info.name} needs a prediction_id column, or both user_id and timestamp, to link feedback "
+            "to predictions; map them."
+        )
+    return mapping
+
+
+def _extra_names(kind: str, info: FileInfo, mapping: dict[str, str | None]) -> dict[str, str]:
+    """Unmapped source column -> the name it is stored under (kept unless it clashes with a canonical name)."""
+    mapped = {s for s in mapping.values() if s}
+    taken = {c.lower() for c in canonical_columns(kind)}
+    out: dict[str, str] = {}
+    for h in info.header:
+        if h in mapped:
+            continue
+        name = h.strip()
+        while name.lower() in taken or name.lower().startswith("__lb_"):
+            name = f"{name}_src"
+        taken.add(name.lower())
+        out[h] = name
+    return out
+
+
+# -- reading the file -------------------------------------------------------------------------------
+def _source(info: FileInfo) -> tuple[str, dict[str, Any]]:
+    """The table function that reads the file, with its parameters (no user text in the SQL)."""
+    if info.format == "parquet":
+        return "read_parquet($path)", {"path": str(info.path)}
+    cols = {f"c{i}": "VARCHAR" for i in range(len(info.header))}
+    params = {
+        "path": str(info.path),
+        "delim": info.delimiter,
+        "enc": info.encoding,
+        "comp": info.compression,
+        "cols": cols,
+    }
+    return f"read_csv($path, {_READ_OPTS})", params
+
+
+def _raw_refs(info: FileInfo, cur: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str]]:
+    """Source column -> (SQL reference, source type)."""
+    if info.format == "parquet":
+        rows = cur.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(info.path)]).fetchall()
+        return {r[0]: (quote_ident(r[0]), str(r[1])) for r in rows}
+    return {h: (f"c{i}", "VARCHAR") for i, h in enumerate(info.header)}
+
+
+#: A time followed by a UTC offset (Z, +02, +02:00, -0500): DuckDB's TIMESTAMP cast would drop it.
+_OFFSET_RE = r"[0-9]:[0-9]{2}(:[0-9]{2}(\.[0-9]*)?)?\s*(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)\s*$"
+
+
+def _ts_from_text(t: str) -> str:
+    # Offsets are rare and the TIMESTAMPTZ cast is twice as slow, so it runs only when one is present.
+    # ISO 8601 with or without offset (converted to UTC), then epoch seconds or milliseconds.
+    return (
+        f"COALESCE(CASE WHEN regexp_matches({t}, '{_OFFSET_RE}') "
+        f"THEN timezone('UTC', TRY_CAST({t} AS TIMESTAMPTZ)) ELSE TRY_CAST({t} AS TIMESTAMP) END, CASE "
+        f"WHEN regexp_full_match({t}, '\\s*[0-9]{{9,10}}(\\.[0-9]*)?\\s*') "
+        f"THEN make_timestamp(CAST(CAST(trim({t}) AS DOUBLE) * 1000000 AS BIGINT)) "
+        f"WHEN regexp_full_match({t}, '\\s*[0-9]{{13}}\\s*') "
+        f"THEN make_timestamp(CAST(trim({t}) AS BIGINT) * 1000) END)"
+    )
+
+
+def _typed(ref: str, src_type: str, dtype: str) -> tuple[str, str | None]:
+    """(expression giving dtype, text expression whose non-blank values must parse, or None)."""
+    st = src_type.upper()
+    text = ref if st == "VARCHAR" else f"CAST({ref} AS VARCHAR)"
+    if dtype == "VARCHAR":
+        return text, None
+    if dtype == "TIMESTAMP":
+        if st.startswith("TIMESTAMP WITH") or st == "TIMESTAMPTZ":
+            return f"timezone('UTC', {ref})", None
+        if st.startswith("TIMESTAMP") or st == "DATE":
+            return f"CAST({ref} AS TIMESTAMP)", None
+        return _ts_from_text(text), text
+    numeric = st in {
+        "DOUBLE",
+        "FLOAT",
+        "BIGINT",
+        "INTEGER",
+        "SMALLINT",
+        "TINYINT",
+        "HUGEINT",
+        "UBIGINT",
+        "UINTEGER",
+        "USMALLINT",
+        "UTINYINT",
+    } or st.startswith("DECIMAL")
+    if numeric:
+        return f"CAST({ref} AS {dtype})", None
+    as_double = f"TRY_CAST(trim({text}) AS DOUBLE)"
+    return (as_double if dtype == "DOUBLE" else f"TRY_CAST(round({as_double}) AS {dtype})"), text
+
+
+def _stage_sql(
+    kind: str,
+    info: FileInfo,
+    mapping: dict[str, str | None],
+    refs: dict[str, tuple[str, str]],
+    stage: str,
+) -> tuple[str, list[Column]]:
+    q = quote_ident
+    inner: list[str] = []
+    outer: list[str] = []
+    columns: list[Column] = []
+    required = CANONICAL[kind]["required"]
+    for canon, dtype in canonical_columns(kind).items():
+        src = mapping.get(canon)
+        if src is None:
+            if kind == "feedback" and canon == "feedback_id":
+                order = ", ".join(r for r, _ in refs.values())
+                expr = f"($load_id || '-' || row_number() OVER (ORDER BY {order}))"
+            else:
+                expr = f"CAST(NULL AS {dtype})"
+            inner.append(f"{expr} AS {q(canon)}")
+            outer.append(q(canon))
+            columns.append(Column(canon, dtype, required=canon in required))
+            continue
+        ref, st = refs[src]
+        expr, text = _typed(ref, st, dtype)
+        inner.append(f"{expr} AS {q(canon)}")
+        outer.append(q(canon))
+        flag = None
+        if text is not None:
+            flag = f"__lb_bad_{canon}"
+            inner.append(f"{text} AS {q('__lb_raw_' + canon)}")
+            raw = q("__lb_raw_" + canon)
+            outer.append(
+                f"CASE WHEN {q(canon)} IS NULL AND NULLIF(trim({raw}), '') IS NOT NULL THEN {raw} END AS {q(flag)}"
+            )
+        columns.append(Column(canon, dtype, required=canon in required, flag=flag, source_type=st))
+    for src, name in _extra_names(kind, info, mapping).items():
+        ref, st = refs[src]
+        inner.append(f"{ref} AS {q(name)}")
+        outer.append(q(name))
+        columns.append(Column(name, st, source_type=st, extra=True))
+    source, _ = _source(info)
+    sql = (
+        f"CREATE TABLE {stage} AS SELECT {', '.join(outer)} "  # noqa: S608 - names quoted, values bound
+        f"FROM (SELECT {', '.join(inner)} FROM {source})"
+    )
+    return sql, columns
+
+
+def _run(
+    cur: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: dict[str, Any] | None,
+    progress: Progress | None,
+    lo: float,
+    hi: float,
+    label: str,
+) -> None:
+    """Execute one statement; while it runs, report DuckDB's own progress between lo and hi."""
+    if progress is None:
+        cur.execute(sql, params)
+        return
+    box: dict[str, BaseException] = {}
+
+    def work() -> None:
+        try:
+            cur.execute(sql, params)
+        except BaseException as exc:  # handed to the caller's thread
+            box["exc"] = exc
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    progress(lo, label)
+    while worker.is_alive():
+        worker.join(0.25)
+        pct = cur.query_progress()
+        if pct is not None and pct >= 0:
+            progress(lo + (hi - lo) * min(pct, 100.0) / 100.0, label)
+    if "exc" in box:
+        raise box["exc"]
+    progress(hi, label)
+
+
+def _read_error(info: FileInfo, exc: duckdb.Error) -> LiftboardError:
+    msg = str(exc)
+    line = re.search(r"[Ll]ine:?\s*(\d+)", msg)
+    where = f" near line {line.group(1)}" if line else ""
+    if "unicode" in msg.lower() or "utf" in msg.lower():
+        return LiftboardError(
+            f"{info.name} is not valid {info.encoding} text{where}; pass the right encoding "
+            "(utf-8, latin-1 or utf-16)."
+        )
+    delim = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}.get(info.delimiter, info.delimiter)
+    return LiftboardError(
+        f"{info.name} cannot be read as a {delim}-separated file with {len(info.header)} columns{where} "
+        f"({msg.splitlines()[0][:160]}); fix that line or choose another delimiter."
+    )
+
+
+class _Hasher(threading.Thread):
+    """sha256 of the file, computed beside the load (hashlib releases the GIL on large blocks)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(daemon=True)
+        self.path, self.digest = path, ""
+
+    def run(self) -> None:
+        h = hashlib.sha256()
+        with self.path.open("rb") as fh:
+            while block := fh.read(8 * 2**20):
+                h.update(block)
+        self.digest = h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Preview:
+    """The first rows of a file as text, how it was read, and the automatic mapping."""
+
+    info: FileInfo
+    mapping: dict[str, str | None]
+    rows: pd.DataFrame
+    extras: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """A committed load: its record in lb_loads and the validation report it passed."""
+
+    load_id: int
+    report: ValidationReport
+    record: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"load_id": self.load_id, "report": self.report.to_dict(), "record": self.record}
+
+
+def preview(
+    path: str | Path,
+    kind: str,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    name: str | None = None,
+    limit: int = 20,
+    max_bytes: int | None = None,
+) -> Preview:
+    """Read only the first rows (through DuckDB) and guess the mapping; nothing is written."""
+    _check_kind(kind)
+    info = sniff(path, encoding=encoding, delimiter=delimiter, name=name, max_bytes=max_bytes)
+    check_header(info)
+    source, params = _source(info)
+    con = duckdb.connect()
+    try:
+        df = con.execute(f"SELECT * FROM {source} LIMIT {int(limit)}", params).df()  # noqa: S608
+    except duckdb.Error as exc:
+        raise _read_error(info, exc) from None
+    finally:
+        con.close()
+    df.columns = list(info.header)
+    mapping = guess_mapping(kind, info.header)
+    mapped = {s for s in mapping.values() if s}
+    return Preview(info, mapping, df, tuple(h for h in info.header if h not in mapped))
+
+
+def _process(
+    ws: Workspace,
+    path: str | Path,
+    kind: str,
+    *,
+    mapping: dict[str, str | None] | None,
+    replace: bool,
+    skip_bad_rows: bool,
+    encoding: str | None,
+    delimiter: str | None,
+    name: str | None,
+    source_label: str | None,
+    actor: str | None,
+    progress: Progress | None,
+    max_bytes: int | None,
+    commit: bool,
+) -> LoadResult | ValidationReport:
+    _check_kind(kind)
+    if ws.read_only:
+        raise LiftboardError(f"The workspace {ws.path} is open read-only; nothing can be loaded.")
+    say = progress or (lambda _f, _s: None)
+    say(0.0, "Inspecting the file")
+    info = sniff(path, encoding=encoding, delimiter=delimiter, name=name, max_bytes=max_bytes)
+    check_header(info)
+    resolved = resolve_mapping(kind, info, mapping)
+    hasher = _Hasher(info.path)
+    if commit:
+        hasher.start()
+    cur = ws.cursor()
+    cur.execute("SET TimeZone = 'UTC'")  # naive timestamps are UTC; offsets are converted to UTC
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        load_id = int(cur.execute("SELECT nextval('lb_load_seq')").fetchone()[0])
+        stage = quote_ident(f"lb_stage_{load_id}")
+        target_exists = bool(
+            cur.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?",
+                [kind],
+            ).fetchone()[0]
+        )
+        mode = "replace" if (replace and target_exists) else ("append" if target_exists else "new")
+        refs = _raw_refs(info, cur)
+        sql, columns = _stage_sql(kind, info, resolved, refs, stage)
+        _, params = _source(info)
+        if "$load_id" in sql:
+            params["load_id"] = str(load_id)
+        try:
+            _run(cur, sql, params, progress, 0.02, 0.8, "Reading the file")
+        except duckdb.Error as exc:
+            if info.encoding == "utf-8" and encoding is None and "unicode" in str(exc).lower():
+                # Invalid UTF-8 beyond the sniffed sample: the file is Latin-1 after all.
+                cur.execute("ROLLBACK")
+                cur.close()
+                return _process(
+                    ws,
+                    path,
+                    kind,
+                    mapping=mapping,
+                    replace=replace,
+                    skip_bad_rows=skip_bad_rows,
+                    encoding="latin-1",
+                    delimiter=info.delimiter,
+                    name=name,
+                    source_label=source_label,
+                    actor=actor,
+                    progress=progress,
+                    max_bytes=max_bytes,
+                    commit=commit,
+                )
+            raise _read_error(info, exc) from None
+        say(0.82, "Validating")
+        fmt = {
+            "format": info.format,
+            "compression": info.compression,
+            "encoding": info.encoding,
+            "delimiter": info.delimiter,
+        }
+        report, skip_cond = build_report(
+            cur,
+            stage,
+            kind=kind,
+            mode=mode,
+            target_exists=target_exists,
+            columns=columns,
+            mapping=resolved,
+            file_name=info.name,
+            skip_bad_rows=skip_bad_rows,
+            file_format=fmt,
+        )
+        if not commit:
+            cur.execute("ROLLBACK")
+            cur.close()
+            say(1.0, "Validated")
+            return report
+        if not report.ok:
+            first = report.errors[0].message
+            more = len(report.errors) - 1
+            raise LiftboardError(
+                first + (f" ({more} more problem{'s' if more > 1 else ''} in the report.)" if more else "")
+            )
+        say(0.9, "Writing")
+        if skip_cond:
+            cur.execute(f"DELETE FROM {stage} WHERE {skip_cond}")  # noqa: S608 - built from quoted names
+        _finish(cur, kind, stage, mode, columns, report)
+        hasher.join()
+        record = {
+            "load_id": load_id,
+            "kind": kind,
+            "file_name": info.name,
+            "content_hash": hasher.digest,
+            "rows": report.rows_to_load,
+            "mode": mode,
+            "loaded_by": actor or _whoami(),
+            "source": source_label or str(info.path),
+            "mapping": resolved,
+        }
+        cur.execute(
+            "INSERT INTO lb_loads VALUES (?, ?, ?, ?, ?, ?, now()::TIMESTAMP, ?, ?, ?)",
+            [
+                load_id,
+                kind,
+                info.name,
+                hasher.digest,
+                report.rows_to_load,
+                mode,
+                record["loaded_by"],
+                record["source"],
+                json.dumps(resolved, sort_keys=True),
+            ],
+        )
+        ws.audit(
+            cur,
+            record["loaded_by"],
+            f"load:{mode}",
+            kind,
+            None,
+            {k: v for k, v in record.items() if k != "mapping"} | {"skipped_rows": report.skipped_rows},
+        )
+        record["loaded_at"] = cur.execute(
+            "SELECT loaded_at FROM lb_loads WHERE load_id = ?", [load_id]
+        ).fetchone()[0]
+        cur.execute("COMMIT")
+        cur.close()
+    except BaseException:
+        try:
+            cur.execute("ROLLBACK")
+        except duckdb.Error:
+            pass  # already rolled back
+        cur.close()
+        raise
+    say(1.0, "Loaded")
+    return LoadResult(load_id, report, record)
+
+
+def _finish(
+    cur: duckdb.DuckDBPyConnection,
+    kind: str,
+    stage: str,
+    mode: str,
+    columns: list[Column],
+    report: ValidationReport,
+) -> None:
+    """Turn the staged rows into the canonical table: rename it (new/replace) or append to it."""
+    q = quote_ident
+    target = q(kind)
+    for col in columns:
+        if col.flag:
+            cur.execute(f"ALTER TABLE {stage} DROP COLUMN {q(col.flag)}")
+    if mode in ("new", "replace"):
+        for name, dtype in report.extras.items():
+            col = next(c for c in columns if c.name == name)
+            if dtype != col.dtype:
+                cur.execute(
+                    f"ALTER TABLE {stage} ALTER COLUMN {q(name)} TYPE {dtype} "
+                    f"USING TRY_CAST(NULLIF(trim({q(name)}), '') AS {dtype})"
+                )
+        if mode == "replace":
+            cur.execute(f"DROP TABLE {target}")
+        cur.execute(f"ALTER TABLE {stage} RENAME TO {target}")
+        return
+    existing = {k.lower(): (k, v) for k, v in _columns(cur, kind).items()}
+    names, exprs = [], []
+    for col in columns:
+        dtype = report.extras.get(col.name, col.dtype) if col.extra else col.dtype
+        if col.name.lower() not in existing:
+            # Schema evolution: a new property (or an optional column earlier files lacked).
+            cur.execute(f"ALTER TABLE {target} ADD COLUMN {q(col.name)} {dtype}")
+            existing[col.name.lower()] = (col.name, dtype)
+        tname, ttype = existing[col.name.lower()]
+        ref = q(col.name)
+        if col.dtype == "VARCHAR" and ttype != "VARCHAR":
+            ref = f"TRY_CAST(NULLIF(trim({ref}), '') AS {ttype})"
+        elif ttype != col.dtype:
+            ref = f"TRY_CAST({ref} AS {ttype})"
+        names.append(q(tname))
+        exprs.append(ref)
+    cur.execute(f"INSERT INTO {target} ({', '.join(names)}) SELECT {', '.join(exprs)} FROM {stage}")  # noqa: S608
+    cur.execute(f"DROP TABLE {stage}")
+
+
+def _columns(cur: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    rows = cur.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
+        [table],
+    ).fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
+def _whoami() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def validate(
+    ws: Workspace,
+    path: str | Path,
+    kind: str,
+    *,
+    mapping: dict[str, str | None] | None = None,
+    replace: bool = False,
+    skip_bad_rows: bool = False,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    name: str | None = None,
+    progress: Progress | None = None,
+    max_bytes: int | None = None,
+) -> ValidationReport:
+    """The validation report of a load, computed by staging the file in a transaction that is rolled back.
+
+    Nothing is committed; errors are in the report (``report.ok`` is False) rather than raised, except
+    problems that stop the file from being read at all (those raise LiftboardError).
+    """
+    out = _process(
+        ws,
+        path,
+        kind,
+        mapping=mapping,
+        replace=replace,
+        skip_bad_rows=skip_bad_rows,
+        encoding=encoding,
+        delimiter=delimiter,
+        name=name,
+        source_label=None,
+        actor=None,
+        progress=progress,
+        max_bytes=max_bytes,
+        commit=False,
+    )
+    assert isinstance(out, ValidationReport)
+    return out
+
+
+def load(
+    ws: Workspace,
+    path: str | Path,
+    kind: str,
+    *,
+    mapping: dict[str, str | None] | None = None,
+    replace: bool = False,
+    skip_bad_rows: bool = False,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    name: str | None = None,
+    source: str | None = None,
+    actor: str | None = None,
+    progress: Progress | None = None,
+    max_bytes: int | None = None,
+) -> LoadResult:
+    """Validate and load a file in one transaction (new table, append, or replace).
+
+    Any error (a LiftboardError naming the file, problem and fix) leaves the workspace exactly as it was;
+    so does a process killed mid-load, since nothing is committed until the end.
+
+    Args:
+        mapping: canonical column -> source column overrides of the automatic mapping (None unmaps).
+        replace: replace the kind's table instead of appending to it.
+        skip_bad_rows: drop rows with unparseable timestamps/numbers or blank ids instead of refusing.
+        name: the file name to record (an upload's original name); source: where it came from.
+        progress: called with (fraction 0..1, step label) from the calling thread.
+    """
+    out = _process(
+        ws,
+        path,
+        kind,
+        mapping=mapping,
+        replace=replace,
+        skip_bad_rows=skip_bad_rows,
+        encoding=encoding,
+        delimiter=delimiter,
+        name=name,
+        source_label=source,
+        actor=actor,
+        progress=progress,
+        max_bytes=max_bytes,
+        commit=True,
+    )
+    assert isinstance(out, LoadResult)
+    return out
+
+
+def delete_dataset(ws: Workspace, kind: str, *, actor: str | None = None) -> int:
+    """Drop a canonical table (recorded in lb_loads and the audit trail); returns the rows removed."""
+    table = ws.table(kind)  # a LiftboardError when it does not exist
+    who = actor or _whoami()
+    with ws.transaction() as cur:
+        rows = int(cur.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608
+        cur.execute(f"DROP TABLE {table}")
+        cur.execute(
+            "INSERT INTO lb_loads VALUES (nextval('lb_load_seq'), ?, NULL, NULL, ?, 'delete', "
+            "now()::TIMESTAMP, ?, NULL, NULL)",
+            [kind, rows, who],
+        )
+        ws.audit(cur, who, "delete", kind, {"rows": rows}, None)
+    return rows
+
+
+def spool(fileobj: BinaryIO, name: str, dest_dir: str | Path | None = None) -> Path:
+    """Copy an uploaded file to disk in chunks (never whole in memory) and return its path."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", Path(name).name) or "upload"
+    directory = Path(dest_dir) if dest_dir else Path(tempfile.mkdtemp(prefix="liftboard-upload-"))
+    directory.mkdir(parents=True, exist_ok=True)
+    out = directory / safe
+    if hasattr(fileobj, "seek"):
+        fileobj.seek(0)
+    with out.open("wb") as fh:
+        shutil.copyfileobj(fileobj, fh, length=8 * 2**20)
+    return out
+
+
+def elapsed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    """Run fn and return (result, seconds) — used by the CLI's human output."""
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0

@@ -1,0 +1,380 @@
+"""The validation report of a file about to be loaded, computed in SQL on its staged rows."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from analytics.store import CANONICAL, quote_ident
+
+#: A number written with thousands separators (1,234 or 12,345.6): 1234 or 1.234? Refused as ambiguous.
+THOUSANDS_RE = r"\s*[-+]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?\s*"
+#: Events counted as "outside the experiment period" fall outside [first exposure, last exposure + this].
+PERIOD_TAIL_DAYS = 7
+#: Types tried, in order, for an extra CSV column (all its non-blank values must cast).
+EXTRA_TYPES: tuple[str, ...] = ("BIGINT", "DOUBLE", "DATE", "TIMESTAMP", "BOOLEAN")
+#: Above this many rows, distinct users are estimated (HyperLogLog, ~2%) and within-file duplicates are
+#: screened by an estimate first, then counted exactly only when the estimate suggests some: exact
+#: distinct counts over tens of millions of rows would double the load time.
+EXACT_LIMIT = 5_000_000
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One finding: errors refuse the load (unless the rows can be skipped), warnings are counts."""
+
+    level: str  # "error" or "warning"
+    code: str
+    message: str
+    count: int = 0
+    examples: tuple[str, ...] = ()
+    skippable: bool = False  # True when skip_bad_rows drops the offending rows instead of refusing
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """What a load would write and what is wrong with it, before anything is committed."""
+
+    file_name: str
+    kind: str
+    mode: str  # "new", "append" or "replace"
+    rows: int
+    users: int | None
+    first: datetime | None
+    last: datetime | None
+    mapping: dict[str, str | None]
+    extras: dict[str, str]  # extra column (property) -> stored type
+    issues: tuple[Issue, ...] = ()
+    skipped_rows: int = 0
+    approximate: bool = False  # users (and the duplicate screen) estimated: rows > EXACT_LIMIT
+    duplicates_in_file: int = 0
+    duplicates_of_loaded: int = 0
+    file_format: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> tuple[Issue, ...]:
+        return tuple(i for i in self.issues if i.level == "error")
+
+    @property
+    def warnings(self) -> tuple[Issue, ...]:
+        return tuple(i for i in self.issues if i.level == "warning")
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def rows_to_load(self) -> int:
+        return self.rows - self.skipped_rows
+
+    def to_dict(self) -> dict[str, Any]:
+        doc = asdict(self)
+        doc["ok"] = self.ok
+        doc["rows_to_load"] = self.rows_to_load
+        return doc
+
+
+@dataclass(frozen=True)
+class Column:
+    """How one canonical or extra column is staged: its stored name and type, and its bad-value flag."""
+
+    name: str
+    dtype: str
+    required: bool = False
+    flag: str | None = None  # stage column holding the raw text of values that did not parse
+    source_type: str = "VARCHAR"
+    extra: bool = False
+
+
+def _count(cur: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> Any:
+    row = cur.execute(sql, params).fetchone()
+    return row[0] if row else None
+
+
+def _fmt_examples(values: list[Any]) -> tuple[str, ...]:
+    return tuple(str(v)[:80] for v in values)
+
+
+def build_report(
+    cur: duckdb.DuckDBPyConnection,
+    stage: str,
+    *,
+    kind: str,
+    mode: str,
+    target_exists: bool,
+    columns: list[Column],
+    mapping: dict[str, str | None],
+    file_name: str,
+    skip_bad_rows: bool,
+    file_format: dict[str, str],
+    exact_limit: int = EXACT_LIMIT,
+) -> tuple[ValidationReport, str | None]:
+    """Validate the staged rows; return the report and the SQL condition of rows to skip (or None).
+
+    `stage` is a quoted stage-table name; every other name comes from CANONICAL or was quoted by the caller.
+    """
+    q = quote_ident
+    by_name = {c.name: c for c in columns}
+    ts = by_name.get("timestamp")
+    has_user = "user_id" in by_name
+
+    total = _count(cur, f"SELECT count(*) FROM {stage}")  # noqa: S608
+    approximate = total > exact_limit
+    sel = ["count(*)"]
+    users_sql = "approx_count_distinct(user_id)" if approximate else "count(DISTINCT user_id)"
+    sel.append(users_sql if has_user else "NULL")
+    sel += ["min(timestamp)", "max(timestamp)"] if ts else ["NULL", "NULL"]
+    blank_checks: list[tuple[Column, int]] = []
+    bad_checks: list[tuple[Column, int]] = []
+    extra_checks: list[tuple[Column, int]] = []
+    bad_conds: list[str] = []
+    for col in columns:
+        if col.required:
+            blank = (
+                f"({q(col.name)} IS NULL OR trim({q(col.name)}) = '')"
+                if col.dtype == "VARCHAR"
+                else f"({q(col.name)} IS NULL AND {q(col.flag) if col.flag else 'NULL'} IS NULL)"
+            )
+            blank_checks.append((col, len(sel)))
+            sel.append(f"count(*) FILTER ({blank})")
+            bad_conds.append(blank)
+        if col.flag:
+            bad_checks.append((col, len(sel)))
+            sel.append(f"count({q(col.flag)})")
+            sel.append(f"count(*) FILTER (regexp_full_match({q(col.flag)}, '{THOUSANDS_RE}'))")
+            bad_conds.append(f"{q(col.flag)} IS NOT NULL")
+        if col.extra and col.source_type == "VARCHAR" and col.dtype == "VARCHAR":
+            extra_checks.append((col, len(sel)))
+            sel.append(f"count(NULLIF(trim({q(col.name)}), ''))")
+            sel.append(f"count(*) FILTER (regexp_full_match({q(col.name)}, '\\s*[-+]?0[0-9].*'))")
+            for t in EXTRA_TYPES:
+                sel.append(f"count(TRY_CAST(NULLIF(trim({q(col.name)}), '') AS {t}))")
+    row = cur.execute(f"SELECT {', '.join(sel)} FROM {stage}").fetchone()  # noqa: S608 - names quoted
+    rows, users, first, last = row[0], row[1], row[2], row[3]
+    issues: list[Issue] = []
+    bad_cond = " OR ".join(bad_conds) if bad_conds else None
+    skipped = 0
+    row_errors = 0
+
+    if rows == 0:
+        issues.append(
+            Issue(
+                "error",
+                "no_rows",
+                f"{file_name} has a header but no rows; export the data again with its rows.",
+            )
+        )
+    for col, i in blank_checks:
+        n = row[i]
+        if n:
+            row_errors += n
+            issues.append(
+                Issue(
+                    "error",
+                    "blank_required",
+                    f"{file_name} has {n:,} rows with a blank or null {col.name} (source column "
+                    f"{mapping.get(col.name)!r}); fill them in, or skip those rows.",
+                    n,
+                    skippable=True,
+                )
+            )
+    for col, i in bad_checks:
+        n, thousands = row[i], row[i + 1]
+        if not n:
+            continue
+        row_errors += n
+        examples = [
+            r[0]
+            for r in cur.execute(
+                f"SELECT DISTINCT {q(col.flag)} FROM {stage} WHERE {q(col.flag)} IS NOT NULL LIMIT 5"  # noqa: S608
+            ).fetchall()
+        ]
+        src = mapping.get(col.name) or col.name
+        if col.dtype == "TIMESTAMP":
+            code, what = "bad_timestamp", f"timestamps in {src!r} that do not parse"
+            fix = "use ISO 8601 (2026-09-01 13:45:00), or skip those rows"
+        elif thousands == n:
+            code, what = (
+                "thousands_separator",
+                f"numbers in {src!r} with thousands separators (e.g. 1,234) that cannot be read unambiguously",
+            )
+            fix = "export numbers without thousands separators, or skip those rows"
+        else:
+            code, what = "text_in_numeric", f"values in the numeric column {src!r} that are not numbers"
+            fix = "fix or blank them, map another column, or skip those rows"
+        issues.append(
+            Issue(
+                "error",
+                code,
+                f"{file_name} has {n:,} {what} (e.g. {', '.join(repr(e) for e in examples[:3])}); {fix}.",
+                n,
+                _fmt_examples(examples),
+                skippable=True,
+            )
+        )
+
+    extras: dict[str, str] = {c.name: c.dtype for c in columns if c.extra}
+    for col, i in extra_checks:
+        nonblank, leading_zero = row[i], row[i + 1]
+        if nonblank == 0 or leading_zero:
+            continue  # all blank, or ids like 00123 whose zeros matter: keep as text
+        for j, t in enumerate(EXTRA_TYPES):
+            if row[i + 2 + j] == nonblank:
+                extras[col.name] = t
+                break
+
+    if bad_cond and row_errors:
+        skipped = _count(cur, f"SELECT count(*) FROM {stage} WHERE {bad_cond}")  # noqa: S608
+        if skip_bad_rows and skipped < rows:
+            issues = [
+                Issue("warning", i.code, i.message, i.count, i.examples, True) if i.skippable else i
+                for i in issues
+            ]
+            issues.append(
+                Issue(
+                    "warning",
+                    "skipped_rows",
+                    f"{skipped:,} bad rows of {file_name} will be skipped.",
+                    skipped,
+                )
+            )
+        else:
+            skipped = 0
+
+    data_cols = [q(c.name) for c in columns]
+    dup_in_file = 0
+    dup_loaded = 0
+    if rows:
+        row_hash = f"hash({', '.join(data_cols)})"
+        screen = rows
+        if approximate:
+            screen = _count(cur, f"SELECT approx_count_distinct({row_hash}) FROM {stage}")  # noqa: S608
+        if screen < rows * 0.97 or not approximate:
+            dup_in_file = rows - _count(cur, f"SELECT count(DISTINCT {row_hash}) FROM {stage}")  # noqa: S608
+        if dup_in_file:
+            issues.append(
+                Issue(
+                    "warning",
+                    "duplicates_in_file",
+                    f"{dup_in_file:,} rows of {file_name} repeat another row of the file.",
+                    dup_in_file,
+                )
+            )
+    target = q(kind)
+    if rows and target_exists and mode == "append":
+        existing = set(_target_columns(cur, kind))
+        common = [q(c.name) for c in columns if c.name in existing and not c.extra] or data_cols[:1]
+        hashed = f"hash({', '.join(common)})"
+        dup_loaded = _count(
+            cur,
+            f"SELECT count(*) FROM {stage} WHERE {hashed} IN (SELECT {hashed} FROM {target})",  # noqa: S608
+        )
+        if dup_loaded:
+            every = " (every row)" if dup_loaded == rows else ""
+            issues.append(
+                Issue(
+                    "warning",
+                    "duplicates_of_loaded",
+                    f"{dup_loaded:,} rows of {file_name}{every} are already loaded in {kind}; appending duplicates them (use replace to start over).",
+                    dup_loaded,
+                )
+            )
+        if kind == "events":
+            unknown = cur.execute(
+                f"SELECT event, count(*) AS n FROM {stage} WHERE event NOT IN "  # noqa: S608
+                f"(SELECT DISTINCT event FROM {target} WHERE event IS NOT NULL) GROUP BY event ORDER BY n DESC"
+            ).fetchall()
+            if unknown:
+                n = sum(r[1] for r in unknown)
+                names = [str(r[0]) for r in unknown[:10]]
+                issues.append(
+                    Issue(
+                        "warning",
+                        "unknown_events",
+                        f"{n:,} rows of {file_name} carry {len(unknown)} event names never loaded before "
+                        f"({', '.join(names[:5])}); check the event taxonomy.",
+                        n,
+                        tuple(names),
+                    )
+                )
+    if rows and kind == "assignments":
+        union = f"SELECT experiment, user_id, variant FROM {stage}"  # noqa: S608
+        if target_exists and mode == "append":
+            union += f" UNION ALL SELECT experiment, user_id, variant FROM {target}"  # noqa: S608
+        multi = _count(
+            cur,
+            f"SELECT count(*) FROM (SELECT experiment, user_id FROM ({union}) "  # noqa: S608
+            "GROUP BY experiment, user_id HAVING count(DISTINCT variant) > 1)",
+        )
+        if multi:
+            issues.append(
+                Issue(
+                    "warning",
+                    "multi_variant_users",
+                    f"{multi:,} users were exposed to more than one variant of an experiment; analyses exclude and count them.",
+                    multi,
+                )
+            )
+    if rows and kind == "events" and ts and _has_table(cur, "assignments"):
+        outside = _count(
+            cur,
+            f"WITH p AS (SELECT min(timestamp) AS lo, max(timestamp) + INTERVAL {PERIOD_TAIL_DAYS} DAY AS hi "  # noqa: S608
+            f"FROM assignments) SELECT count(*) FROM {stage}, p WHERE timestamp < p.lo OR timestamp >= p.hi",
+        )
+        if outside:
+            issues.append(
+                Issue(
+                    "warning",
+                    "outside_experiment_period",
+                    f"{outside:,} events fall outside the experiments' period (first exposure to "
+                    f"{PERIOD_TAIL_DAYS} days after the last); they count only as pre-exposure history.",
+                    outside,
+                )
+            )
+    if rows and dup_in_file == rows - 1 and rows > 1:
+        pass  # every row identical: the duplicates warning already says so
+
+    report = ValidationReport(
+        file_name=file_name,
+        kind=kind,
+        mode=mode,
+        rows=int(rows),
+        users=None if users is None else int(users),
+        first=first,
+        last=last,
+        mapping=dict(mapping),
+        extras=extras,
+        issues=tuple(issues),
+        skipped_rows=int(skipped),
+        approximate=approximate,
+        duplicates_in_file=int(dup_in_file),
+        duplicates_of_loaded=int(dup_loaded),
+        file_format=dict(file_format),
+    )
+    return report, (bad_cond if skipped else None)
+
+
+def _has_table(cur: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(
+        _count(
+            cur,
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?",
+            [table],
+        )
+    )
+
+
+def _target_columns(cur: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    rows = cur.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
+        [table],
+    ).fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
+def required_columns(kind: str) -> dict[str, str]:
+    return CANONICAL[kind]["required"]
