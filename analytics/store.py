@@ -231,6 +231,13 @@ class Workspace:
             ],
         )
 
+    def state_token(self) -> str:
+        """Changes whenever data is loaded or deleted or any audited change is made: a cache key for pages."""
+        loads, audits = self.query(
+            "SELECT (SELECT max(load_id) FROM lb_loads), (SELECT max(audit_id) FROM lb_audit)"
+        )[0]
+        return f"{self.path}:{loads}:{audits}"
+
     def close(self) -> None:
         self.con.close()
 
