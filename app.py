@@ -11,6 +11,7 @@ gate()  # with sign-in configured, nothing of the workspace renders before it
 
 # One line per page that exists; a page is listed only once it is built.
 PAGES = [
+    st.Page("pages/overview.py", title="Overview", icon="🧭", url_path="overview", default=True),
     st.Page("pages/data.py", title="Data", icon="🗂️", url_path="data"),
 ]
 

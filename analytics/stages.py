@@ -12,7 +12,7 @@ STAGES: tuple[str, ...] = ("Validate", "Stabilise", "Optimise", "Govern", "Scale
 class Thresholds:
     """The rules' editable thresholds (settings key `stages:thresholds`)."""
 
-    max_mde_rel: float = 0.10  # enough power: the relative MDE at today's n is at most this
+    max_mde_rel: float = 0.15  # enough power: the effect detectable (80% power) at today's n, relative
     min_tagged_items: int = 100  # a feedback loop: at least this many reviewed items
     max_acceptance_drop_pp: float = 2.0  # acceptance "not falling": last week vs the week before
     max_cost_growth: float = 0.05  # cost per user "falling or flat": at most +5% last week vs first week

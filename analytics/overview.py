@@ -1,0 +1,266 @@
+"""The founder's view: per experiment, one reading per question, and the evidence behind the stage ladder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from analytics import cost as cost_engine
+from analytics import experiments, feedback, feedback_metrics, verdict
+from analytics.errors import LiftboardError
+from analytics.power import mde
+from analytics.stages import Evidence, Ladder, Thresholds, ladder
+from analytics.store import Workspace
+from analytics.whatif import get_budget, summarize
+
+THRESHOLDS_KEY = "stages:thresholds"
+SEGMENT_KEY = "stages:segment"
+DEFAULT_SEGMENT = "platform"
+
+
+@dataclass(frozen=True)
+class Card:
+    """One question about an experiment: a one-line reading, a status and the page that explains it."""
+
+    title: str
+    reading: str
+    status: str  # "good" | "bad" | "neutral" | "missing"
+    page: str
+    query: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExperimentOverview:
+    experiment: str
+    description: str
+    primary: str | None
+    result: experiments.ExperimentResult | None
+    cards: tuple[Card, ...]
+    ladder: Ladder
+    evidence: Evidence
+
+
+@dataclass(frozen=True)
+class Overview:
+    empty: bool
+    experiments: tuple[ExperimentOverview, ...]
+    thresholds: Thresholds
+    notes: tuple[str, ...] = ()
+
+
+def thresholds(ws: Workspace) -> Thresholds:
+    raw = ws.get_setting(THRESHOLDS_KEY, {}) or {}
+    th = Thresholds.from_dict(raw)
+    if th.monthly_budget_usd is None:
+        th = replace(th, monthly_budget_usd=get_budget(ws))
+    return th
+
+
+def save_thresholds(ws: Workspace, th: Thresholds, actor: str) -> None:
+    before = ws.get_setting(THRESHOLDS_KEY)
+    with ws.transaction() as cur:
+        ws.set_setting(THRESHOLDS_KEY, th.to_dict(), cur=cur)
+        ws.audit(cur, actor, "settings.stages", THRESHOLDS_KEY, before, th.to_dict())
+
+
+def _governance(ws: Workspace) -> dict[str, Any]:
+    tables = ws.data_tables()
+    loaded = {
+        k
+        for (k,) in ws.query(
+            "SELECT DISTINCT kind FROM lb_loads WHERE source IS NOT NULL OR content_hash IS NOT NULL"
+        )
+    }
+    return {
+        "audit_rows": int(ws.scalar("SELECT count(*) FROM lb_audit") or 0),
+        "datasets": len(tables),
+        "datasets_without_source": tuple(t for t in tables if t not in loaded),
+    }
+
+
+def _experiment_part(
+    ws: Workspace, name: str, cfg: experiments.ExperimentConfig, seg: str, notes: dict[str, str]
+):
+    """Analyze the primary metric (and the cost guardrail), its power and the segment bias check."""
+    ev: dict[str, Any] = {"primary_spec": cfg.primary}
+    cards: list[Card] = []
+    result = None
+    if cfg.primary is None:
+        cards.append(Card("Does it work?", "No primary metric is chosen for this experiment yet.", "missing",
+                          "experiments", {"experiment": name}))  # fmt: skip
+        return ev, cards, result
+    specs = [cfg.primary]
+    if ws.has_table("predictions") and "cost" not in cfg.primary:
+        specs.append("cost:7d")
+    try:
+        result = experiments.analyze(ws, name, specs, control=cfg.control)
+    except LiftboardError as exc:
+        cards.append(Card("Does it work?", str(exc), "missing", "experiments", {"experiment": name}))
+        return ev, cards, result
+    primary = result.metrics[0]
+    comp = primary.comparisons[0] if primary.comparisons else None
+    ev["srm_ok"] = result.srm.ok
+    if comp is not None:
+        ev.update(
+            primary_significant=comp.significant,
+            primary_abs_lift=comp.abs_lift,
+            primary_higher_is_better=not primary.spec.kind == "cost",
+        )
+        reading = verdict.sentence(primary.spec, comp)
+        good = comp.significant and (comp.abs_lift > 0) == (primary.spec.kind != "cost")
+        status = "good" if good else ("bad" if comp.significant else "neutral")
+        if not result.srm.ok:
+            reading = (verdict.srm_sentence(result.srm) or "Sample-ratio mismatch.") + " " + reading
+            status = "bad"
+        cards.append(Card("Does it work?", reading, status, "experiments", {"experiment": name}))
+    control = next(a for a in primary.variants if a.name == result.control)
+    n_arm = min(a.users for a in primary.variants)
+    try:
+        ev["mde_rel"] = mde(control.mean, control.variance, n_arm, alpha=result.alpha)
+    except LiftboardError as exc:
+        notes["mde_rel"] = str(exc)
+    if len(result.metrics) > 1:
+        cost_m = result.metrics[1]
+        cc = cost_m.comparisons[0] if cost_m.comparisons else None
+        if cc is not None:
+            cards.append(Card("What does it cost?", verdict.sentence(cost_m.spec, cc), "neutral", "cost",
+                              {"experiment": name}))  # fmt: skip
+    # Bias check: the primary metric by segment, BH-corrected; a segment is harmed when significantly worse.
+    try:
+        seg_res = experiments.analyze(ws, name, [cfg.primary], control=cfg.control, segment=seg)
+        harmed = []
+        for s in seg_res.segments:
+            for c in s.metrics[0].comparisons:
+                worse = c.abs_lift < 0 if primary.spec.kind != "cost" else c.abs_lift > 0
+                if c.significant and worse:
+                    harmed.append(f"{s.value} ({c.variant})")
+        ev["harmed_segments"] = tuple(harmed)
+        ev["segment_column"] = seg
+    except LiftboardError as exc:
+        notes["segments"] = f"Segment check on {seg!r} not possible: {exc}"
+    return ev, cards, result
+
+
+def _cost_part(ws: Workspace, notes: dict[str, str]) -> dict[str, Any]:
+    ev: dict[str, Any] = {}
+    try:
+        data = cost_engine.load_costs(ws)
+        summary = summarize(data, budget=get_budget(ws))
+    except LiftboardError as exc:
+        for key in ("cost", "latency", "scaling", "projection"):
+            notes[key] = str(exc)
+        return ev
+    days = summary.by_day
+    per_user = (days["cost"] / days["users"].where(days["users"] > 0)).dropna()
+    if len(per_user) >= 14:
+        first, last = per_user.head(7).mean(), per_user.tail(7).mean()
+        ev["cost_per_user_growth"] = float(last / first - 1) if first > 0 else None
+    else:
+        notes["cost"] = f"Cost per user over time needs 14 days of predictions; the log has {len(per_user)}."
+    p95 = data.totals.get("lat_p95")
+    if p95 is not None and p95 == p95:
+        ev["latency_p95_ms"] = float(p95)
+    if summary.fit_users.ok:
+        ev["scaling_exponent"] = summary.fit_users.exponent
+        ten = next((p for p in summary.projection if p.multiple == 10.0), None)
+        if ten is not None:
+            ev["projected_monthly_cost_10x"] = ten.cost * 30.0
+    else:
+        notes["scaling"] = summary.fit_users.reason or "The cost curve cannot be fitted yet."
+        notes["projection"] = notes["scaling"]
+    return ev
+
+
+def _roi(ws: Workspace, name: str, control: str | None, notes: dict[str, str]) -> float | None:
+    from analytics.unit_economics import fetch_arms, unit_economics
+
+    try:
+        arms = fetch_arms(ws, name)
+        ue = unit_economics(arms, experiment=name, control=control or arms[0].variant)
+    except LiftboardError as exc:
+        notes["roi"] = str(exc)
+        return None
+    rois = [v.roi.value for v in ue.variants if v.roi is not None]
+    if not rois:
+        notes["roi"] = "ROI needs a variant whose AI cost is above the control's."
+        return None
+    return max(rois)
+
+
+def _feedback_part(ws: Workspace, name: str, notes: dict[str, str]) -> tuple[dict[str, Any], Card | None]:
+    if not ws.has_table("feedback"):
+        notes["tagged_items"] = "No feedback log is loaded."
+        notes["acceptance"] = "No feedback log is loaded."
+        return {}, Card("What do users say?", "No feedback log is loaded yet.", "missing", "feedback")
+    flt = feedback.FeedbackFilter(experiment=name)
+    try:
+        summ = feedback_metrics.summary(ws, flt)
+        weekly = feedback_metrics.rates(ws, flt, by="none", period="week", signals=("accept",))
+    except LiftboardError as exc:
+        notes["acceptance"] = str(exc)
+        return {}, Card("What do users say?", str(exc), "missing", "feedback")
+    ev: dict[str, Any] = {"tagged_items": summ.progress.tagged}
+    points = [p.rate for p in weekly.points if p.rate.signal == "accept" and p.rate.n > 0]
+    if len(points) >= 2:
+        ev["acceptance_change_pp"] = 100 * (points[-1].rate - points[-2].rate)
+    else:
+        notes["acceptance"] = "The acceptance trend needs two weeks of feedback."
+    acc = summ.acceptance
+    reading = (
+        f"{acc.rate:.1%} of {acc.n:,} responses accepted (95% CI {acc.lo:.1%}–{acc.hi:.1%}); "
+        f"{summ.progress.tagged:,} of {summ.progress.total:,} items reviewed."
+    )
+    return ev, Card("What do users say?", reading, "neutral", "feedback", {"experiment": name})
+
+
+def _drift_part(ws: Workspace, notes: dict[str, str]) -> tuple[dict[str, Any], Card]:
+    try:
+        from analytics import drift
+    except ImportError:  # the drift engine is not part of this build
+        notes["drift"] = "Drift monitoring is not available in this build."
+        return {}, Card("Is it stable?", notes["drift"], "missing", "drift")
+    try:
+        status = drift.latest_status(ws)
+    except LiftboardError as exc:
+        notes["drift"] = str(exc)
+        return {}, Card("Is it stable?", str(exc), "missing", "drift")
+    ev = {"drift_monitored": True, "open_input_alerts": tuple(status.alerting)}
+    if status.alerting:
+        reading = f"Drift in the last {status.chunk_label}: {', '.join(status.alerting[:4])}."
+        return ev, Card("Is it stable?", reading, "bad", "drift")
+    return ev, Card("Is it stable?", f"No drift alert in the last {status.chunk_label}.", "good", "drift")
+
+
+def build(ws: Workspace) -> Overview:
+    """Everything the Overview page and the report show, for every experiment in the workspace."""
+    if not ws.has_table("assignments"):
+        return Overview(empty=True, experiments=(), thresholds=thresholds(ws))
+    th = thresholds(ws)
+    seg = ws.get_setting(SEGMENT_KEY, DEFAULT_SEGMENT)
+    gov = _governance(ws)
+    shared_notes: dict[str, str] = {}
+    cost_ev = _cost_part(ws, shared_notes) if ws.has_table("predictions") else {}
+    if not ws.has_table("predictions"):
+        for key in ("cost", "latency", "scaling", "projection", "drift"):
+            shared_notes[key] = (
+                "No predictions log is loaded: load the AI feature's inference log on the Data page."
+            )
+        drift_ev, drift_card = {}, Card("Is it stable?", shared_notes["drift"], "missing", "drift")
+    else:
+        drift_ev, drift_card = _drift_part(ws, shared_notes)
+    out = []
+    for summary in experiments.list_experiments(ws):
+        name = summary.name
+        notes = dict(shared_notes)
+        cfg = experiments.experiment_config(ws, name)
+        exp_ev, cards, result = _experiment_part(ws, name, cfg, seg, notes)
+        fb_ev, fb_card = _feedback_part(ws, name, notes)
+        roi = _roi(ws, name, cfg.control, notes) if ws.has_table("predictions") else None
+        ev = Evidence(experiment=name, **exp_ev, **cost_ev, **drift_ev, **fb_ev, **gov, roi=roi, notes=notes)
+        all_cards = [*cards, drift_card] + ([fb_card] if fb_card else [])
+        out.append(
+            ExperimentOverview(
+                name, cfg.description, cfg.primary, result, tuple(all_cards), ladder(ev, th), ev
+            )
+        )
+    return Overview(empty=False, experiments=tuple(out), thresholds=th)

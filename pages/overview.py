@@ -1,0 +1,123 @@
+"""Overview: does each AI feature work, what does it cost, is it stable, what do users say — and is it ready to scale?"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import streamlit as st
+
+from analytics import overview
+from analytics.stages import Thresholds
+from pages._ui import actor, guarded, workspace
+
+STATUS_ICON = {"good": "✅", "bad": "⚠️", "neutral": "➖", "missing": "❔"}
+PAGE_FILE = {
+    "experiments": "pages/experiments.py",
+    "cost": "pages/cost.py",
+    "drift": "pages/drift.py",
+    "feedback": "pages/feedback.py",
+}
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _overview(token: str, path: str) -> overview.Overview:  # token: the workspace's state, the cache key
+    return overview.build(workspace())
+
+
+ws = workspace()
+st.title("Overview")
+
+with st.spinner("Reading the workspace…"):
+    ov = guarded(_overview, ws.state_token(), str(ws.path))
+
+if ov.empty:
+    st.info(
+        "This workspace has no experiment yet. Start on the **Data** page: build the demo workspace, or upload "
+        "your assignments (who saw which variant), events, and the AI feature's predictions and feedback."
+    )
+    st.page_link("pages/data.py", label="Go to the Data page", icon="🗂️")
+    st.stop()
+
+st.caption(
+    "For each experiment: one line per question, and the five stages a feature climbs from MVP to scale. "
+    "Each card links to the page that explains it."
+)
+
+
+def _link(card: overview.Card) -> None:
+    page = PAGE_FILE.get(card.page)
+    if page and Path(page).exists():
+        st.page_link(page, label=f"Open {card.page.title()}", query_params=card.query or None)
+
+
+for exp in ov.experiments:
+    with st.container(border=True):
+        st.subheader(exp.experiment)
+        if exp.description:
+            st.caption(exp.description)
+        reached = exp.ladder.reached
+        nxt = exp.ladder.next_stage
+        st.markdown(
+            f"**Stage reached: {reached or 'none yet'}.** "
+            + (
+                f"Next: **{nxt.name}** — {sum(not r.passed for r in nxt.rules)} rule(s) to meet."
+                if nxt
+                else ""
+            )
+        )
+        cols = st.columns(len(exp.cards))
+        for col, card in zip(cols, exp.cards, strict=True):
+            with col.container(border=True):
+                st.markdown(f"{STATUS_ICON[card.status]} **{card.title}**")
+                st.write(card.reading)
+                _link(card)
+
+        st.markdown("##### From MVP to scale")
+        stage_cols = st.columns(len(exp.ladder.stages))
+        for col, stage in zip(stage_cols, exp.ladder.stages, strict=True):
+            with col:
+                st.markdown(f"{'✅' if stage.passed else '⬜'} **{stage.name}**")
+                for rule in stage.rules:
+                    st.markdown(f"{'✅' if rule.passed else '❌'} {rule.name}")
+                    st.caption(rule.detail + (f" **Next:** {rule.next_step}" if not rule.passed else ""))
+
+with st.expander("How the stages are judged (and their thresholds)"):
+    st.markdown(
+        "- **Validate**: the primary metric improves significantly, no sample-ratio mismatch, and enough power "
+        "(the effect detectable at today's sample is small enough).\n"
+        "- **Stabilise**: drift is monitored with no open alert on the model's inputs in the last chunk; "
+        "a feedback loop with reviewed items; acceptance not falling week on week.\n"
+        "- **Optimise**: cost per active user flat or falling (first week vs last week), latency p95 under "
+        "target, cost growing no faster than users (scaling exponent ≤ target).\n"
+        "- **Govern**: no user segment significantly harmed after Benjamini–Hochberg correction (the bias "
+        "check), an audit trail, every dataset with a recorded source.\n"
+        "- **Scale**: the projected monthly cost at 10× today's users within budget, and a positive return "
+        "(incremental revenue per user above incremental AI cost per user)."
+    )
+    th = ov.thresholds
+    with st.form("thresholds"):
+        c1, c2, c3 = st.columns(3)
+        mde_t = c1.number_input("Max detectable effect (relative)", 0.01, 1.0, th.max_mde_rel, 0.01)
+        tagged = c1.number_input("Min reviewed feedback items", 0, 1_000_000, th.min_tagged_items, 10)
+        drop = c2.number_input("Max acceptance drop (pp / week)", 0.0, 50.0, th.max_acceptance_drop_pp, 0.5)
+        growth = c2.number_input("Max cost-per-user growth", 0.0, 5.0, th.max_cost_growth, 0.01)
+        lat = c3.number_input("Latency p95 target (ms)", 1.0, 600_000.0, th.latency_p95_target_ms, 50.0)
+        b = c3.number_input("Max scaling exponent", 0.1, 3.0, th.max_scaling_exponent, 0.05)
+        if st.form_submit_button("Save thresholds"):
+            who = actor()
+            if who is None or not who.can("edit_settings"):
+                st.error("Type your name in the sidebar (or sign in as an editor) to change the thresholds.")
+            else:
+                new: Thresholds = replace(
+                    th,
+                    max_mde_rel=mde_t,
+                    min_tagged_items=int(tagged),
+                    max_acceptance_drop_pp=drop,
+                    max_cost_growth=growth,
+                    latency_p95_target_ms=lat,
+                    max_scaling_exponent=b,
+                )
+                guarded(overview.save_thresholds, ws, new, who.name)
+                st.success("Thresholds saved.")
+                st.rerun()
