@@ -6,6 +6,7 @@ import codecs
 import csv
 import gzip
 import io
+import itertools
 import os
 import struct
 import zlib
@@ -106,7 +107,7 @@ def detect_delimiter(text: str) -> str:
     best, best_score = ",", (-1.0, 0)
     for delim in DELIMITERS:
         try:
-            rows = [len(r) for _, r in zip(range(200), csv.reader(io.StringIO(sample), delimiter=delim))]
+            rows = [len(r) for r in itertools.islice(csv.reader(io.StringIO(sample), delimiter=delim), 200)]
         except csv.Error:
             continue
         if not rows:

@@ -1,0 +1,177 @@
+"""What a workspace holds: its tables (rows, dates, users), experiments and variants, and its load history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from analytics.store import Workspace, quote_ident
+
+
+@dataclass(frozen=True)
+class TableSummary:
+    """One canonical table: rows, time span and distinct users (None where it has no such column)."""
+
+    kind: str
+    rows: int
+    first: datetime | None
+    last: datetime | None
+    users: int | None
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class VariantSummary:
+    name: str
+    users: int
+
+
+@dataclass(frozen=True)
+class ExperimentSummary:
+    """An experiment seen in assignments: its variants with exposed users, and its exposure period."""
+
+    name: str
+    variants: tuple[VariantSummary, ...]
+    users: int
+    multi_variant_users: int
+    first_exposure: datetime | None
+    last_exposure: datetime | None
+
+
+@dataclass(frozen=True)
+class Catalog:
+    tables: tuple[TableSummary, ...]
+    experiments: tuple[ExperimentSummary, ...]
+
+    @property
+    def empty(self) -> bool:
+        return not self.tables
+
+    def tables_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            [
+                {
+                    "table": t.kind,
+                    "rows": t.rows,
+                    "users": t.users,
+                    "from": t.first,
+                    "to": t.last,
+                    "columns": len(t.columns),
+                }
+                for t in self.tables
+            ],
+            columns=["table", "rows", "users", "from", "to", "columns"],
+        )
+
+    def experiments_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            [
+                {
+                    "experiment": e.name,
+                    "variant": v.name,
+                    "users": v.users,
+                    "first exposure": e.first_exposure,
+                    "last exposure": e.last_exposure,
+                }
+                for e in self.experiments
+                for v in e.variants
+            ],
+            columns=["experiment", "variant", "users", "first exposure", "last exposure"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tables": [
+                {
+                    "kind": t.kind,
+                    "rows": t.rows,
+                    "users": t.users,
+                    "first": t.first,
+                    "last": t.last,
+                    "columns": list(t.columns),
+                }
+                for t in self.tables
+            ],
+            "experiments": [
+                {
+                    "name": e.name,
+                    "users": e.users,
+                    "multi_variant_users": e.multi_variant_users,
+                    "first_exposure": e.first_exposure,
+                    "last_exposure": e.last_exposure,
+                    "variants": [{"name": v.name, "users": v.users} for v in e.variants],
+                }
+                for e in self.experiments
+            ],
+        }
+
+
+def table_summary(ws: Workspace, kind: str) -> TableSummary:
+    """Rows, time span and users of one canonical table, in one aggregate query."""
+    table = ws.table(kind)
+    cols = ws.columns(kind)
+    # approx_count_distinct keeps the page fast on tens of millions of rows (HyperLogLog, ~2% error);
+    # exact per-variant users come from the experiments query.
+    sel = [
+        "count(*)",
+        "min(timestamp)" if "timestamp" in cols else "NULL",
+        "max(timestamp)" if "timestamp" in cols else "NULL",
+        "approx_count_distinct(user_id)" if "user_id" in cols else "NULL",
+    ]
+    rows, first, last, users = ws.query(f"SELECT {', '.join(sel)} FROM {table}")[0]  # noqa: S608
+    if users is not None and rows < 1_000_000:
+        users = ws.scalar(f"SELECT count(DISTINCT user_id) FROM {table}")  # noqa: S608 - exact when cheap
+    return TableSummary(kind, int(rows), first, last, None if users is None else int(users), tuple(cols))
+
+
+def experiments(ws: Workspace) -> tuple[ExperimentSummary, ...]:
+    """Experiments with exposed users per variant (users seen in two variants counted apart)."""
+    if "assignments" not in ws.data_tables():
+        return ()
+    table = quote_ident("assignments")
+    rows = ws.query(
+        f"""
+        WITH per_user AS (
+            SELECT experiment, user_id, min(variant) AS variant, count(DISTINCT variant) AS nv,
+                   min(timestamp) AS first_seen
+            FROM {table} GROUP BY experiment, user_id)
+        SELECT experiment, variant, count(*) FILTER (nv = 1), count(*) FILTER (nv > 1),
+               min(first_seen), max(first_seen)
+        FROM per_user GROUP BY experiment, variant ORDER BY experiment, variant
+        """  # noqa: S608
+    )
+    out: dict[str, dict[str, Any]] = {}
+    for exp, variant, users, multi, first, last in rows:
+        e = out.setdefault(exp, {"variants": [], "multi": 0, "first": first, "last": last})
+        e["variants"].append(VariantSummary(str(variant), int(users)))
+        e["multi"] += int(multi)
+        e["first"] = min(e["first"], first) if first and e["first"] else e["first"] or first
+        e["last"] = max(e["last"], last) if last and e["last"] else e["last"] or last
+    return tuple(
+        ExperimentSummary(
+            name=str(name),
+            variants=tuple(v for v in e["variants"] if v.users),
+            users=sum(v.users for v in e["variants"]),
+            multi_variant_users=e["multi"],
+            first_exposure=e["first"],
+            last_exposure=e["last"],
+        )
+        for name, e in out.items()
+    )
+
+
+def catalog(ws: Workspace) -> Catalog:
+    """Every canonical table's summary and the experiments found in assignments."""
+    return Catalog(tuple(table_summary(ws, k) for k in ws.data_tables()), experiments(ws))
+
+
+def load_history(ws: Workspace, limit: int = 500) -> pd.DataFrame:
+    """The most recent loads and deletions, newest first."""
+    return ws.query_df(
+        "SELECT load_id, kind, file_name, mode, rows, loaded_at, loaded_by, content_hash, source "
+        "FROM lb_loads ORDER BY load_id DESC LIMIT ?",
+        [int(limit)],
+    )

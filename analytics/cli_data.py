@@ -1,0 +1,150 @@
+"""Data commands: `demo` builds the demo workspace, `load` ingests a file, `tables` lists what is loaded."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from analytics.errors import LiftboardError
+from analytics.store import KINDS, open_workspace
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("demo", parents=[common], help="build the seeded demo workspace")
+    p.add_argument("--users", type=int, default=50_000, help="number of users (default %(default)s)")
+    p.add_argument("--seed", type=int, default=7, help="random seed (default %(default)s)")
+    p.add_argument("--force", action="store_true", help="rebuild the workspace file if it exists")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("load", parents=[common], help="load a CSV, TSV, gzipped CSV or Parquet file")
+    p.add_argument("file", help="path of the file to load")
+    p.add_argument("--kind", required=True, choices=KINDS, help="which canonical table the file feeds")
+    p.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="CANONICAL=SOURCE",
+        help="map a canonical column to a source column (repeatable; SOURCE empty to unmap)",
+    )
+    p.add_argument("--replace", action="store_true", help="replace the table instead of appending")
+    p.add_argument("--skip-bad-rows", action="store_true", help="skip rows that fail validation")
+    p.add_argument(
+        "--encoding", choices=["utf-8", "latin-1", "utf-16"], help="override the detected encoding"
+    )
+    p.add_argument("--delimiter", help="override the detected delimiter: , ; | or tab")
+    p.add_argument(
+        "--max-size-mb", type=float, help="largest file accepted (default 2048, or LIFTBOARD_MAX_LOAD_MB)"
+    )
+    p.add_argument("--dry-run", action="store_true", help="validate only; write nothing")
+    p.set_defaults(func=cmd_load)
+
+    p = sub.add_parser("tables", parents=[common], help="list tables, experiments and loads of the workspace")
+    p.set_defaults(func=cmd_tables)
+
+
+def _parse_map(items: list[str]) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for item in items:
+        if "=" not in item:
+            raise LiftboardError(
+                f"--map {item!r} is not CANONICAL=SOURCE; write e.g. --map user_id=distinct_id."
+            )
+        canon, src = item.split("=", 1)
+        out[canon.strip()] = src.strip() or None
+    return out
+
+
+def cmd_demo(args: argparse.Namespace) -> dict[str, Any]:
+    from analytics.demo import build_demo
+
+    def say(frac: float, step: str) -> None:
+        if not args.json:
+            print(f"\r{frac:4.0%} {step:<40}", end="", file=sys.stderr, flush=True)
+
+    build_demo(args.db, users=args.users, seed=args.seed, overwrite=args.force, progress=say)
+    if not args.json:
+        print(file=sys.stderr)
+    ws = open_workspace(args.db, read_only=True)
+    try:
+        from analytics.catalog import catalog
+
+        doc = {"db": args.db, "users": args.users, "seed": args.seed, **catalog(ws).to_dict()}
+    finally:
+        ws.close()
+    if not args.json:
+        print(f"Built the demo workspace {args.db} ({args.users:,} users, seed {args.seed}).")
+        _print_tables(doc)
+    return doc
+
+
+def cmd_load(args: argparse.Namespace) -> dict[str, Any]:
+    from analytics import ingest
+
+    max_bytes = int(args.max_size_mb * 2**20) if args.max_size_mb else None
+    ws = open_workspace(args.db)
+    try:
+        kwargs = dict(
+            mapping=_parse_map(args.map),
+            replace=args.replace,
+            skip_bad_rows=args.skip_bad_rows,
+            encoding=args.encoding,
+            delimiter=args.delimiter,
+            max_bytes=max_bytes,
+        )
+        if args.dry_run:
+            report = ingest.validate(ws, args.file, args.kind, **kwargs)
+            doc: dict[str, Any] = {"report": report.to_dict(), "record": None}
+        else:
+            result = ingest.load(ws, args.file, args.kind, **kwargs)
+            report = result.report
+            doc = {"report": report.to_dict(), "record": result.record}
+    finally:
+        ws.close()
+    if not args.json:
+        _print_report(doc)
+    return doc
+
+
+def _print_report(doc: dict[str, Any]) -> None:
+    r = doc["report"]
+    span = f", {r['first']} .. {r['last']}" if r["first"] else ""
+    users = f", {r['users']:,} users" if r["users"] is not None else ""
+    print(f"{r['file_name']}: {r['rows']:,} rows{users}{span} ({r['kind']}, {r['mode']})")
+    for issue in r["issues"]:
+        print(f"  {issue['level']}: {issue['message']}")
+    rec = doc["record"]
+    if rec:
+        print(
+            f"Loaded {rec['rows']:,} rows into {rec['kind']} (load {rec['load_id']}, sha256 {rec['content_hash'][:12]}…)."
+        )
+    elif r["ok"]:
+        print("Valid: nothing written (dry run).")
+    else:
+        print("Not loadable as is: see the errors above.")
+
+
+def cmd_tables(args: argparse.Namespace) -> dict[str, Any]:
+    from analytics.catalog import catalog, load_history
+
+    ws = open_workspace(args.db, create=False)
+    try:
+        doc = catalog(ws).to_dict()
+        doc["loads"] = load_history(ws, limit=50).to_dict(orient="records")
+    finally:
+        ws.close()
+    if not args.json:
+        _print_tables(doc)
+    return doc
+
+
+def _print_tables(doc: dict[str, Any]) -> None:
+    if not doc["tables"]:
+        print("The workspace holds no data yet: run `python -m analytics demo` or load a file.")
+    for t in doc["tables"]:
+        span = f"  {t['first']} .. {t['last']}" if t["first"] else ""
+        users = f"  {t['users']:,} users" if t["users"] is not None else ""
+        print(f"{t['kind']:<12} {t['rows']:>12,} rows{users}{span}")
+    for e in doc["experiments"]:
+        arms = ", ".join(f"{v['name']} {v['users']:,}" for v in e["variants"])
+        print(f"experiment {e['name']}: {arms} (users in two variants: {e['multi_variant_users']:,})")
