@@ -1,0 +1,182 @@
+"""Feedback metrics: signal rates over time and by group with Wilson intervals, tag mix, a summary."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+from scipy.stats import norm
+
+from analytics.errors import LiftboardError
+from analytics.feedback import TAG_MAP, FeedbackFilter, Progress, progress, selection, unmatched_predictions
+from analytics.store import Workspace
+
+RATE_SIGNALS: tuple[str, ...] = ("accept", "reject", "correct")
+GROUPS: dict[str, str] = {"none": "'all'", "variant": "variant", "model_version": "model_version"}
+PERIODS: tuple[str, ...] = ("day", "week")
+
+
+def wilson(k: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
+    """Wilson score interval for a proportion k/n (NaN bounds when n = 0)."""
+    if n <= 0:
+        return (math.nan, math.nan)
+    z = float(norm.ppf(1 - alpha / 2))
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+@dataclass(frozen=True)
+class Rate:
+    """k of n feedback items carried the signal; the rate's denominator is all feedback (any signal)."""
+
+    signal: str
+    k: int
+    n: int
+    rate: float
+    lo: float
+    hi: float
+
+
+@dataclass(frozen=True)
+class RatePoint:
+    period: pd.Timestamp | None  # None for the whole selection
+    group: str
+    rate: Rate
+
+
+@dataclass(frozen=True)
+class Rates:
+    by: str
+    period: str
+    points: tuple[RatePoint, ...]
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            [
+                {
+                    "period": p.period,
+                    "group": p.group,
+                    "signal": p.rate.signal,
+                    "k": p.rate.k,
+                    "n": p.rate.n,
+                    "rate": p.rate.rate,
+                    "lo": p.rate.lo,
+                    "hi": p.rate.hi,
+                }
+                for p in self.points
+            ],
+            columns=["period", "group", "signal", "k", "n", "rate", "lo", "hi"],
+        )
+
+
+def _rate(signal: str, k: int, n: int, alpha: float) -> Rate:
+    lo, hi = wilson(k, n, alpha)
+    return Rate(signal, int(k), int(n), k / n if n else math.nan, lo, hi)
+
+
+def rates(
+    ws: Workspace,
+    flt: FeedbackFilter,
+    *,
+    by: str = "none",
+    period: str | None = "day",
+    alpha: float = 0.05,
+    signals: tuple[str, ...] = RATE_SIGNALS,
+) -> Rates:
+    """Signal rates per period (``day``/``week``, or None for the whole selection) and group.
+
+    One SQL pass returns n and the count of each signal per (period, group); groups are ``none``,
+    ``variant`` (in the filter's experiment) or ``model_version``. Missing groups show as "(none)".
+    """
+    if by not in GROUPS:
+        raise LiftboardError(f"Cannot split rates by {by!r}; use one of: {', '.join(GROUPS)}.")
+    if period is not None and period not in PERIODS:
+        raise LiftboardError(f"Unknown period {period!r}; use day or week.")
+    sel = selection(ws, flt)
+    per = "date_trunc(?, ts)" if period else "NULL::TIMESTAMP"
+    counts = ", ".join(f"count(*) FILTER (WHERE signal = ?) AS k{i}" for i in range(len(signals)))
+    sql = (
+        f"SELECT {per} AS period, coalesce({GROUPS[by]}, '(none)') AS grp, count(*) AS n, {counts} "  # noqa: S608
+        f"FROM ({sel.sql}) s GROUP BY ALL ORDER BY period NULLS FIRST, grp"
+    )
+    params = [*([period] if period else []), *signals, *sel.params]
+    rows = ws.query(sql, params)
+    points = tuple(
+        RatePoint(
+            None if r[0] is None else pd.Timestamp(r[0]), str(r[1]), _rate(s, int(r[3 + i]), int(r[2]), alpha)
+        )
+        for r in rows
+        for i, s in enumerate(signals)
+    )
+    return Rates(by=by, period=period or "all", points=points)
+
+
+@dataclass(frozen=True)
+class TagMix:
+    """Per period and tag: items carrying the tag (any reviewer) and their share of the tagged items."""
+
+    period: str
+    rows: pd.DataFrame  # period, tag, items, tagged, share
+
+
+def tag_mix(ws: Workspace, flt: FeedbackFilter, *, period: str = "week") -> TagMix:
+    if period not in PERIODS:
+        raise LiftboardError(f"Unknown period {period!r}; use day or week.")
+    sel = selection(ws, flt)
+    df = ws.query_df(
+        f"""
+        WITH items AS (SELECT feedback_id, date_trunc(?, ts) AS period FROM ({sel.sql}) s),
+        tagged AS (
+            SELECT DISTINCT i.period, r.feedback_id, unnest(r.tag_ids) AS tag_id
+            FROM lb_reviews r JOIN items i USING (feedback_id)
+        ),
+        per_period AS (SELECT period, count(DISTINCT feedback_id) AS tagged FROM tagged GROUP BY period)
+        SELECT c.period, tm.m[c.tag_id] AS tag, c.items, p.tagged, c.items / p.tagged AS share
+        FROM (SELECT period, tag_id, count(DISTINCT feedback_id) AS items FROM tagged GROUP BY 1, 2) c
+        JOIN per_period p USING (period) CROSS JOIN {TAG_MAP}
+        ORDER BY c.period, tag
+        """,  # noqa: S608
+        [period, *sel.params],
+    )
+    return TagMix(period=period, rows=df)
+
+
+@dataclass(frozen=True)
+class Summary:
+    total: int
+    by_signal: dict[str, int]
+    acceptance: Rate
+    progress: Progress
+    unmatched: tuple[int, int]  # feedback rows whose prediction_id matches nothing, rows with an id
+    alpha: float = 0.05
+
+
+def summary(ws: Workspace, flt: FeedbackFilter, *, alpha: float = 0.05) -> Summary:
+    """Counts per signal, the acceptance rate with its Wilson interval and tagging progress."""
+    sel = selection(ws, flt)
+    rows = ws.query(f"SELECT signal, count(*) FROM ({sel.sql}) s GROUP BY 1 ORDER BY 2 DESC, 1", sel.params)  # noqa: S608
+    by_signal = {str(r[0]): int(r[1]) for r in rows}
+    total = sum(by_signal.values())
+    return Summary(
+        total=total,
+        by_signal=by_signal,
+        acceptance=_rate("accept", by_signal.get("accept", 0), total, alpha),
+        progress=progress(ws, flt),
+        unmatched=unmatched_predictions(ws),
+        alpha=alpha,
+    )
+
+
+def headline(s: Summary) -> str:
+    """One plain sentence: what users told us, and how far tagging has come."""
+    if s.total == 0:
+        return "No feedback matches these filters yet."
+    a = s.acceptance
+    pct = f"{a.rate:.1%}"
+    return (
+        f"Users accepted {pct} of {s.total:,} AI outputs ({1 - s.alpha:.0%} interval {a.lo:.1%}–{a.hi:.1%}); "
+        f"reviewers have tagged {s.progress.tagged:,} of {s.progress.total:,} items."
+    )

@@ -1,0 +1,275 @@
+"""Taxonomy edits, tagging one item or a selection, audit rows, stale writes, restarts and kills."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from analytics import feedback as fb
+from analytics import tags
+from analytics.errors import LiftboardError
+from analytics.store import Workspace, open_workspace
+from tests.unit._feedback_data import make
+
+ROOT = Path(__file__).resolve().parents[2]
+N = 1000
+
+
+@pytest.fixture()
+def ws(tmp_path: Path) -> Workspace:
+    w = make(tmp_path / "tags.duckdb", N, seed=5)
+    yield w
+    w.close()
+
+
+def _reviews(ws: Workspace) -> dict[tuple[str, str], tuple[list[int], int]]:
+    rows = ws.query("SELECT feedback_id, reviewer, tag_ids, version FROM lb_reviews")
+    return {(f, r): (list(t), int(v)) for f, r, t, v in rows}
+
+
+def _tag_audit(ws: Workspace) -> list[tuple]:
+    return ws.query(
+        "SELECT actor, target, before, after FROM lb_audit WHERE action = 'review.tag' ORDER BY audit_id"
+    )
+
+
+# -- taxonomy ---------------------------------------------------------------------------------------
+def test_taxonomy_add_rename_retire_keeps_ids_and_history(ws: Workspace) -> None:
+    assert [t.name for t in tags.list_tags(ws)] == ["helpful", "irrelevant", "too slow", "unsafe", "wrong"]
+    new = tags.add_tag(ws, "  off  topic ", "alice", "not about the question")
+    assert new.name == "off topic" and new.tag_id == 6
+    tags.tag_item(ws, "f0", ["off topic", "wrong"], "alice", 0)
+    renamed = tags.rename_tag(ws, "OFF TOPIC", "off-topic", "bob")
+    assert renamed.tag_id == new.tag_id
+    # The item keeps the tag under its new name; the rename is in the tag's history.
+    assert fb.queue(ws, fb.FeedbackFilter(reviewer="alice"), limit=1).rows.tags[0] == ["off-topic", "wrong"]
+    hist = tags.tag_history(ws, "off-topic")
+    assert list(hist.action) == ["tag.add", "tag.rename"]
+    assert json.loads(hist.before[1]) == {"name": "off topic"} and hist.actor[1] == "bob"
+    tags.retire_tag(ws, "off-topic", "bob")
+    assert "off-topic" not in [t.name for t in tags.list_tags(ws)]
+    assert "off-topic" in [t.name for t in tags.list_tags(ws, include_retired=True)]
+    # Retired: kept on items, and re-saving the item with it is fine; adding it anew is refused.
+    assert tags.tag_item(ws, "f0", ["off-topic", "wrong", "unsafe"], "alice", 1).changed == 1
+    with pytest.raises(LiftboardError, match="retired"):
+        tags.tag_item(ws, "f1", ["off-topic"], "alice", 0)
+    with pytest.raises(LiftboardError, match="retired"):
+        tags.bulk_tag(ws, fb.FeedbackFilter(feedback_ids=("f1",)), "alice", add=["off-topic"])
+    tags.retire_tag(ws, "off-topic", "bob", retired=False)
+    assert tags.tag_item(ws, "f1", ["off-topic"], "alice", 0).changed == 1
+    assert list(tags.tag_history(ws, "off-topic").action) == [
+        "tag.add",
+        "tag.rename",
+        "tag.retire",
+        "tag.restore",
+    ]
+
+
+def test_taxonomy_bad_input(ws: Workspace) -> None:
+    with pytest.raises(LiftboardError, match="already exists"):
+        tags.add_tag(ws, "Wrong", "alice")
+    with pytest.raises(LiftboardError, match="blank"):
+        tags.add_tag(ws, "   ", "alice")
+    with pytest.raises(LiftboardError, match="already exists"):
+        tags.rename_tag(ws, "wrong", "helpful", "alice")
+    with pytest.raises(LiftboardError, match="no tag 'nope'"):
+        tags.rename_tag(ws, "nope", "x", "alice")
+    with pytest.raises(LiftboardError, match="who you are"):
+        tags.add_tag(ws, "fine", "  ")
+    assert len(tags.list_tags(ws, include_retired=True)) == 5
+
+
+# -- tagging ----------------------------------------------------------------------------------------
+def test_tag_one_item_writes_review_and_audit(ws: Workspace) -> None:
+    assert tags.tag_item(ws, "f3", ["wrong", "unsafe", "wrong"], "alice", 0) == tags.WriteResult(1, 0)
+    wrong, unsafe = tags.get_tag(ws, "wrong").tag_id, tags.get_tag(ws, "unsafe").tag_id
+    assert _reviews(ws) == {("f3", "alice"): (sorted([wrong, unsafe]), 1)}
+    # Saving the same tags again changes nothing and writes no audit row.
+    assert tags.tag_item(ws, "f3", ["unsafe", "wrong"], "alice", 1) == tags.WriteResult(0, 1)
+    assert tags.tag_item(ws, "f3", ["wrong"], "alice", 1) == tags.WriteResult(1, 0)
+    audit = _tag_audit(ws)
+    assert len(audit) == 2 and {a[0] for a in audit} == {"alice"} and {a[1] for a in audit} == {"f3"}
+    assert json.loads(audit[0][2]) == {"tag_ids": [], "tags": [], "version": 0}
+    assert json.loads(audit[1][2])["tags"] == ["unsafe", "wrong"]
+    assert json.loads(audit[1][3]) == {"tag_ids": [wrong], "tags": ["wrong"], "version": 2}
+    trail = tags.audit_trail(ws, actor="alice")
+    assert len(trail) == 2 and trail.target.tolist() == ["f3", "f3"]
+
+
+def test_unknown_tag_empty_selection_unknown_item_blank_reviewer(ws: Workspace) -> None:
+    with pytest.raises(LiftboardError, match="no tag 'bogus'"):
+        tags.tag_item(ws, "f1", ["bogus"], "alice", 0)
+    with pytest.raises(LiftboardError, match="No items"):
+        tags.save_tags(ws, "alice", [])
+    with pytest.raises(LiftboardError, match="empty"):
+        tags.bulk_tag(ws, fb.FeedbackFilter(signals=("nonexistent",)), "alice", add=["wrong"])
+    with pytest.raises(LiftboardError, match="at least one tag"):
+        tags.bulk_tag(ws, fb.FeedbackFilter(), "alice")
+    with pytest.raises(LiftboardError, match="no feedback item 'f999999'"):
+        tags.tag_item(ws, "f999999", ["wrong"], "alice", 0)
+    with pytest.raises(LiftboardError, match="who you are"):
+        tags.tag_item(ws, "f1", ["wrong"], "", 0)
+    assert _reviews(ws) == {} and _tag_audit(ws) == []
+
+
+def test_stale_concurrent_edit_is_detected_not_overwritten(ws: Workspace) -> None:
+    # Alice and Bob both load f5 at version 0; Bob saves first; Alice's save must be refused.
+    seen = fb.queue(ws, fb.FeedbackFilter(feedback_ids=("f5",)), limit=1).rows.version[0]
+    assert seen == 0
+    tags.tag_item(ws, "f5", ["helpful"], "bob", seen)
+    with pytest.raises(LiftboardError, match="Someone else tagged item f5 since you loaded it; reload"):
+        tags.save_tags(ws, "alice", [tags.TagEdit("f6", ("wrong",), 0), tags.TagEdit("f5", ("wrong",), seen)])
+    # Nothing of Alice's save was written (all or nothing), Bob's tags stand.
+    assert _reviews(ws) == {("f5", "bob"): ([tags.get_tag(ws, "helpful").tag_id], 1)}
+    # After reloading she sees version 1 and can save.
+    assert tags.tag_item(ws, "f5", ["wrong"], "alice", tags.item_version(ws, "f5")).changed == 1
+    assert tags.item_version(ws, "f5") == 2
+
+
+def test_racing_threads_one_wins_the_other_is_told(ws: Workspace) -> None:
+    # Eight threads save the same item from version 0 at once: exactly one write lands.
+    results: list[str] = []
+    barrier = threading.Barrier(8)
+
+    def save(i: int) -> None:
+        barrier.wait()
+        try:
+            tags.tag_item(ws, "f9", ["wrong"], f"r{i}", 0)
+            results.append("ok")
+        except LiftboardError as exc:
+            results.append(str(exc))
+
+    threads = [threading.Thread(target=save, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results.count("ok") == 1 and all("reload" in r for r in results if r != "ok")
+    assert len(_reviews(ws)) == 1 and len(_tag_audit(ws)) == 1
+
+
+def test_bulk_tag_filtered_selection(ws: Workspace) -> None:
+    flt = fb.FeedbackFilter(experiment="exp", signals=("reject",), model_versions=("v2",))
+    n = fb.count(ws, flt)
+    assert n > 50
+    tags.tag_item(ws, fb.queue(ws, flt, limit=1).rows.feedback_id[0], ["wrong"], "alice", 0)
+    preview = tags.bulk_preview(ws, flt, "alice", add=["wrong", "unsafe"])
+    assert preview == tags.WriteResult(changed=n, unchanged=0)  # the tagged one still gains 'unsafe'
+    token = tags.current_audit_id(ws)
+    res = tags.bulk_tag(ws, flt, "alice", add=["wrong", "unsafe"], expected_count=n, seen_audit_id=token)
+    assert res == tags.WriteResult(changed=n, unchanged=0)
+    wrong, unsafe = tags.get_tag(ws, "wrong").tag_id, tags.get_tag(ws, "unsafe").tag_id
+    revs = _reviews(ws)
+    assert len(revs) == n and all(t == sorted([wrong, unsafe]) for t, _ in revs.values())
+    assert len(_tag_audit(ws)) == n + 1
+    # Again: nothing changes, no audit rows. Then remove one tag from all of them.
+    assert tags.bulk_tag(ws, flt, "alice", add=["wrong"]) == tags.WriteResult(0, n)
+    assert tags.bulk_tag(ws, flt, "alice", remove=["wrong"]).changed == n
+    assert all(t == [unsafe] for t, _ in _reviews(ws).values())
+    assert len(_tag_audit(ws)) == 2 * n + 1
+    # Other reviewers' rows are never touched by alice's bulk action.
+    tags.tag_item(ws, "f0", ["helpful"], "bob", tags.item_version(ws, "f0"))
+    tags.bulk_tag(ws, fb.FeedbackFilter(feedback_ids=("f0",)), "alice", add=["wrong"])
+    assert _reviews(ws)[("f0", "bob")][0] == [tags.get_tag(ws, "helpful").tag_id]
+
+
+def test_bulk_tag_refuses_changed_selection_or_stale_items(ws: Workspace) -> None:
+    flt = fb.FeedbackFilter(signals=("correct",))
+    n = fb.count(ws, flt)
+    token = tags.current_audit_id(ws)
+    with pytest.raises(LiftboardError, match=f"now holds {n} items, not the {n + 1}"):
+        tags.bulk_tag(ws, flt, "alice", add=["wrong"], expected_count=n + 1)
+    victim = fb.queue(ws, flt, limit=1).rows.feedback_id[0]
+    tags.tag_item(ws, victim, ["helpful"], "bob", 0)
+    with pytest.raises(LiftboardError, match=f"item {victim} since you loaded it"):
+        tags.bulk_tag(ws, flt, "alice", add=["wrong"], expected_count=n, seen_audit_id=token)
+    assert len(_reviews(ws)) == 1
+
+
+# -- durability -------------------------------------------------------------------------------------
+def _run(code: str, *args: str, **kw) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        **kw,
+    )
+
+
+def test_tags_survive_a_restart_in_a_new_process(ws: Workspace, tmp_path: Path) -> None:
+    tags.add_tag(ws, "needs context", "alice")
+    tags.tag_item(ws, "f2", ["needs context", "wrong"], "alice", 0)
+    tags.bulk_tag(ws, fb.FeedbackFilter(signals=("reject",)), "bob", add=["irrelevant"])
+    n_reject = fb.count(ws, fb.FeedbackFilter(signals=("reject",)))
+    path = ws.path
+    ws.close()
+    proc = _run(
+        """
+        import json, sys
+        from analytics import feedback as fb, tags
+        from analytics.store import open_workspace
+        ws = open_workspace(sys.argv[1])
+        row = fb.queue(ws, fb.FeedbackFilter(feedback_ids=("f2",), reviewer="alice"), limit=1).rows.iloc[0]
+        print(json.dumps({"tags": list(row.tags), "version": int(row.version),
+                          "bob": fb.progress(ws, fb.FeedbackFilter(reviewer="bob")).tagged,
+                          "names": [t.name for t in tags.list_tags(ws)]}))
+        """,
+        str(path),
+    )
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0
+    doc = json.loads(out)
+    assert doc["tags"] == ["needs context", "wrong"] and doc["version"] == 1
+    assert doc["bob"] == n_reject and "needs context" in doc["names"]
+
+
+def test_sigkill_mid_bulk_write_leaves_all_or_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "kill.duckdb"
+    make(path, 60_000, seed=9).close()
+    # A writer toggles 'wrong' on every item, again and again; it is killed at an arbitrary moment.
+    proc = _run(
+        """
+        import sys
+        from analytics import feedback as fb, tags
+        from analytics.store import open_workspace
+        ws = open_workspace(sys.argv[1])
+        print("ready", flush=True)
+        i = 0
+        while True:
+            if i % 2 == 0:
+                tags.bulk_tag(ws, fb.FeedbackFilter(), "writer", add=["wrong"])
+            else:
+                tags.bulk_tag(ws, fb.FeedbackFilter(), "writer", remove=["wrong"])
+            i += 1
+            print("done", i, flush=True)
+        """,
+        str(path),
+    )
+    assert proc.stdout.readline().strip() == "ready"
+    assert proc.stdout.readline().startswith("done")  # at least one write committed
+    time.sleep(0.37)  # then kill somewhere inside a later write
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    ws = open_workspace(path)
+    try:
+        with_tag, total, versions = ws.query(
+            "SELECT count(*) FILTER (WHERE len(tag_ids) = 1), count(*), count(DISTINCT version) FROM lb_reviews"
+        )[0]
+        audits = ws.scalar("SELECT count(*) FROM lb_audit WHERE action = 'review.tag'")
+        version = ws.scalar("SELECT max(version) FROM lb_reviews")
+    finally:
+        ws.close()
+    assert total == 60_000 and versions == 1  # every item at the same version: no half-written bulk
+    assert with_tag in (0, 60_000)
+    assert with_tag == (60_000 if version % 2 == 1 else 0)
+    assert audits == 60_000 * version  # one audit row per item per committed write, no more, no less
