@@ -15,6 +15,7 @@ from analytics.store import DEFAULT_DB
 # Each module defines `register(subparsers)`, which adds its commands and sets `func` on them.
 # `func(args)` returns a JSON-able document (printed with --json) and prints its own text otherwise.
 COMMAND_MODULES = [
+    "analytics.cli_cost",
     "analytics.cli_data",
     "analytics.cli_experiments",
 ]

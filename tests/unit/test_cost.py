@@ -409,3 +409,34 @@ def test_demo_unit_economics_and_scaling(demo_ws: Workspace) -> None:
     assert s.headline.cost_per_prediction == pytest.approx(
         float(demo_ws.scalar("SELECT avg(cost_usd) FROM predictions")), rel=1e-9
     )
+
+
+def test_cli_cost_json_and_errors(demo_path, tmp_path, capsys) -> None:
+    import json
+
+    from analytics.__main__ import main
+
+    assert main(["cost", "--db", str(demo_path), "--json", "--experiment", "ai_recs", "--budget", "500"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["scaling"]["ok"] and doc["scaling"]["points"] == 28
+    lo, hi = doc["scaling"]["exponent_ci"]
+    assert lo < doc["scaling"]["exponent"] < hi
+    assert [p["multiple"] for p in doc["projection"]] == [2.0, 10.0, 100.0]
+    assert all(p["low"] < p["cost"] < p["high"] for p in doc["projection"])
+    assert doc["projection"][1]["users"] == pytest.approx(10 * doc["mean_daily_active_users"])
+    assert doc["cost_per_prediction"] > 0 and doc["cost_per_active_user"] > doc["cost_per_prediction"]
+    assert doc["unit_economics"]["control"] == "control"
+    assert doc["unit_economics"]["variants"][0]["incremental_cost"] > 0
+    assert doc["budget"]["monthly_budget"] == 500.0 and doc["budget"]["crosses_on"]
+    assert len(doc["top_users"]) == 10
+    # What-if from the command line: doubled prices double the cost.
+    assert (
+        main(["cost", "--db", str(demo_path), "--json", "--input-price-x", "2", "--output-price-x", "2"]) == 0
+    )
+    doubled = json.loads(capsys.readouterr().out)
+    assert doubled["total_cost"] == pytest.approx(2 * doc["total_cost"])
+    # Bad input: one line on stderr, exit 2.
+    assert main(["cost", "--db", str(demo_path), "--experiment", "nope"]) == 2
+    assert "no experiment 'nope'" in capsys.readouterr().err
+    assert main(["cost", "--db", str(tmp_path / "missing.duckdb")]) == 2
+    assert "There is no workspace" in capsys.readouterr().err
