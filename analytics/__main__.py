@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "analytics.cli_cost",
     "analytics.cli_data",
     "analytics.cli_experiments",
+    "analytics.cli_stats",
 ]
 
 
