@@ -1,0 +1,317 @@
+"""The SQL side of drift: which columns are features, reference quantiles, per-chunk histograms and counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from analytics.errors import LiftboardError
+from analytics.store import Workspace, quote_ident
+
+OUTCOME_NAME = "feedback acceptance"
+MAX_CATEGORIES = 50  # a text column with more distinct values is free text or an identifier: skipped
+_NUMERIC = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "FLOAT",
+    "DOUBLE",
+    "REAL",
+    "DECIMAL",
+)
+_IDS = {"prediction_id", "user_id", "feedback_id", "session_id", "request_id"}
+
+
+@dataclass(frozen=True)
+class Chunk:
+    key: str
+    start: datetime
+    end: datetime
+    n: int
+    period: str  # "reference" (wholly inside the reference window) or "analysis"
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    numeric: list[str]
+    categorical: list[str]
+    skipped: list[tuple[str, str]]
+    outcome: bool
+
+
+@dataclass(frozen=True)
+class NumericStats:
+    n: int  # rows in the reference window
+    count: int  # non-null values
+    std: float | None
+    lo: float
+    hi: float
+    quantiles: list[float]
+
+
+@dataclass(frozen=True)
+class ReferenceStats:
+    n: int
+    numeric: dict[str, NumericStats]
+
+
+@dataclass
+class Counts:
+    """Everything the histogram queries return, keyed by feature and chunk key."""
+
+    chunks: list[Chunk]
+    missing: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
+    hists: dict[str, dict[tuple[str, bool], dict[float, int]]] = field(default_factory=dict)
+    edges: dict[str, np.ndarray] = field(default_factory=dict)
+    ranges: dict[str, dict[str, tuple[float, float]]] = field(default_factory=dict)
+    categories: dict[str, tuple[dict[str, int], dict[str, dict[str, int]]]] = field(default_factory=dict)
+    outcome_name: str | None = None
+
+    def _vector(self, name: str, maps: list[dict[float, int]], size: int) -> np.ndarray:
+        edges = self.edges[name]
+        out = np.zeros(size)
+        for m in maps:
+            for key, n in (m or {}).items():
+                out[len(edges) if key == np.inf else int(np.searchsorted(edges, key))] += n
+        return out
+
+    def ref_hist(self, name: str, size: int) -> np.ndarray:
+        return self._vector(name, [m for (_, is_ref), m in self.hists[name].items() if is_ref], size)
+
+    def chunk_hist(self, name: str, key: str, size: int) -> np.ndarray:
+        return self._vector(name, [m for (k, _), m in self.hists[name].items() if k == key], size)
+
+
+def log_range(ws: Workspace) -> tuple[datetime, datetime, int]:
+    """First and last timestamp of the predictions log, and its row count."""
+    table = ws.table("predictions")
+    ts = ws.column("predictions", "timestamp")
+    lo, hi, n = ws.query(f"SELECT min({ts}), max({ts}), count(*) FROM {table} WHERE {ts} IS NOT NULL")[0]  # noqa: S608
+    if not n:
+        raise LiftboardError(
+            "The predictions table has no rows with a timestamp, so there is no time range to cut into "
+            "chunks; load a predictions file whose timestamp column is filled."
+        )
+    return lo, hi, int(n)
+
+
+def classify_columns(ws: Workspace, features: tuple[str, ...] | None = None) -> ColumnPlan:
+    """Numeric and categorical feature columns of the predictions table; the rest skipped with a reason."""
+    table = ws.table("predictions")
+    cols = ws.columns("predictions")
+    wanted = list(cols)
+    if features is not None:
+        for name in features:
+            if name != OUTCOME_NAME:
+                ws.column("predictions", name)
+        wanted = [c for c in cols if c in features]
+    numeric, text, categorical, skipped = [], [], [], []
+    for name in wanted:
+        dtype = cols[name].upper()
+        if name == "timestamp":
+            continue
+        if name in _IDS or name.endswith("_id"):
+            skipped.append((name, "identifier"))
+        elif dtype.startswith(_NUMERIC):
+            numeric.append(name)
+        elif dtype == "BOOLEAN":
+            categorical.append(name)
+        elif dtype == "VARCHAR":
+            text.append(name)
+        else:
+            skipped.append((name, f"{dtype.lower()} column (neither numeric nor categorical)"))
+    if text:
+        exprs = ", ".join(f"approx_count_distinct({quote_ident(c)})" for c in text)
+        distinct = ws.query(f"SELECT {exprs} FROM {table}")[0]  # noqa: S608  (names checked against the schema)
+        for name, k in zip(text, distinct, strict=True):
+            if k is not None and k > MAX_CATEGORIES:
+                skipped.append((name, f"free text or identifier: about {k:,} distinct values"))
+            else:
+                categorical.append(name)
+    fb = ws.columns("feedback") if ws.has_table("feedback") else {}
+    outcome = "prediction_id" in fb and "signal" in fb and "prediction_id" in cols
+    outcome = outcome and (features is None or OUTCOME_NAME in features)
+    return ColumnPlan(numeric, categorical, skipped, outcome)
+
+
+def fetch_reference_stats(
+    ws: Workspace, plan: ColumnPlan, reference: tuple[datetime, datetime], probs: list[float]
+) -> ReferenceStats:
+    """Count, std, min, max and quantiles (quantile_disc, so edges are values that occur) per numeric feature."""
+    table = ws.table("predictions")
+    exprs, params = ["count(*)"], []
+    for name in plan.numeric:
+        x = f"CAST({quote_ident(name)} AS DOUBLE)"
+        exprs += [
+            f"count({x})",
+            f"stddev_samp({x})",
+            f"min({x})",
+            f"max({x})",
+            f"quantile_disc({x}, ?::DOUBLE[])",
+        ]
+        params.append(probs)
+    sql = f'SELECT {", ".join(exprs)} FROM {table} WHERE "timestamp" >= ? AND "timestamp" < ?'  # noqa: S608
+    row = ws.query(sql, [*params, *reference])[0]
+    out = {}
+    for i, name in enumerate(plan.numeric):
+        count, std, lo, hi, q = row[1 + 5 * i : 6 + 5 * i]
+        std = None if std is None or not np.isfinite(std) else float(std)
+        out[name] = NumericStats(int(row[0]), int(count), std, lo, hi, list(q) if q else [])
+    return ReferenceStats(int(row[0]), out)
+
+
+def _base(ws: Workspace, plan: ColumnPlan, chunk: str | int, with_pid: bool = False) -> tuple[str, list[Any]]:
+    """The chunked view of the log; numeric features as DOUBLE n0…, categorical ones as VARCHAR c0…."""
+    table = ws.table("predictions")
+    if isinstance(chunk, int):
+        key, params = (
+            'CAST((row_number() OVER (ORDER BY "timestamp", prediction_id) - 1) // ? AS BIGINT)',
+            [chunk],
+        )
+        if "prediction_id" not in ws.columns("predictions"):
+            key = 'CAST((row_number() OVER (ORDER BY "timestamp") - 1) // ? AS BIGINT)'
+    else:
+        key, params = f"date_trunc('{chunk}', \"timestamp\")", []
+    cols = [f"CAST({quote_ident(n)} AS DOUBLE) AS n{i}" for i, n in enumerate(plan.numeric)]
+    cols += [f"CAST({quote_ident(n)} AS VARCHAR) AS c{i}" for i, n in enumerate(plan.categorical)]
+    if with_pid:
+        cols.append("prediction_id AS pid")
+    sql = (
+        f'SELECT {key} AS chunk, ("timestamp" >= ? AND "timestamp" < ?) AS is_ref, "timestamp" AS ts'  # noqa: S608
+        f'{"".join(", " + c for c in cols)} FROM {table} WHERE "timestamp" IS NOT NULL'
+    )
+    return sql, params
+
+
+def _key(chunk: str | int, value: Any) -> str:
+    return value.strftime("%Y-%m-%d") if not isinstance(chunk, int) else f"#{int(value) + 1}"
+
+
+def fetch_counts(
+    ws: Workspace,
+    plan: ColumnPlan,
+    reference: tuple[datetime, datetime],
+    chunk: str | int,
+    edges: dict[str, np.ndarray],
+) -> Counts:
+    """Per (chunk, in-reference) counts: one scan for row counts and numeric histograms, one for categories."""
+    base, key_params = _base(ws, plan, chunk)
+    exprs, hist_params = ["chunk", "is_ref", "count(*)", "min(ts)", "max(ts)"], []
+    for i, name in enumerate(plan.numeric):
+        exprs += [f"count(n{i})", f"min(n{i})", f"max(n{i})"]
+        if name in edges:
+            exprs.append(f"histogram(n{i}, ?::DOUBLE[])")
+            hist_params.append(edges[name].tolist())
+        else:
+            exprs.append("NULL")
+    exprs += [f"count(c{i})" for i in range(len(plan.categorical))]
+    sql = f"WITH base AS ({base}) SELECT {', '.join(exprs)} FROM base GROUP BY chunk, is_ref ORDER BY chunk"  # noqa: S608
+    rows = ws.query(sql, [*key_params, *reference, *hist_params])
+
+    by_chunk: dict[str, dict[str, Any]] = {}
+    counts = Counts(chunks=[], edges=dict(edges))
+    for name in plan.numeric + plan.categorical:
+        counts.missing[name] = {}
+    for name in plan.numeric:
+        counts.hists[name], counts.ranges[name] = {}, {}
+    for row in rows:
+        k = _key(chunk, row[0])
+        c = by_chunk.setdefault(k, {"raw": row[0], "n": 0, "ref": True, "lo": row[3], "hi": row[4]})
+        c["n"] += row[2]
+        c["ref"] = c["ref"] and bool(row[1])
+        c["lo"], c["hi"] = min(c["lo"], row[3]), max(c["hi"], row[4])
+        for i, name in enumerate(plan.numeric):
+            cnt, lo, hi, hist = row[5 + 4 * i : 9 + 4 * i]
+            _add(counts.missing[name], k, cnt, row[2])
+            if row[1]:
+                _add(counts.missing[name], "__reference__", cnt, row[2])
+            counts.hists[name][(k, bool(row[1]))] = hist or {}
+            if lo is not None:
+                old = counts.ranges[name].get(k, (lo, hi))
+                counts.ranges[name][k] = (min(old[0], lo), max(old[1], hi))
+        off = 5 + 4 * len(plan.numeric)
+        for j, name in enumerate(plan.categorical):
+            _add(counts.missing[name], k, row[off + j], row[2])
+            if row[1]:
+                _add(counts.missing[name], "__reference__", row[off + j], row[2])
+    for k, c in by_chunk.items():
+        if isinstance(chunk, int):
+            start, end = c["lo"], c["hi"]
+        else:
+            start = c["raw"]
+            end = start + timedelta(days=7 if chunk == "week" else 1)
+        counts.chunks.append(Chunk(k, start, end, int(c["n"]), "reference" if c["ref"] else "analysis"))
+
+    if plan.categorical:
+        _fetch_categories(ws, plan, reference, chunk, counts)
+    if plan.outcome:
+        _fetch_outcome(ws, plan, reference, chunk, counts)
+    return counts
+
+
+def _add(d: dict[str, tuple[int, int]], key: str, nonnull: int, n: int) -> None:
+    a, b = d.get(key, (0, 0))
+    d[key] = (a + int(nonnull), b + int(n))
+
+
+def _fetch_categories(ws: Workspace, plan: ColumnPlan, reference, chunk, counts: Counts) -> None:  # noqa: ANN001
+    base, key_params = _base(ws, plan, chunk)
+    names = [f"c{i}" for i in range(len(plan.categorical))]
+    grouping = ", ".join(f"GROUPING({c})" for c in names)
+    sets = ", ".join(f"(chunk, is_ref, {c})" for c in names)
+    sql = (
+        f"WITH base AS ({base}) SELECT chunk, is_ref, {grouping}, {', '.join(names)}, count(*) "  # noqa: S608
+        f"FROM base GROUP BY GROUPING SETS ({sets})"
+    )
+    rows = ws.query(sql, [*key_params, *reference])
+    m = len(names)
+    for name in plan.categorical:
+        counts.categories[name] = ({}, {})
+    for row in rows:
+        k = _key(chunk, row[0])
+        for j, name in enumerate(plan.categorical):
+            if row[2 + j] == 0:  # this row belongs to the grouping set of feature j
+                value, n = row[2 + m + j], int(row[-1])
+                if value is not None:
+                    _tally(counts.categories[name], k, bool(row[1]), value, n)
+
+
+def _tally(
+    store: tuple[dict[str, int], dict[str, dict[str, int]]], key: str, is_ref: bool, value: str, n: int
+) -> None:
+    ref, by_chunk = store
+    if is_ref:
+        ref[value] = ref.get(value, 0) + n
+    ref.setdefault(value, 0)
+    chunk = by_chunk.setdefault(key, {})
+    chunk[value] = chunk.get(value, 0) + n
+
+
+def _fetch_outcome(ws: Workspace, plan: ColumnPlan, reference, chunk, counts: Counts) -> None:  # noqa: ANN001
+    """Acceptance of each prediction that got feedback (any accept signal), by the prediction's chunk."""
+    empty = ColumnPlan([], [], [], True)
+    base, key_params = _base(ws, empty, chunk, with_pid=True)
+    sql = (
+        f"WITH base AS ({base}), fb AS (SELECT prediction_id AS pid, "  # noqa: S608
+        "max(CASE WHEN signal = 'accept' THEN 1 ELSE 0 END) AS acc FROM feedback "
+        "WHERE prediction_id IS NOT NULL GROUP BY prediction_id) "
+        "SELECT chunk, is_ref, acc, count(*) FROM base JOIN fb ON base.pid = fb.pid GROUP BY chunk, is_ref, acc"
+    )
+    rows = ws.query(sql, [*key_params, *reference])
+    if not rows:
+        return
+    store: tuple[dict[str, int], dict[str, dict[str, int]]] = ({}, {})
+    for raw, is_ref, acc, n in rows:
+        _tally(store, _key(chunk, raw), bool(is_ref), "accepted" if acc else "not accepted", int(n))
+    counts.categories[OUTCOME_NAME] = store
+    counts.outcome_name = OUTCOME_NAME
+    counts.missing[OUTCOME_NAME] = {}
