@@ -151,7 +151,12 @@ def build_report(
             sel.append(f"count(NULLIF(trim({q(col.name)}), ''))")
             sel.append(f"count(*) FILTER (regexp_full_match({q(col.name)}, '\\s*[-+]?0[0-9].*'))")
             for t in EXTRA_TYPES:
-                sel.append(f"count(TRY_CAST(NULLIF(trim({q(col.name)}), '') AS {t}))")
+                if t == "BIGINT":  # TRY_CAST('0.5' AS BIGINT) rounds: integers must look like integers
+                    sel.append(
+                        f"count(*) FILTER (regexp_full_match({q(col.name)}, '\\s*[-+]?[0-9]{{1,18}}\\s*'))"
+                    )
+                else:
+                    sel.append(f"count(TRY_CAST(NULLIF(trim({q(col.name)}), '') AS {t}))")
     row = cur.execute(f"SELECT {', '.join(sel)} FROM {stage}").fetchone()  # noqa: S608 - names quoted
     rows, users, first, last = row[0], row[1], row[2], row[3]
     issues: list[Issue] = []
