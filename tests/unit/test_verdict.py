@@ -1,0 +1,98 @@
+"""Verdict sentences, checked word for word."""
+
+from __future__ import annotations
+
+from analytics import verdict
+from analytics.experiments import compare_metric
+from analytics.metrics import parse_metric
+from analytics.stats import Moments, compare, srm
+
+CONV = parse_metric("conversion:purchase:7d")
+
+
+def test_significant_raise_reads_like_the_design() -> None:
+    c = compare(
+        Moments(20000, 2020, 2020), Moments(20000, 2320, 2320), names=("control", "ai"), kind="proportion"
+    )
+    assert verdict.sentence(CONV, c) == (
+        "The AI variant raised 7-day purchase conversion from 10.1% to 11.6% (+1.5 pp, +14.9%, "
+        "95% CI +0.9 to +2.1 pp). This is very unlikely to be chance (p < 0.001)."
+    )
+    assert verdict.bayesian_sentence(c) == (
+        "Chance that AI beats control: 100.0%; expected loss if you ship it: 0.00% (relative)."
+    )
+
+
+def test_not_significant() -> None:
+    c = compare(Moments(2000, 202, 202), Moments(2000, 212, 212), names=("control", "ai"), kind="proportion")
+    assert verdict.sentence(CONV, c) == (
+        "The AI variant did not clearly change 7-day purchase conversion: 10.6% against 10.1% in control "
+        "(+0.5 pp, +5.0%, 95% CI −1.4 to +2.4 pp). This could well be chance (p = 0.60), so the data do not "
+        "show a real difference yet."
+    )
+
+
+def test_guardrail_cost() -> None:
+    c = compare(Moments(1000, 100, 20), Moments(1000, 520, 400), names=("control", "ai"))
+    assert verdict.sentence(parse_metric("cost:7d"), c) == (
+        "The AI variant raised 7-day AI cost per user by $0.42 (from $0.10 to $0.52; 95% CI +$0.40 to +$0.44). "
+        "This is very unlikely to be chance (p < 0.001)."
+    )
+
+
+def test_several_arms_mention_the_adjusted_p_value() -> None:
+    arms = {"control": Moments(3000, 300, 300), "a": Moments(3000, 345, 345), "b": Moments(3000, 360, 360)}
+    m = compare_metric(CONV, arms, "control")
+    assert verdict.metric_sentences(m) == [
+        "The A variant did not clearly change 7-day purchase conversion: 11.5% against 10.0% in control "
+        "(+1.5 pp, +15.0%, 95% CI −0.1 to +3.1 pp). This could well be chance (p = 0.061), so the data do not "
+        "show a real difference yet.",
+        "The B variant raised 7-day purchase conversion from 10.0% to 12.0% (+2.0 pp, +20.0%, "
+        "95% CI +0.4 to +3.6 pp). This is unlikely to be chance (adjusted p = 0.027).",
+    ]
+
+
+def test_count_metric_numbers() -> None:
+    arms = {"control": Moments(3000, 750, 1500), "ai": Moments(3000, 760, 1530)}
+    m = compare_metric(parse_metric("count:share:7d"), arms, "control")
+    assert verdict.metric_sentences(m) == [
+        "The AI variant did not clearly change 7-day share events per user: 0.253 against 0.25 in control "
+        "(+0.00333, +1.3%, 95% CI −0.0303 to +0.037). This could well be chance (p = 0.85), so the data do "
+        "not show a real difference yet."
+    ]
+
+
+def test_not_enough_data() -> None:
+    arms = {"control": Moments(2000, 200, 200), "ai": Moments(2000, 220, 220)}
+    m = compare_metric(CONV, arms, "control")
+    assert verdict.not_enough_data(m, "control") == (
+        "Not enough data yet for 7-day purchase conversion: about 12,128 more users per arm are needed to "
+        "detect a lift of 10.0% (the size seen so far) with 80% power."
+    )
+    # A significant result, or one needing more than 10× today's users, is not "wait for more data".
+    big = compare_metric(
+        CONV, {"control": Moments(20000, 2020, 2020), "ai": Moments(20000, 2320, 2320)}, "control"
+    )
+    assert verdict.not_enough_data(big, "control") is None
+    tiny = compare_metric(
+        CONV, {"control": Moments(2000, 200, 200), "ai": Moments(2000, 202, 202)}, "control"
+    )
+    assert verdict.not_enough_data(tiny, "control") is None
+
+
+def test_srm_sentence() -> None:
+    assert verdict.srm_sentence(srm({"control": 1000, "ai": 1010})) is None
+    assert verdict.srm_sentence(srm({"control": 1000, "ai": 1200})) == (
+        "Sample ratio mismatch: the users are not split between arms as planned (control 1,000, ai 1,200; "
+        "expected 50% / 50%; p < 0.001). Assignment or logging is broken somewhere, so do not trust these "
+        "results until it is fixed."
+    )
+
+
+def test_formatting_helpers() -> None:
+    assert verdict.arm_name("ai") == "AI" and verdict.arm_name("large") == "large"
+    assert verdict.p_text(0.0004) == "p < 0.001" and verdict.p_text(0.0123) == "p = 0.012"
+    assert verdict.p_text(0.5) == "p = 0.50"
+    assert verdict.delta(parse_metric("mean:purchase"), -0.031) == "−$0.031"
+    assert verdict.value(parse_metric("cost"), 0.0) == "$0.00"
+    assert verdict.percent(None) == "n/a"
