@@ -177,9 +177,9 @@ def _ab(n_control: int, n_treat: int, *, seed: int = 1, rate_gain: float = 0.0):
     rows = []
     for i in range(n):
         lam = rate[i] * (1 + rate_gain * (variant[i] == "treatment"))
-        for k in range(rng.poisson(rate[i] * 2)):  # pre-period: 14 days before exposure
+        for _k in range(rng.poisson(rate[i] * 2)):  # pre-period: 14 days before exposure
             rows.append((f"u{i}", t0 - timedelta(hours=float(rng.uniform(1, 300))), "view"))
-        for k in range(rng.poisson(lam * 2)):
+        for _k in range(rng.poisson(lam * 2)):
             rows.append((f"u{i}", t0 + timedelta(hours=float(rng.uniform(0, 160))), "view"))
     rows.append(("u0", t0 + timedelta(days=20), "ping"))  # the data end
     ev = pd.DataFrame(rows, columns=["user_id", "timestamp", "event"])
