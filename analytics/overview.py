@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from analytics import cost as cost_engine
-from analytics import experiments, feedback, feedback_metrics, verdict
+from analytics import drift, experiments, feedback, feedback_metrics, verdict
 from analytics.errors import LiftboardError
 from analytics.power import mde
 from analytics.stages import Evidence, Ladder, Thresholds, ladder
@@ -213,26 +213,36 @@ def _feedback_part(ws: Workspace, name: str, notes: dict[str, str]) -> tuple[dic
     return ev, Card("What do users say?", reading, "neutral", "feedback", {"experiment": name})
 
 
+# Columns that describe the model's output or its operation, not its inputs.
+_NOT_INPUTS = {"score", "prediction", "latency_ms", "cost_usd", "tokens_in", "tokens_out", "tokens_cached",
+               "model_version"}  # fmt: skip
+
+
 def _drift_part(ws: Workspace, notes: dict[str, str]) -> tuple[dict[str, Any], Card]:
+    """Drift of the model's inputs in the latest chunk, at the default settings (first 7 days as reference)."""
     try:
-        from analytics import drift
-    except ImportError:  # the drift engine is not part of this build
-        notes["drift"] = "Drift monitoring is not available in this build."
-        return {}, Card("Is it stable?", notes["drift"], "missing", "drift")
-    try:
-        status = drift.latest_status(ws)
+        report = drift.compute_drift(ws, drift.DriftSettings())
     except LiftboardError as exc:
         notes["drift"] = str(exc)
         return {}, Card("Is it stable?", str(exc), "missing", "drift")
-    ev = {"drift_monitored": True, "open_input_alerts": tuple(status.alerting)}
-    if status.alerting:
-        reading = f"Drift in the last {status.chunk_label}: {', '.join(status.alerting[:4])}."
+    hot = [f for f in report.drifting_now() if f.kind != "outcome" and f.name not in _NOT_INPUTS]
+    others = [f.name for f in report.drifting_now() if f not in hot]
+    names = tuple(f.name for f in hot)
+    last = report.chunks[-1] if report.chunks else None
+    label = f"chunk ({last.start:%Y-%m-%d})" if last is not None else "chunk"
+    ev = {"drift_monitored": True, "open_input_alerts": names}
+    if names:
+        reading = f"Inputs drifting in the last {label}: {', '.join(names[:4])}."
         return ev, Card("Is it stable?", reading, "bad", "drift")
-    return ev, Card("Is it stable?", f"No drift alert in the last {status.chunk_label}.", "good", "drift")
+    extra = f" Outputs or operations moving: {', '.join(others[:3])}." if others else ""
+    status = "neutral" if others else "good"
+    return ev, Card(
+        "Is it stable?", f"No drift on the model's inputs in the last {label}.{extra}", status, "drift"
+    )
 
 
-def build(ws: Workspace) -> Overview:
-    """Everything the Overview page and the report show, for every experiment in the workspace."""
+def build(ws: Workspace, *, only: str | None = None) -> Overview:
+    """Everything the Overview page and the report show, for every experiment (or ``only`` one)."""
     if not ws.has_table("assignments"):
         return Overview(empty=True, experiments=(), thresholds=thresholds(ws))
     th = thresholds(ws)
@@ -251,6 +261,8 @@ def build(ws: Workspace) -> Overview:
     out = []
     for summary in experiments.list_experiments(ws):
         name = summary.name
+        if only is not None and name != only:
+            continue
         notes = dict(shared_notes)
         cfg = experiments.experiment_config(ws, name)
         exp_ev, cards, result = _experiment_part(ws, name, cfg, seg, notes)
