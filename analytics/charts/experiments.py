@@ -1,0 +1,131 @@
+"""Experiment figures: lift intervals, cumulative lift, segment intervals and retention curves."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import plotly.graph_objects as go
+
+from analytics.charts.theme import NEUTRAL, style, variant_colors
+from analytics.experiment_curves import LiftCurve, RetentionPoint
+from analytics.experiments import ExperimentResult, MetricResult
+
+
+def _pct(v: float | None) -> float | None:
+    return None if v is None else v * 100.0
+
+
+def lift_intervals(result: ExperimentResult, metrics: Sequence[MetricResult] | None = None) -> go.Figure:
+    """Relative lift of every variant on every metric with its interval bar (a forest plot), in %."""
+    metrics = list(metrics if metrics is not None else result.metrics)
+    colors = variant_colors(list(result.variants), result.control)
+    fig = go.Figure()
+    labels = [m.spec.label for m in metrics]
+    for v in result.variants[1:]:
+        xs, lo, hi, ys, text = [], [], [], [], []
+        for m in metrics:
+            c = next((c for c in m.comparisons if c.variant == v), None)
+            if c is None or c.rel_lift is None or c.rel_ci is None:
+                continue
+            xs.append(_pct(c.rel_lift))
+            lo.append(_pct(c.rel_lift - c.rel_ci[0]))
+            hi.append(_pct(c.rel_ci[1] - c.rel_lift))
+            ys.append(m.spec.label)
+            text.append(f"p = {c.p_value_adjusted:.3g}" + (" ✓" if c.significant else ""))
+        fig.add_trace(
+            go.Scatter(
+                x=xs, y=ys, mode="markers", name=v, marker={"color": colors[v], "size": 11},
+                error_x={"type": "data", "symmetric": False, "array": hi, "arrayminus": lo, "thickness": 2},
+                text=text, hovertemplate="%{y}<br>%{x:.1f}% (%{text})<extra>" + v + "</extra>",
+            )
+        )  # fmt: skip
+    fig.add_vline(x=0, line_color=NEUTRAL, line_dash="dot")
+    fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(labels)), automargin=True)
+    style(fig, x=f"Relative lift vs {result.control} (%), {(1 - result.alpha) * 100:g}% interval", y="Metric")
+    fig.update_layout(height=120 + 60 * len(metrics))
+    return fig
+
+
+def segment_intervals(result: ExperimentResult, spec: str) -> go.Figure:
+    """Relative lift per segment value for one metric, BH-adjusted p-values on hover, in %."""
+    colors = variant_colors(list(result.variants), result.control)
+    fig = go.Figure()
+    for v in result.variants[1:]:
+        xs, lo, hi, ys, text = [], [], [], [], []
+        for s in result.segments:
+            m = next((m for m in s.metrics if m.spec.text == spec), None)
+            c = next((c for c in m.comparisons if c.variant == v), None) if m else None
+            if c is None or c.rel_lift is None or c.rel_ci is None:
+                continue
+            xs.append(_pct(c.rel_lift))
+            lo.append(_pct(c.rel_lift - c.rel_ci[0]))
+            hi.append(_pct(c.rel_ci[1] - c.rel_lift))
+            ys.append(s.value)
+            text.append(f"BH-adjusted p = {c.p_value_adjusted:.3g}")
+        fig.add_trace(
+            go.Scatter(
+                x=xs, y=ys, mode="markers", name=v, marker={"color": colors[v], "size": 10},
+                error_x={"type": "data", "symmetric": False, "array": hi, "arrayminus": lo},
+                text=text, hovertemplate="%{y}: %{x:.1f}% (%{text})<extra>" + v + "</extra>",
+            )
+        )  # fmt: skip
+    fig.add_vline(x=0, line_color=NEUTRAL, line_dash="dot")
+    fig.update_yaxes(automargin=True)
+    style(fig, x="Relative lift (%), unadjusted interval", y=result.segment or "Segment")
+    fig.update_layout(height=140 + 32 * max(1, len(result.segments)))
+    return fig
+
+
+def cumulative_lift_chart(curve: LiftCurve, variants: Sequence[str] | None = None) -> go.Figure:
+    """Cumulative relative lift with its interval band, by days since exposure or by exposure date, in %."""
+    names = list(dict.fromkeys(p.variant for p in curve.points))
+    colors = variant_colors([curve.control, *names], curve.control)
+    fig = go.Figure()
+    for v in names:
+        pts = [p for p in curve.points if p.variant == v and p.rel_lift is not None]
+        xs = [p.x for p in pts]
+        fig.add_trace(
+            go.Scatter(
+                x=xs + xs[::-1],
+                y=[_pct(p.rel_hi) for p in pts] + [_pct(p.rel_lo) for p in pts][::-1],
+                fill="toself", fillcolor=colors[v], opacity=0.18, line={"width": 0},
+                hoverinfo="skip", showlegend=False, name=f"{v} interval",
+            )
+        )  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=xs, y=[_pct(p.rel_lift) for p in pts], mode="lines+markers", name=v,
+                line={"color": colors[v], "width": 2},
+                hovertemplate="%{x}: %{y:.1f}%<extra>" + v + "</extra>",
+            )
+        )  # fmt: skip
+    fig.add_hline(y=0, line_color=NEUTRAL, line_dash="dot")
+    x_title = "Days since exposure (days)" if curve.by == "day" else "Exposure date (users exposed up to it)"
+    style(fig, x=x_title, y=f"Cumulative relative lift in {curve.spec.label} (%)")
+    return fig
+
+
+def retention_chart(points: Sequence[RetentionPoint], control: str | None = None) -> go.Figure:
+    """Share of users active on each day after exposure, by variant, with interval bands (%)."""
+    names = list(dict.fromkeys(p.variant for p in points))
+    colors = variant_colors(names, control)
+    fig = go.Figure()
+    for v in names:
+        pts = [p for p in points if p.variant == v]
+        xs = [p.day for p in pts]
+        fig.add_trace(
+            go.Scatter(
+                x=xs + xs[::-1], y=[p.hi * 100 for p in pts] + [p.lo * 100 for p in pts][::-1],
+                fill="toself", fillcolor=colors[v], opacity=0.18, line={"width": 0},
+                hoverinfo="skip", showlegend=False,
+            )
+        )  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=xs, y=[p.share * 100 for p in pts], mode="lines+markers", name=v,
+                line={"color": colors[v]}, customdata=[p.users for p in pts],
+                hovertemplate="day %{x}: %{y:.1f}% of %{customdata:,} users<extra>" + v + "</extra>",
+            )
+        )  # fmt: skip
+    style(fig, x="Days since exposure (days)", y="Users active that day (%)")
+    return fig
