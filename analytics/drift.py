@@ -9,7 +9,6 @@ import numpy as np
 from analytics import drift_stats as ds
 from analytics.drift_model import (
     DEFAULT_THRESHOLDS,
-    FINE_QUANTILES,
     METHODS,
     REFERENCE_DAYS,
     Alert,
@@ -57,7 +56,7 @@ def compute_drift(ws: Workspace, settings: DriftSettings | None = None) -> Drift
         reference = settings.reference
     plan = classify_columns(ws, settings.features)
     psi_probs = [k / settings.bins for k in range(1, settings.bins)]
-    fine_probs = [k / FINE_QUANTILES for k in range(1, FINE_QUANTILES)]
+    fine_probs = list(ds.FINE_PROBS)
     ref = fetch_reference_stats(ws, plan, reference, psi_probs + fine_probs)
     if ref.n == 0:
         raise LiftboardError(
@@ -108,6 +107,7 @@ def compute_drift(ws: Workspace, settings: DriftSettings | None = None) -> Drift
         skipped=tuple(plan.skipped),
         alerts=tuple(_alerts(features, settings)),
         notes=tuple(notes),
+        edges=edges,
     )
 
 
@@ -206,7 +206,8 @@ def _numeric_feature(name, settings, st, edge_pair, counts, chunks) -> FeatureDr
                 n_all=n_all,
             )
         )
-    return _finish(name, "numeric", settings, labels, ref_psi, st.count, ref_missing, rows, notes)
+    edges = tuple(float(x) for x in edge_pair[0]) if edge_pair is not None else ()
+    return _finish(name, "numeric", settings, labels, ref_psi, st.count, ref_missing, rows, notes, edges)
 
 
 def _categorical_feature(name, kind, settings, counts, chunks, *, missing: bool) -> FeatureDrift:  # noqa: ANN001
@@ -300,7 +301,7 @@ def _category_bins(ref_by_cat: dict[str, int], by_chunk: dict[str, dict[str, int
     return labels, fold
 
 
-def _finish(name, kind, settings, labels, ref_vec, ref_n, ref_missing, rows, notes) -> FeatureDrift:  # noqa: ANN001
+def _finish(name, kind, settings, labels, ref_vec, ref_n, ref_missing, rows, notes, edges=()) -> FeatureDrift:  # noqa: ANN001
     """Thresholds and alert flags: an alert needs the effect (score over a threshold) AND p < alpha.
 
     The p-value gate matters for small chunks, where PSI is inflated by sampling noise; for large chunks
@@ -341,6 +342,7 @@ def _finish(name, kind, settings, labels, ref_vec, ref_n, ref_missing, rows, not
         learned_threshold=learned,
         chunks=tuple(out),
         notes=tuple(notes),
+        edges=edges,
     )
 
 

@@ -14,7 +14,6 @@ METHODS = ("psi", "distance")
 #: Default fixed thresholds: PSI ≥ 0.2 is the usual "significant shift"; a distance of 0.1 is a tenth of a
 #: reference standard deviation (Wasserstein) or a JS distance of 0.1 (categorical).
 DEFAULT_THRESHOLDS = {"psi": 0.2, "distance": 0.1}
-FINE_QUANTILES = 100  # percentiles of the reference: the shared grid for KS and Wasserstein
 REFERENCE_DAYS = 7
 
 
@@ -77,6 +76,8 @@ class FeatureDrift:
     learned_threshold: float | None
     chunks: tuple[ChunkDrift, ...]
     notes: tuple[str, ...] = ()
+    #: Numeric features: the PSI bin boundaries b0 < b1 < …; bins are (-inf, b0], (b0, b1], …, (b_last, inf).
+    edges: tuple[float, ...] = ()
 
     def analysis(self) -> tuple[ChunkDrift, ...]:
         return tuple(c for c in self.chunks if c.period == "analysis")

@@ -13,6 +13,16 @@ from scipy.spatial.distance import jensenshannon
 #: empty on one side gives a large but finite contribution instead of infinity.
 PSI_PSEUDOCOUNT = 0.5
 
+#: Reference quantiles that make the shared fine grid for KS and Wasserstein: every percentile, plus
+#: extra points in both tails, where heavy-tailed features (latency, cost) put most of their distance.
+FINE_PROBS: tuple[float, ...] = tuple(
+    sorted(
+        {k / 100 for k in range(1, 100)}
+        | {0.0001, 0.0005, 0.001, 0.002, 0.005}
+        | {0.995, 0.998, 0.999, 0.9995, 0.9999}
+    )
+)
+
 
 def psi(
     reference: Sequence[float], current: Sequence[float], *, pseudocount: float = PSI_PSEUDOCOUNT
