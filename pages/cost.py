@@ -1,0 +1,326 @@
+"""Cost: what the AI feature costs per user, how that cost grows with users, and whether the lift pays for it."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from analytics import cost, unit_economics, whatif
+from analytics.charts import cost as charts
+from analytics.prices import Price, set_prices
+from pages._ui import actor, download_csv, guarded, set_url_state, url_state, workspace
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _costs(token: str, path: str) -> cost.CostData:  # token: the workspace's state, the cache key
+    return cost.load_costs(workspace())
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _top(token: str, path: str, limit: int) -> pd.DataFrame:
+    return cost.top_users(workspace(), limit=limit)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _arms(token: str, path: str, experiment: str, window: int) -> tuple[unit_economics.ArmSums, ...]:
+    return unit_economics.fetch_arms(workspace(), experiment, window_days=window)
+
+
+def _experiments(token: str, path: str) -> list[str]:
+    ws = workspace()
+    if not ws.has_table("assignments"):
+        return []
+    return [r[0] for r in ws.query(f"SELECT DISTINCT experiment FROM {ws.table('assignments')} ORDER BY 1")]  # noqa: S608
+
+
+def _from_url(key: str, url_key: str, default: float) -> None:
+    # Seed the widget once from the shared link; afterwards the widget owns its state.
+    if key not in st.session_state:
+        try:
+            st.session_state[key] = float(url_state(url_key, str(default)))
+        except ValueError:
+            st.session_state[key] = default
+
+
+def _usd(x: float | None, digits: int = 2) -> str:
+    return "–" if x is None else f"${x:,.{digits}f}"
+
+
+ws = workspace()
+token = ws.state_token()
+st.title("Cost")
+st.caption(
+    "What the AI feature costs per user, how that cost grows with users, and whether the lift pays for it."
+)
+
+with st.spinner("Adding up the inference log…"):
+    data = guarded(_costs, token, str(ws.path))
+models = sorted(map(str, data.by_model["model_version"]))
+
+# -- what-if controls: pure arithmetic on the fetched aggregates, no SQL ------------------------
+with st.expander("🔧 What if… (prices, cache, routing, usage)", expanded=False):
+    for key, url_key, default in (
+        ("cost_in_x", "in_x", 1.0),
+        ("cost_out_x", "out_x", 1.0),
+        ("cost_ppu_x", "ppu_x", 1.0),
+        ("cost_route_share", "route", 0.0),
+    ):
+        _from_url(key, url_key, default)
+    c1, c2, c3 = st.columns(3)
+    in_x = c1.slider("Input token price ×", 0.0, 5.0, step=0.05, key="cost_in_x")
+    out_x = c1.slider("Output token price ×", 0.0, 5.0, step=0.05, key="cost_out_x")
+    measured_cache = float(data.totals["tokens_cached"]) / float(data.totals["tokens_in"] or 1)
+    st.session_state.setdefault("cost_cache_on", url_state("cache", "") != "")
+    _from_url("cost_cache", "cache", round(measured_cache, 2))
+    cache_on = c2.toggle("Set the cache hit rate", key="cost_cache_on")
+    cache = c2.slider(
+        "Share of input tokens served from cache",
+        0.0,
+        1.0,
+        step=0.05,
+        key="cost_cache",
+        disabled=not cache_on,
+        help=f"Measured: {measured_cache:.0%}.",
+    )
+    ppu = c2.slider("Predictions per user ×", 0.0, 5.0, step=0.1, key="cost_ppu_x")
+    route_options = ["(none)", *models]
+    if "cost_route_to" not in st.session_state:
+        url_route = url_state("route_to", "(none)")
+        st.session_state["cost_route_to"] = url_route if url_route in route_options else "(none)"
+    route_to = c3.selectbox("Route traffic to model version", route_options, key="cost_route_to")
+    share = c3.slider(
+        "Share of the other models' traffic routed", 0.0, 1.0, step=0.05, key="cost_route_share"
+    )
+    scenario = whatif.WhatIf(
+        input_x=in_x,
+        output_x=out_x,
+        cache_hit_rate=cache if cache_on else None,
+        route_to=None if route_to == "(none)" else route_to,
+        route_share=share if route_to != "(none)" else 0.0,
+        predictions_x=ppu,
+    )
+    set_url_state(
+        in_x=None if in_x == 1 else in_x,
+        out_x=None if out_x == 1 else out_x,
+        ppu_x=None if ppu == 1 else ppu,
+        cache=f"{cache:.2f}" if cache_on else None,
+        route_to=None if route_to == "(none)" else route_to,
+        route=None if route_to == "(none)" or share == 0 else share,
+    )
+
+saved_budget = whatif.get_budget(ws)
+st.session_state.setdefault("cost_budget", float(saved_budget or 0.0))
+budget = st.session_state["cost_budget"] or None
+summary = guarded(whatif.summarize, data, scenario, budget=budget)
+h, fit = summary.headline, summary.fit_users
+
+# -- verdict first, then the cards -------------------------------------------------------------
+if not scenario.is_identity:
+    st.info("**What-if scenario applied**: every number below is recomputed for the scenario in *What if…*.")
+st.markdown(f"**{fit.reading}**")
+if summary.projection:
+    p10 = next(p for p in summary.projection if p.multiple == 10)
+    st.markdown(
+        f"At 10× today's {p10.x / 10:,.0f} daily active users, the AI feature would cost about "
+        f"**{_usd(p10.cost)} a day** (95% prediction interval {_usd(p10.low)}–{_usd(p10.high)}), "
+        f"about {_usd(p10.cost * cost.DAYS_PER_MONTH, 0)} a month."
+    )
+c1, c2, c3, c4 = st.columns(4)
+c1.metric(
+    "Cost per active user (per day)",
+    _usd(h.cost_per_active_user, 5),
+    border=True,
+    help="Total cost ÷ the sum over days of users with ≥1 prediction that day.",
+)
+c2.metric("Cost per prediction", _usd(h.cost_per_prediction, 6), border=True)
+c3.metric(
+    "Monthly run-rate",
+    _usd(h.monthly_run_rate),
+    border=True,
+    help="Mean daily cost over the last 7 days × 30.4.",
+)
+c4.metric(
+    "Scaling exponent b",
+    "–" if fit.exponent is None else f"{fit.exponent:.2f}",
+    border=True,
+    help="cost ∝ usersᵇ: b < 1 economies of scale, b ≈ 1 linear, b > 1 costs outgrow users.",
+)
+for note in summary.notes:
+    st.caption(f"ℹ️ {note}")
+
+# -- the cost curve ------------------------------------------------------------------------------
+st.subheader("How cost grows with users")
+against = st.segmented_control(
+    "Fit daily cost against", ["Active users", "Predictions"], default="Active users", key="cost_against"
+)
+if against == "Predictions":
+    cfit, proj, xl = summary.fit_predictions, summary.projection_predictions, "Daily predictions"
+else:
+    cfit, proj, xl = fit, summary.projection, "Daily active users"
+if not cfit.ok:
+    st.warning(cfit.reading)
+st.plotly_chart(charts.cost_curve(cfit, proj, x_label=xl), width="stretch")
+if proj:
+    proj_df = pd.DataFrame(
+        [
+            {
+                "multiple": p.multiple,
+                xl.lower(): round(p.x),
+                "daily cost (USD, mean)": p.cost,
+                "median": p.median,
+                "low (95% PI)": p.low,
+                "high (95% PI)": p.high,
+            }
+            for p in proj
+        ]
+    )
+    st.dataframe(proj_df, hide_index=True)
+    download_csv(proj_df, "cost-projection")
+with st.expander("Method: the power law and the projection"):
+    st.markdown(
+        "Daily cost is fitted as **cost = a·xᵇ** by ordinary least squares on logs, "
+        "log(cost) = log a + b·log(x), over days with x > 0 and cost > 0 (statsmodels). "
+        "The interval of b is a t interval. Projections are at 2×, 10× and 100× the mean of the last 7 days; "
+        "the 95% **prediction interval** is for one future day's cost (log-scale interval, exponentiated). "
+        "The point estimate applies **Duan's smearing** correction (mean of exp(residual)) so it estimates the "
+        "mean daily cost; the median is shown beside it. Extrapolating 10× or 100× beyond the data assumes "
+        "the power law holds there."
+    )
+    if cfit.ok:
+        st.markdown(
+            f"b = {cfit.exponent:.3f}, 95% CI {cfit.exponent_ci[0]:.3f}–{cfit.exponent_ci[1]:.3f}; "
+            f"R² = {cfit.r_squared:.3f}; {cfit.n_points} days; smearing factor {cfit.smearing:.4f}."
+        )
+
+# -- unit economics ------------------------------------------------------------------------------
+st.subheader("Does the lift pay for the cost?")
+experiments = _experiments(token, str(ws.path))
+if not experiments:
+    st.info("Load assignments (who saw which variant) to weigh the incremental revenue against the cost.")
+else:
+    if st.session_state.get("cost_experiment") not in experiments:
+        chosen = url_state("experiment", experiments[0])
+        st.session_state["cost_experiment"] = chosen if chosen in experiments else experiments[0]
+    exp = st.selectbox("Experiment", experiments, key="cost_experiment")
+    set_url_state(experiment=exp)
+    with st.spinner("Computing revenue and cost per exposed user…"):
+        arms = guarded(_arms, token, str(ws.path), exp, 7)
+    setting = ws.get_setting(f"experiment:{exp}") or {}
+    names = [a.variant for a in arms]
+    control = (
+        setting.get("control")
+        if isinstance(setting, dict) and setting.get("control") in names
+        else ("control" if "control" in names else names[0])
+    )
+    ue = guarded(
+        unit_economics.unit_economics,
+        arms,
+        experiment=exp,
+        control=control,
+        multipliers=summary.model_multipliers,
+    )
+    for v in ue.variants:
+        st.markdown(v.sentence)
+    if ue.variants:
+        st.plotly_chart(charts.unit_economics_chart(ue), width="stretch")
+        ue_df = pd.DataFrame(
+            [
+                {
+                    "variant": v.variant,
+                    "vs": v.baseline,
+                    "incremental revenue (USD/user)": v.incremental_revenue.value,
+                    "revenue low": v.incremental_revenue.ci[0],
+                    "revenue high": v.incremental_revenue.ci[1],
+                    "incremental cost (USD/user)": v.incremental_cost.value,
+                    "cost low": v.incremental_cost.ci[0],
+                    "cost high": v.incremental_cost.ci[1],
+                    "net (USD/user)": v.net.value,
+                    "ROI": None if v.roi is None else v.roi.value,
+                    "break-even price (USD per 1k tokens)": v.break_even_price_per_1k,
+                }
+                for v in ue.variants
+            ]
+        )
+        with st.expander("Numbers and method"):
+            st.dataframe(ue_df, hide_index=True)
+            download_csv(ue_df, f"unit-economics-{exp}")
+            st.markdown(
+                "Per exposed user over 7 days from first exposure (users in two variants left out; only users "
+                "whose 7 days ended before the data): revenue = purchase values, cost = prediction costs. "
+                "Intervals: Welch t on the difference of arm means. ROI = (ΔR − ΔC)/ΔC with a delta-method "
+                "interval; break-even price = the blended price per 1k tokens at which ΔC = ΔR."
+            )
+
+# -- over time -----------------------------------------------------------------------------------
+st.subheader("Over time")
+t1, t2 = st.columns(2)
+per = cost.per_user_by_model(data)
+with t1:
+    st.plotly_chart(charts.cost_per_user_by_model(per), width="stretch")
+    download_csv(per, "cost-per-user-by-model", key="dl-per-model")
+with t2:
+    st.plotly_chart(charts.latency_over_time(data.by_day), width="stretch")
+    download_csv(data.by_day, "cost-by-day", key="dl-by-day")
+with st.expander("By model version"):
+    st.dataframe(data.by_model, hide_index=True)
+    download_csv(data.by_model, "cost-by-model")
+
+# -- budget --------------------------------------------------------------------------------------
+st.subheader("Budget")
+b1, b2 = st.columns([1, 2])
+with b1:
+    new_budget = st.number_input("Monthly budget (USD)", min_value=0.0, step=100.0, key="cost_budget")
+    if st.button("Save budget", key="cost_save_budget"):
+        who = actor()
+        if who is None or not who.can("edit_settings"):
+            st.error("Type your name in the sidebar (or sign in as an editor) to save the budget.")
+        else:
+            guarded(whatif.set_budget, ws, new_budget or None, actor=who.name)
+            st.success("Budget saved.")
+    if summary.budget:
+        st.markdown(summary.budget.sentence)
+    else:
+        st.caption("Set a monthly budget to see when spend crosses it.")
+with b2:
+    rate = summary.budget.daily_run_rate if summary.budget else h.daily_cost_recent
+    st.plotly_chart(charts.budget_chart(summary.by_day, budget, rate), width="stretch")
+with st.expander("Users who cost the most"):
+    top = guarded(_top, token, str(ws.path), 20)
+    st.dataframe(
+        top, hide_index=True, column_config={"share": st.column_config.NumberColumn(format="percent")}
+    )
+    download_csv(top, "top-cost-users")
+
+# -- price table ---------------------------------------------------------------------------------
+with st.expander("Price table (USD per 1k tokens, used where a prediction has tokens but no cost)"):
+    prices = pd.DataFrame(
+        [p.__dict__ for p in data.prices],
+        columns=["model_version", "input_per_1k", "output_per_1k", "cached_per_1k"],
+    )
+    edited = st.data_editor(prices, num_rows="dynamic", hide_index=True, key="cost_prices")
+    if st.button("Save prices", key="cost_save_prices"):
+        who = actor()
+        if who is None or not who.can("edit_prices"):
+            st.error("Type your name in the sidebar (or sign in as an editor) to change the prices.")
+        else:
+            rows = edited.dropna(how="all")
+            guarded(
+                set_prices,
+                ws,
+                [
+                    Price(
+                        str(r.model_version or ""),
+                        r.input_per_1k,
+                        r.output_per_1k,
+                        0.0 if pd.isna(r.cached_per_1k) else r.cached_per_1k,
+                    )
+                    for r in rows.itertuples()
+                ],
+                actor=who.name,
+            )
+            st.success("Prices saved; costs recomputed.")
+            st.rerun()
+    download_csv(prices, "prices")
+    st.caption(
+        "cost = (tokens_in − tokens_cached)·input/1000 + tokens_cached·cached/1000 + tokens_out·output/1000"
+    )
