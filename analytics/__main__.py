@@ -18,7 +18,9 @@ COMMAND_MODULES = [
     "analytics.cli_cost",
     "analytics.cli_data",
     "analytics.cli_experiments",
+    "analytics.cli_feedback",
     "analytics.cli_stats",
+    "analytics.cli_report",
 ]
 
 

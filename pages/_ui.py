@@ -135,3 +135,24 @@ def identity_sidebar() -> None:
     st.text_input(
         "Your name (recorded with your changes)", key="actor_name", max_chars=80, placeholder="e.g. Ada"
     )
+
+
+def report_button(experiment: str, *, key: str | None = None) -> None:
+    """Download the founder's report for an experiment; built only when clicked (deferred download)."""
+    from analytics.report import build_report
+
+    ws = workspace()
+
+    def _build() -> bytes:
+        return build_report(ws, experiment).html.encode("utf-8")
+
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in experiment)[:60] or "experiment"
+    st.download_button(
+        "Download report (HTML)",
+        data=_build,
+        file_name=f"liftboard-{safe}.html",
+        mime="text/html",
+        key=key or f"report-{safe}",
+        icon="📄",
+        help="A self-contained HTML file (no network needed); print it to PDF from the browser.",
+    )

@@ -9,7 +9,7 @@ import streamlit as st
 
 from analytics import overview
 from analytics.stages import Thresholds
-from pages._ui import actor, guarded, workspace
+from pages._ui import actor, guarded, report_button, workspace
 
 STATUS_ICON = {"good": "✅", "bad": "⚠️", "neutral": "➖", "missing": "❔"}
 PAGE_FILE = {
@@ -53,9 +53,13 @@ def _link(card: overview.Card) -> None:
 
 for exp in ov.experiments:
     with st.container(border=True):
-        st.subheader(exp.experiment)
+        head, button = st.columns([4, 1])
+        head.subheader(exp.experiment)
         if exp.description:
-            st.caption(exp.description)
+            head.caption(exp.description)
+        with button:
+            if exp.primary is not None:
+                report_button(exp.experiment)
         reached = exp.ladder.reached
         nxt = exp.ladder.next_stage
         st.markdown(

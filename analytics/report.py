@@ -1,0 +1,207 @@
+"""The founder's report: one self-contained, printable HTML file per experiment (no network needed to open it)."""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import plotly.graph_objects as go
+import plotly.offline
+
+from analytics import experiments, overview, verdict
+from analytics.errors import LiftboardError
+from analytics.method_notes import method_notes
+from analytics.store import Workspace
+
+_CSS = """
+:root { --fg: #1b1f24; --muted: #57606a; --line: #d0d7de; --good: #1a7f37; --bad: #b35900; }
+* { box-sizing: border-box; }
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; color: var(--fg);
+       max-width: 1000px; margin: 2rem auto; padding: 0 1.2rem; line-height: 1.45; }
+h1 { margin-bottom: .2rem; } h2 { margin-top: 2rem; border-bottom: 1px solid var(--line); padding-bottom: .2rem; }
+.muted { color: var(--muted); font-size: .92rem; }
+.verdict { font-size: 1.1rem; margin: .4rem 0; }
+.warn { border-left: 4px solid var(--bad); background: #fff4e5; padding: .6rem .9rem; margin: .8rem 0; }
+table { border-collapse: collapse; width: 100%; font-size: .9rem; margin: .6rem 0; }
+th, td { border-bottom: 1px solid var(--line); padding: .3rem .45rem; text-align: left; vertical-align: top; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+.pass { color: var(--good); font-weight: 600; } .fail { color: var(--bad); font-weight: 600; }
+.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(220px, 1fr)); gap: .7rem; }
+.card { border: 1px solid var(--line); border-radius: 8px; padding: .6rem .8rem; }
+.notes { font-size: .88rem; } .notes code { font-size: .85rem; }
+@page { size: auto; margin: 14mm; }
+@media print {
+  body { max-width: none; margin: 0; padding: 0; font-size: 10.5pt; }
+  h2 { break-after: avoid; } table, .card, .chart, section { break-inside: avoid; }
+  .warn { background: none; }
+  a { color: inherit; text-decoration: none; }
+}
+"""
+
+
+@dataclass(frozen=True)
+class Report:
+    experiment: str
+    html: str
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _fmt(x: float | None, digits: int = 4) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "—"
+    return f"{x:.{digits}g}"
+
+
+def _lift_table(result: experiments.ExperimentResult) -> str:
+    head = (
+        "<tr><th>Metric</th><th>Variant</th><th class=num>Control</th><th class=num>Variant</th>"
+        "<th class=num>Abs. lift (CI)</th><th class=num>Rel. lift (CI)</th><th class=num>p</th>"
+        "<th class=num>p adj.</th><th>Significant</th></tr>"
+    )
+    rows = []
+    for m in result.metrics:
+        for c in m.comparisons:
+            rel = (
+                "—" if c.rel_lift is None else f"{c.rel_lift:+.1%} ({c.rel_ci[0]:+.1%} to {c.rel_ci[1]:+.1%})"
+            )
+            rows.append(
+                f"<tr><td>{_e(m.spec.text)}<br><span class=muted>{_e(m.role)}</span></td><td>{_e(c.variant)}</td>"
+                f"<td class=num>{_e(verdict.value(m.spec, c.mean_baseline))}</td>"
+                f"<td class=num>{_e(verdict.value(m.spec, c.mean_variant))}</td>"
+                f"<td class=num>{_fmt(c.abs_lift)} ({_fmt(c.abs_ci[0])} to {_fmt(c.abs_ci[1])})</td>"
+                f"<td class=num>{_e(rel)}</td><td class=num>{_fmt(c.p_value, 3)}</td>"
+                f"<td class=num>{_fmt(c.p_value_adjusted, 3)}</td><td>{'yes' if c.significant else 'no'}</td></tr>"
+            )
+    counts = ", ".join(f"{_e(v)}: {n:,}" for v, n in result.exposed.items())
+    return f"<table>{head}{''.join(rows)}</table><p class=muted>Exposed users — {counts}.</p>"
+
+
+def _figure(fig: go.Figure, div_id: str) -> str:
+    # A fixed div id keeps the report byte-for-byte deterministic (plotly would pick a random one).
+    return (
+        "<div class=chart>"
+        + fig.to_html(
+            full_html=False, include_plotlyjs=False, div_id=div_id, config={"displayModeBar": False}
+        )
+        + "</div>"
+    )
+
+
+def _cumulative_chart(ws: Workspace, exp: overview.ExperimentOverview) -> str:
+    from analytics.charts.experiments import cumulative_lift_chart
+    from analytics.experiment_curves import cumulative_lift
+
+    if exp.primary is None:
+        return ""
+    try:
+        curve = cumulative_lift(ws, exp.experiment, exp.primary, control=exp.result.control, by="date")
+    except LiftboardError as exc:
+        return f"<p class=muted>{_e(exc)}</p>"
+    fig = cumulative_lift_chart(curve)
+    fig.update_layout(template="plotly_white", paper_bgcolor="white", plot_bgcolor="white")
+    return _figure(fig, "cumulative-lift")
+
+
+def _ladder(exp: overview.ExperimentOverview) -> str:
+    parts = []
+    for stage in exp.ladder.stages:
+        rows = "".join(
+            f"<tr><td class={'pass' if r.passed else 'fail'}>{'pass' if r.passed else 'fail'}</td>"
+            f"<td>{_e(r.name)}</td><td>{_e(r.detail)}"
+            + ("" if r.passed or not r.next_step else f"<br><span class=muted>Next: {_e(r.next_step)}</span>")
+            + "</td></tr>"
+            for r in stage.rules
+        )
+        parts.append(
+            f"<h3>{_e(stage.name)} — {'reached' if stage.passed else 'not yet'}</h3><table>{rows}</table>"
+        )
+    return "".join(parts)
+
+
+def _provenance(ws: Workspace) -> str:
+    rows = ws.query(
+        "SELECT kind, file_name, content_hash, rows, mode, loaded_at, loaded_by, source FROM lb_loads ORDER BY load_id"
+    )
+    body = "".join(
+        f"<tr><td>{_e(k)}</td><td>{_e(f or '')}</td><td><code>{_e((h or '')[:16])}</code></td>"
+        f"<td class=num>{(n or 0):,}</td><td>{_e(m or '')}</td><td>{_e(t)}</td><td>{_e(b or '')}</td>"
+        f"<td>{_e(s or '')}</td></tr>"
+        for k, f, h, n, m, t, b, s in rows
+    )
+    return (
+        "<table><tr><th>Kind</th><th>File</th><th>SHA-256</th><th class=num>Rows</th><th>Mode</th>"
+        f"<th>Loaded at</th><th>By</th><th>Source</th></tr>{body}</table>"
+    )
+
+
+def build_report(ws: Workspace, experiment: str, *, generated_at: datetime | None = None) -> Report:
+    """Render the report for one experiment; the same workspace gives the same bytes but for the date line."""
+    ov = overview.build(ws, only=experiment)
+    exp = next((e for e in ov.experiments if e.experiment == experiment), None)
+    if exp is None:
+        known = ", ".join(e.experiment for e in ov.experiments) or "none"
+        raise LiftboardError(
+            f"There is no experiment {experiment!r} in this workspace; the experiments are: {known}."
+        )
+    if exp.primary is None:
+        raise LiftboardError(
+            f"The experiment {experiment!r} has no primary metric; choose one on the Experiments page first."
+        )
+    cfg = experiments.experiment_config(ws, experiment)
+    specs = [s for s in (cfg.primary, *cfg.secondary, *cfg.guardrails) if s]
+    result = experiments.analyze(ws, experiment, specs, control=cfg.control)
+    when = (generated_at or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
+
+    srm = verdict.srm_sentence(result.srm)
+    sentences = "".join(
+        f"<p class=verdict>{_e(s)}</p>" for m in result.metrics for s in verdict.metric_sentences(m)
+    )
+    cards = "".join(
+        f"<div class=card><strong>{_e(c.title)}</strong><br>{_e(c.reading)}</div>" for c in exp.cards
+    )
+    notes = method_notes(result.metrics[0].spec.aggregate, sequential=result.sequential, cuped=result.cuped,
+                         alpha=result.alpha)  # fmt: skip
+    body = f"""
+<header>
+<h1>{_e(experiment)}</h1>
+<p class=muted>Liftboard report · generated {when} · data up to {_e(result.data_end)} ·
+workspace {_e(Path(ws.path).name)}</p>
+{f"<p>{_e(cfg.description)}</p>" if cfg.description else ""}
+</header>
+{f"<div class=warn><strong>Sample-ratio mismatch.</strong> {_e(srm)}</div>" if srm and not result.srm.ok else ""}
+<section><h2>Verdict</h2>{sentences}</section>
+<section><h2>Lift by metric</h2>{_lift_table(result)}</section>
+<section><h2>Cumulative lift of the primary metric</h2>{_cumulative_chart(ws, exp)}</section>
+<section><h2>Cost, stability and what users say</h2><div class=cards>{cards}</div></section>
+<section><h2>From MVP to scale</h2>
+<p>Stage reached: <strong>{_e(exp.ladder.reached or "none yet")}</strong>.</p>{_ladder(exp)}</section>
+<section class=notes><h2>Method</h2><pre style="white-space: pre-wrap">{_e(notes)}</pre></section>
+<section><h2>Data provenance</h2>{_provenance(ws)}</section>
+"""
+    page = (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        f"<meta name=viewport content='width=device-width, initial-scale=1'><title>{_e(experiment)} — Liftboard</title>"
+        f"<style>{_CSS}</style><script>{plotly.offline.get_plotlyjs()}</script></head>"
+        f"<body>{body}</body></html>"
+    )
+    return Report(experiment, page)
+
+
+def write_report(ws: Workspace, experiment: str, out: str | Path) -> Path:
+    """Write the report file atomically (a half-written report never replaces a good one)."""
+    out = Path(out)
+    if out.is_dir():
+        raise LiftboardError(f"{out} is a directory; give a file name such as report.html.")
+    if not out.parent.exists():
+        raise LiftboardError(f"The folder {out.parent} does not exist; create it or choose another --out.")
+    report = build_report(ws, experiment)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(report.html, encoding="utf-8")
+    tmp.replace(out)
+    return out
