@@ -110,3 +110,18 @@ def test_sequential_formulas_by_hand() -> None:
     assert float(always_valid_p(0.0, se, big_n, alpha)) == 1.0
     # Near N* the sequence is about 1.5× wider than the fixed interval (the price of peeking).
     assert half / (1.96 * se) == pytest.approx(1.55, abs=0.05)
+
+
+def test_matches_growthbook_reference_values() -> None:
+    """The published expectations of GrowthBook's gbstats unit tests for SequentialTwoSidedTTest (5 decimals)."""
+    mean = compare(
+        Moments(3000, 1396.87, 52377.9767), Moments(3461, 2422.7, 134698.29), sequential=True, n_star=1000
+    )
+    assert mean.rel_lift == pytest.approx(0.50336, abs=5e-6)
+    assert mean.rel_se == pytest.approx(0.33341, abs=5e-6)
+    assert mean.rel_ci == pytest.approx((-0.55844, 1.56516), abs=5e-6)
+    prop = compare(Moments(3000, 1396, 1396), Moments(3461, 2422, 2422), kind="proportion", sequential=True)
+    assert prop.rel_lift == pytest.approx(0.50386, abs=5e-6)
+    assert prop.rel_se == pytest.approx(0.03386, abs=5e-6)
+    assert prop.rel_ci == pytest.approx((0.40098, 0.60675), abs=5e-6)
+    assert prop.p_value < 1e-5 and prop.significant

@@ -381,3 +381,20 @@ def test_ratio_metric_aa_simulation_rejects_about_five_percent() -> None:
         rejections += compare(c, t, kind="ratio", bayesian=False).p_value < 0.05
     print(f"ratio A/A rejection at 5%: {rejections / sims:.4f}")
     assert 0.04 <= rejections / sims <= 0.06
+
+
+def test_matches_growthbook_reference_values() -> None:
+    """The published expectations of GrowthBook's gbstats unit tests for TwoSidedTTest (5 decimals)."""
+    a, b = Moments(3407, 1396.87, 52377.9767), Moments(3461, 2422.7, 134698.29)
+    res = compare(a, b)
+    assert res.rel_lift == pytest.approx(0.70732, abs=5e-6)
+    assert res.rel_se == pytest.approx(0.37879, abs=5e-6)
+    assert res.rel_ci == pytest.approx((-0.03526, 1.44989), abs=5e-6)
+    assert res.abs_lift == pytest.approx(0.29, abs=5e-6)
+    assert res.se == pytest.approx(0.12478, abs=5e-6)
+    assert res.abs_ci == pytest.approx((0.04538, 0.53462), abs=5e-6)
+    assert res.p_value == pytest.approx(0.02016, abs=5e-6)  # GrowthBook's absolute-difference p-value
+    binom = compare(Moments(28, 14, 14), Moments(30, 16, 16), kind="proportion")
+    assert binom.rel_lift == pytest.approx(0.06667, abs=5e-6)
+    assert binom.rel_se == pytest.approx(0.2717, abs=5e-6)
+    assert binom.rel_ci == pytest.approx((-0.47767, 0.61101), abs=5e-6)
