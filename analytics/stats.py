@@ -170,15 +170,16 @@ class SrmResult:
 # ---------------------------------------------------------------------------------------------- per arm
 
 
-def _check_arm(name: str, m: Moments) -> None:
+def _check_arm(name: str | None, m: Moments) -> None:
+    arm = f"Arm '{name}'" if name else "An arm"
     if m.n < 2:
         raise LiftboardError(
-            f"Arm '{name}' has {m.n} user{'s' if m.n != 1 else ''} with data for this metric; at least 2 per arm "
+            f"{arm} has {m.n} user{'s' if m.n != 1 else ''} with data for this metric; at least 2 per arm "
             "are needed to estimate a variance, so wait for more data or widen the window."
         )
     values = (m.sum, m.sum_sq, m.sum_x, m.sum_x_sq, m.sum_xy)
     if not all(math.isfinite(v) for v in values):
-        raise LiftboardError(f"Arm '{name}' has a missing or infinite metric value; check the loaded data.")
+        raise LiftboardError(f"{arm} has a missing or infinite metric value; check the loaded data.")
 
 
 def _sample_var(n: int, total: float, total_sq: float) -> float:
@@ -186,20 +187,22 @@ def _sample_var(n: int, total: float, total_sq: float) -> float:
     return max((total_sq - total * total / n) / (n - 1), 0.0)
 
 
-def arm_mean_var(m: Moments, *, ratio: bool = False, proportion: bool = False) -> tuple[float, float]:
+def arm_mean_var(
+    m: Moments, *, ratio: bool = False, proportion: bool = False, name: str | None = None
+) -> tuple[float, float]:
     """Mean and per-user variance of one arm (the variance of the mean is ``var / n``).
 
     Proportions: p and p(1−p) (GrowthBook). Means: Σy/n and (Σy² − (Σy)²/n)/(n−1). Ratio metrics: Σy/Σx and
     the delta-method variance n·Var(ȳ/x̄) = (s²_y − 2R s_xy + R² s²_x)/x̄², with R = ȳ/x̄.
-    CUPED-adjusted moments always use the sample variance.
+    CUPED-adjusted moments always use the sample variance. ``name`` only names the arm in error messages.
     """
-    _check_arm("arm", m)
+    _check_arm(name, m)
     n = m.n
     if ratio:
         if m.sum_x == 0.0:
             raise LiftboardError(
-                "The denominator of this ratio metric is 0 for every user of an arm; choose a denominator event "
-                "that these users have, or a longer window."
+                f"The denominator of this ratio metric is 0 for every user of {f'arm {name!r}' if name else 'an arm'}; "
+                "choose a denominator event that these users have, or a longer window."
             )
         mx = m.sum_x / n
         r = m.sum / m.sum_x
@@ -292,8 +295,8 @@ def compare(
     ratio, proportion = kind == "ratio", kind == "proportion"
     if ratio and (baseline.adjusted or variant.adjusted):
         raise LiftboardError("CUPED is not available for ratio metrics; switch CUPED off for this metric.")
-    mc, vc = arm_mean_var(baseline, ratio=ratio, proportion=proportion)
-    mt, vt = arm_mean_var(variant, ratio=ratio, proportion=proportion)
+    mc, vc = arm_mean_var(baseline, ratio=ratio, proportion=proportion, name=base_name)
+    mt, vt = arm_mean_var(variant, ratio=ratio, proportion=proportion, name=var_name)
     r = {k: float(v) for k, v in welch_arrays(
         mc, vc, baseline.n, mt, vt, variant.n, alpha=alpha, sequential=sequential, n_star=n_star
     ).items()}  # fmt: skip
