@@ -1,0 +1,289 @@
+"""Data: what the workspace holds, loading a file (preview, mapping, validation), history and deletion."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import streamlit as st
+
+from analytics import catalog, ingest
+from analytics.errors import LiftboardError
+from analytics.store import CANONICAL, KINDS
+from analytics.validate import ValidationReport
+from pages._ui import actor, auth_configured, download_csv, set_url_state, url_state, workspace
+
+T = TypeVar("T")
+NONE = "— none —"
+ENCODINGS = ["auto", "utf-8", "latin-1", "utf-16"]
+DELIMITERS = {"auto": None, "comma ,": ",", "semicolon ;": ";", "tab": "\t", "pipe |": "|"}
+
+
+def _try(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+    """Call the engine; a LiftboardError becomes a red sentence and the rest of the page still renders."""
+    try:
+        return fn(*args, **kwargs)
+    except LiftboardError as exc:
+        st.error(str(exc))
+        return None
+
+
+def _who(action: str) -> str:
+    """The name recorded with a change; with sign-in configured, the role must allow the action."""
+    from analytics.access import require
+
+    who = actor()
+    if auth_configured():
+        return require(who, action).name
+    return who.name if who else getpass.getuser()
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _catalog(token: str, path: str) -> catalog.Catalog:  # token: the workspace's state, the cache key
+    return catalog.catalog(workspace())
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _history(token: str, path: str):
+    return catalog.load_history(workspace())
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _preview(file: str, kind: str, encoding: str | None, delimiter: str | None, name: str) -> ingest.Preview:
+    return ingest.preview(file, kind, encoding=encoding, delimiter=delimiter, name=name)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _validate(token: str, file: str, kind: str, mapping_json: str, replace: bool, skip: bool,
+              encoding: str | None, delimiter: str | None, name: str) -> ValidationReport:  # fmt: skip
+    return ingest.validate(
+        workspace(), file, kind, mapping=json.loads(mapping_json), replace=replace, skip_bad_rows=skip,
+        encoding=encoding, delimiter=delimiter, name=name,
+    )  # fmt: skip
+
+
+def _spooled(upload: Any) -> Path:
+    """The uploaded file on disk, written once per upload (in chunks, not held in memory twice)."""
+    spool = st.session_state.setdefault("data_spool", {})
+    if upload.file_id not in spool:
+        for old in spool.values():  # one spooled upload per session at a time
+            shutil.rmtree(Path(old).parent, ignore_errors=True)
+        spool.clear()
+        spool[upload.file_id] = str(ingest.spool(upload, upload.name))
+    return Path(spool[upload.file_id])
+
+
+def _fmt_date(value: Any) -> str:
+    return "—" if value is None else str(value)[:16]
+
+
+ws = workspace()
+token = ws.state_token()
+st.title("Data")
+st.caption(
+    "What this workspace holds, and loading your own event logs, assignments, predictions and feedback."
+)
+
+flash = st.session_state.pop("data_flash", None)
+if flash:
+    st.success(flash)
+
+# -- what the workspace holds -------------------------------------------------------------------------
+cat = _catalog(token, str(ws.path))
+if cat.empty:
+    st.info(
+        "This workspace holds no data yet. Build the demo workspace to explore Liftboard with a known "
+        "AI experiment, or load your own files below."
+    )
+    if st.button("Build the demo workspace", type="primary", key="build-demo"):
+        from analytics.demo import populate_demo
+
+        bar = st.progress(0.0, text="Building the demo workspace…")
+        done = _try(populate_demo, ws, progress=lambda f, s: bar.progress(min(max(f, 0.0), 1.0), text=s))
+        if done is not None:
+            st.session_state["data_flash"] = "The demo workspace is built."
+            st.rerun()
+else:
+    events = next((t for t in cat.tables if t.kind == "events"), None)
+    sentence = f"This workspace holds {len(cat.tables)} table{'s' if len(cat.tables) > 1 else ''}"
+    if events is not None:
+        sentence += f": {events.rows:,} events from {events.users or 0:,} users, {_fmt_date(events.first)} to {_fmt_date(events.last)}"
+    if cat.experiments:
+        sentence += "; experiments " + ", ".join(
+            f"**{e.name}** ({', '.join(v.name for v in e.variants)})" for e in cat.experiments
+        )
+    st.markdown(sentence + ".")
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Tables")
+        tables = cat.tables_frame()
+        st.dataframe(tables, hide_index=True, key="tables-table")
+        download_csv(tables, "tables", key="dl-tables")
+    with right:
+        st.subheader("Experiments")
+        exps = cat.experiments_frame()
+        if exps.empty:
+            st.caption("No assignments loaded yet: load an assignments file to see experiments.")
+        else:
+            st.dataframe(exps, hide_index=True, key="experiments-table")
+            download_csv(exps, "experiments", key="dl-experiments")
+            multi = sum(e.multi_variant_users for e in cat.experiments)
+            if multi:
+                st.caption(f"{multi:,} users were exposed to two variants; analyses exclude and count them.")
+
+# -- load a file -------------------------------------------------------------------------------------------
+st.header("Load a file")
+kind_default = url_state("kind", "events")
+kind = st.selectbox(
+    "Kind of data",
+    KINDS,
+    index=KINDS.index(kind_default) if kind_default in KINDS else 0,
+    key="data-kind",
+    help="Which canonical table the file feeds (see the data model in the README).",
+)
+set_url_state(kind=kind)
+source = st.radio("From", ["Upload", "Path on the server"], horizontal=True, key="data-source")
+file: Path | None = None
+name = ""
+if source == "Upload":
+    upload = st.file_uploader(
+        "CSV, TSV, gzipped CSV or Parquet", type=["csv", "tsv", "txt", "gz", "parquet"], key="data-upload"
+    )
+    if upload is not None:
+        file, name = _spooled(upload), upload.name
+else:
+    typed = st.text_input("Path on the server", key="data-path", placeholder="/data/exports/events.csv.gz",
+                          help="For files above the upload limit: the server reads them in place.")  # fmt: skip
+    if typed.strip():
+        file = Path(typed.strip()).expanduser()
+        name = file.name
+with st.expander("Reading options (detected automatically)"):
+    enc_choice = st.selectbox("Encoding", ENCODINGS, key="data-encoding")
+    delim_choice = st.selectbox("Delimiter", list(DELIMITERS), key="data-delimiter")
+encoding = None if enc_choice == "auto" else enc_choice
+delimiter = DELIMITERS[delim_choice]
+
+if file is not None:
+    preview = _try(_preview, str(file), kind, encoding, delimiter, name)
+    if preview is not None:
+        info = preview.info
+        delim_name = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}[info.delimiter]
+        how = (
+            "Parquet"
+            if info.format == "parquet"
+            else f"{'gzipped ' if info.compression == 'gzip' else ''}{delim_name}-separated {info.encoding} text"
+        )
+        st.caption(f"{name}: {info.size / 2**20:,.1f} MB, read as {how}. The first rows:")
+        st.dataframe(preview.rows, hide_index=True, key="preview-table")
+
+        st.subheader("Column mapping")
+        st.caption(
+            "Which column of your file holds each of Liftboard's columns. Unmapped columns are kept as properties."
+        )
+        options = [NONE, *info.header]
+        required = CANONICAL[kind]["required"]
+        mapping: dict[str, str | None] = {}
+        canon_cols = list(ingest.canonical_columns(kind))
+        grid = st.columns(min(4, len(canon_cols)))
+        for i, canon in enumerate(canon_cols):
+            guess = preview.mapping.get(canon)
+            label = f"{canon} {'(required)' if canon in required else '(optional)'}"
+            if kind == "feedback" and canon == "feedback_id":
+                label = "feedback_id (generated if none)"
+            with grid[i % len(grid)]:
+                choice = st.selectbox(
+                    label, options, index=options.index(guess) if guess in options else 0,
+                    key=f"map-{kind}-{name}-{canon}",
+                )  # fmt: skip
+            mapping[canon] = None if choice == NONE else choice
+
+        exists = ws.has_table(kind)
+        if exists:
+            mode = st.radio(
+                f"The workspace already has a {kind} table",
+                ["Append to it", "Replace it"],
+                horizontal=True,
+                key="data-mode",
+            )
+        else:
+            mode = "New table"
+            st.caption(f"The rows will form a new {kind} table.")
+        replace = mode == "Replace it"
+        skip = st.checkbox(
+            "Skip bad rows (unparseable timestamps or numbers, blank ids) instead of refusing the file",
+            key="data-skip",
+        )
+
+        st.subheader("Validation")
+        with st.spinner("Checking every row of the file…"):
+            report = _try(
+                _validate, token, str(file), kind, json.dumps(mapping, sort_keys=True), replace, skip,
+                encoding, delimiter, name,
+            )  # fmt: skip
+        if report is not None:
+            span = f", {_fmt_date(report.first)} to {_fmt_date(report.last)}" if report.first else ""
+            users = f" from {report.users:,} users" if report.users is not None else ""
+            approx = " (users estimated)" if report.approximate else ""
+            if report.ok:
+                st.markdown(
+                    f"**Ready to load {report.rows_to_load:,} rows**{users}{span}{approx}"
+                    f"{f', with {len(report.warnings)} warning(s)' if report.warnings else ''}."
+                )
+            else:
+                st.markdown(f"**This file cannot be loaded as it is** ({len(report.errors)} problem(s)).")
+            for issue in report.errors:
+                st.error(issue.message)
+            for issue in report.warnings:
+                st.warning(issue.message)
+            with st.expander("Details: mapping, properties and how the file was read"):
+                st.json(
+                    {
+                        "rows in file": report.rows,
+                        "rows to load": report.rows_to_load,
+                        "mapping": report.mapping,
+                        "properties kept": report.extras,
+                        "duplicates within the file": report.duplicates_in_file,
+                        "rows already loaded": report.duplicates_of_loaded,
+                        "file": report.file_format,
+                    }
+                )
+            if st.button("Load", type="primary", disabled=not report.ok, key="data-load"):
+                bar = st.progress(0.0, text="Starting…")
+                result = _try(
+                    lambda: ingest.load(
+                        ws, file, kind, mapping=mapping, replace=replace, skip_bad_rows=skip,
+                        encoding=encoding, delimiter=delimiter, name=name,
+                        source="upload" if source == "Upload" else str(file), actor=_who("load"),
+                        progress=lambda f, s: bar.progress(min(max(f, 0.0), 1.0), text=s),
+                    )
+                )  # fmt: skip
+                if result is not None:
+                    st.session_state["data_flash"] = (
+                        f"Loaded {result.record['rows']:,} rows of {name} into {kind} ({result.report.mode})."
+                    )
+                    st.rerun()
+
+# -- history and deletion ---------------------------------------------------------------------------------
+st.header("Load history")
+history = _history(token, str(ws.path))
+if history.empty:
+    st.caption("Nothing loaded yet.")
+else:
+    st.dataframe(history, hide_index=True, key="history-table")
+    download_csv(history, "load-history", key="dl-history")
+
+if not cat.empty:
+    with st.expander("Delete a dataset"):
+        target = st.selectbox("Table", [t.kind for t in cat.tables], key="data-delete-kind")
+        rows = next(t.rows for t in cat.tables if t.kind == target)
+        sure = st.checkbox(f"Yes, delete the {target} table and its {rows:,} rows", key="data-delete-sure")
+        if st.button("Delete", disabled=not sure, key="data-delete"):
+            removed = _try(lambda: ingest.delete_dataset(ws, target, actor=_who("delete")))
+            if removed is not None:
+                st.session_state["data_flash"] = f"Deleted the {target} table ({removed:,} rows)."
+                st.session_state.pop("data-delete-sure", None)
+                st.rerun()
