@@ -13,6 +13,7 @@ gate()  # with sign-in configured, nothing of the workspace renders before it
 PAGES = [
     st.Page("pages/overview.py", title="Overview", icon="🧭", url_path="overview", default=True),
     st.Page("pages/data.py", title="Data", icon="🗂️", url_path="data"),
+    st.Page("pages/experiments.py", title="Experiments", icon="🧪", url_path="experiments"),
     st.Page("pages/cost.py", title="Cost", icon="💰", url_path="cost"),
 ]
 

@@ -1,0 +1,281 @@
+"""Experiments: did the AI variant move the outcome, by how much, and how sure are we?"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from analytics import experiments, stats, verdict
+from analytics.charts import experiments as charts
+from analytics.experiment_curves import LiftCurve, RetentionPoint
+from analytics.method_notes import method_notes
+from pages._ui import download_csv, guarded, set_url_state, url_state, workspace
+
+ALPHAS = [0.01, 0.05, 0.1]
+WINSOR = ["off", "95", "99", "99.9"]
+
+
+# -- cached engine calls: keyed on the inputs plus the workspace's state token (changes with every load) ---
+@st.cache_data(show_spinner=False, max_entries=8)
+def _list(token: str) -> list[experiments.ExperimentSummary]:
+    return experiments.list_experiments(workspace())
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _analyze(token: str, name: str, metrics: tuple[str, ...], control: str, alpha: float, cuped: bool,
+             sequential: bool, winsorize: float | None, segment: str | None) -> experiments.ExperimentResult:  # fmt: skip
+    return experiments.analyze(workspace(), name, list(metrics), control=control, alpha=alpha, cuped=cuped,
+                               sequential=sequential, winsorize=winsorize, segment=segment)  # fmt: skip
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _curve(token: str, name: str, metric: str, control: str, by: str, alpha: float, seq: bool) -> LiftCurve:
+    return experiments.cumulative_lift(workspace(), name, metric, control=control, by=by, alpha=alpha,
+                                       sequential=seq)  # fmt: skip
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _retention(token: str, name: str) -> tuple[RetentionPoint, ...]:
+    return experiments.retention_curve(workspace(), name, days=30)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _segment_columns(token: str) -> list[str]:
+    ws = workspace()
+    cols = [c for c in ws.columns("users") if c != "user_id"] if ws.has_table("users") else []
+    props = [c for c in ws.columns("events") if c not in ("user_id", "timestamp", "event", "value")]
+    return cols + [c for c in props if c not in cols]
+
+
+def _seed(key: str, value: object) -> None:
+    # The URL seeds a widget once; afterwards the widget owns its state and writes it back to the URL.
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
+def _reset_for_experiment() -> None:
+    for key in ("exp_metrics", "exp_control"):
+        st.session_state.pop(key, None)
+
+
+ws = workspace()
+token = ws.state_token()
+st.title("Experiments")
+st.caption("Did the AI variant move the business outcome, by how much, and how sure are we?")
+
+summaries = guarded(_list, token)
+if not summaries:
+    st.info("No experiments yet: load an assignments file (who saw which variant) on the Data page.")
+    st.stop()
+names = [s.name for s in summaries]
+
+url_exp = url_state("experiment", names[0])
+_seed("exp_name", url_exp if url_exp in names else names[0])
+name = st.selectbox("Experiment", names, key="exp_name", on_change=_reset_for_experiment)
+summary = next(s for s in summaries if s.name == name)
+config = experiments.experiment_config(ws, name)
+if config.description:
+    st.caption(config.description)
+
+arms = list(summary.variants)
+default_control = config.control if config.control in arms else ("control" if "control" in arms else arms[0])
+url_metrics = [m for m in url_state("metrics", "").split(",") if m]
+_seed("exp_metrics", url_metrics or list(config.metrics) or ["conversion:purchase:7d"])
+url_ctrl = url_state("control", default_control)
+_seed("exp_control", url_ctrl if url_ctrl in arms else default_control)
+_seed("exp_cuped", url_state("cuped", "") == "1")
+_seed("exp_seq", url_state("sequential", "") == "1")
+_seed("exp_bayes", url_state("bayesian", "") == "1")
+url_alpha = url_state("alpha", "0.05")
+_seed("exp_alpha", float(url_alpha) if url_alpha in {str(a) for a in ALPHAS} else 0.05)
+url_win = url_state("winsorize", "off")
+_seed("exp_win", url_win if url_win in WINSOR else "off")
+seg_options = ["(none)", *guarded(_segment_columns, token)]
+url_seg = url_state("segment", "(none)")
+_seed("exp_seg", url_seg if url_seg in seg_options else "(none)")
+
+options = list(dict.fromkeys([*config.metrics, *st.session_state["exp_metrics"]]))
+metrics = st.multiselect(
+    "Metrics",
+    options,
+    key="exp_metrics",
+    accept_new_options=True,
+    help="Primary, secondary and guardrail metrics of the experiment; type a spec such as "
+    "conversion:add_to_cart:3d, retention:14d, mean:purchase:7d, ratio:purchase/view:7d, cost:7d.",
+)
+c1, c2, c3, c4, c5, c6 = st.columns([1.2, 1, 1, 1, 1, 1.2])
+control = c1.selectbox("Control arm", arms, key="exp_control")
+cuped = c2.toggle(
+    "CUPED", key="exp_cuped", help="Use each user's pre-exposure behaviour to shrink the interval."
+)
+sequential = c3.toggle("Sequential", key="exp_seq", help="Always-valid intervals: safe to look every day.")
+bayes = c4.toggle("Bayesian view", key="exp_bayes", help="Chance to beat control and expected loss.")
+alpha = c5.selectbox("α", ALPHAS, key="exp_alpha", help="Significance level (two-sided).")
+win = c6.selectbox("Winsorize at percentile", WINSOR, key="exp_win", help="Cap outlying per-user values.")
+segment = st.selectbox("Break down by segment", seg_options, key="exp_seg")
+
+set_url_state(
+    experiment=name,
+    metrics=",".join(metrics),
+    control=None if control == default_control else control,
+    cuped="1" if cuped else None,
+    sequential="1" if sequential else None,
+    bayesian="1" if bayes else None,
+    alpha=None if alpha == 0.05 else alpha,
+    winsorize=None if win == "off" else win,
+    segment=None if segment == "(none)" else segment,
+)
+if not metrics:
+    st.info("Choose at least one metric above.")
+    st.stop()
+
+with st.spinner("Computing the metrics for every exposed user…"):
+    result = guarded(_analyze, token, name, tuple(metrics), control, float(alpha), cuped, sequential,
+                     None if win == "off" else float(win), None if segment == "(none)" else segment)  # fmt: skip
+
+# -- warnings above everything, then one verdict per metric --------------------------------------------
+srm_text = verdict.srm_sentence(result.srm)
+if srm_text:
+    st.error(f"⚠️ {srm_text}")
+for m in result.metrics:
+    wait = verdict.not_enough_data(m, control)
+    if wait and m.role in ("primary", "other"):
+        st.warning(f"⏳ {wait}")
+
+mode = "sequential (safe to peek)" if sequential else "fixed-horizon"
+extras = (
+    [mode, f"α = {alpha:g}"]
+    + (["CUPED on"] if cuped else [])
+    + ([f"winsorized at p{win}"] if win != "off" else [])
+)
+st.caption("Mode: " + " · ".join(extras))
+st.subheader("Verdict")
+for m in result.metrics:
+    role = {"primary": "🎯 Primary", "secondary": "Secondary", "guardrail": "🛡️ Guardrail"}.get(
+        m.role, "Metric"
+    )
+    for sentence in verdict.metric_sentences(m):
+        st.markdown(f"**{role}** · {sentence}")
+    if bayes:
+        for c in m.comparisons:
+            b = verdict.bayesian_sentence(c)
+            if b:
+                st.caption(f"Bayesian view: {b}")
+    if cuped and m.variance_reduction is not None:
+        st.caption(f"CUPED reduced the variance of {m.spec.label} by {m.variance_reduction * 100:.1f}%.")
+
+# -- results table with interval bars ------------------------------------------------------------------
+st.subheader("Results")
+rows = []
+for m in result.metrics:
+    for c in m.comparisons:
+        rows.append({
+            "metric": m.spec.text, "role": m.role, "variant": c.variant, "baseline": c.baseline,
+            "mean_baseline": c.mean_baseline, "mean_variant": c.mean_variant, "abs_lift": c.abs_lift,
+            "abs_ci_low": c.abs_ci[0], "abs_ci_high": c.abs_ci[1], "rel_lift": c.rel_lift,
+            "rel_ci_low": c.rel_ci[0] if c.rel_ci else None, "rel_ci_high": c.rel_ci[1] if c.rel_ci else None,
+            "p_value": c.p_value, "p_value_adjusted": c.p_value_adjusted, "significant": c.significant,
+            "users_baseline": c.n_baseline, "users_variant": c.n_variant,
+            **({"chance_to_beat": c.chance_to_beat, "expected_loss": c.expected_loss} if bayes else {}),
+        })  # fmt: skip
+table = pd.DataFrame(rows)
+st.plotly_chart(charts.lift_intervals(result), width="stretch")
+st.dataframe(table, hide_index=True, width="stretch")
+download_csv(table, f"{name}-results", key="dl-results")
+
+counts = pd.DataFrame(
+    [
+        {"variant": a, "exposed_users": result.exposed[a],
+         "expected_share": result.srm.expected[a] / sum(result.srm.expected.values()),
+         **{f"users_counted: {m.spec.text}": m.arm(a).users for m in result.metrics}}
+        for a in result.variants
+    ]
+)  # fmt: skip
+st.markdown(
+    f"**Users per variant** — SRM check p = {result.srm.p_value:.3g} ({'ok' if result.srm.ok else 'FAILED'})"
+)
+st.dataframe(counts, hide_index=True, width="stretch")
+download_csv(counts, f"{name}-users", key="dl-users")
+
+with st.expander("Details: method, formulas and assumptions"):
+    kinds = list(dict.fromkeys(m.spec.aggregate for m in result.metrics))
+    for k in kinds:
+        st.markdown(method_notes(k, sequential=sequential, cuped=cuped, alpha=float(alpha)))
+    st.markdown(
+        f"- The data end at **{result.data_end:%Y-%m-%d %H:%M}**; a user counts for a metric only once its "
+        "window has fully elapsed by then.\n"
+        + "".join(f"- {m.spec.text}: {m.incomplete:,} recently exposed users not counted yet.\n"
+                  for m in result.metrics if m.incomplete)
+        + f"- {result.multi_variant_users:,} users saw more than one variant and are excluded.\n"
+        "- Several variants against the control: Holm-adjusted p-values; segments: Benjamini–Hochberg."
+    )  # fmt: skip
+    for m in result.metrics:
+        if m.cuped_theta is not None:
+            st.markdown(f"- CUPED on {m.spec.text}: θ = {m.cuped_theta:.4g}, variance reduction "
+                        f"{(m.variance_reduction or 0) * 100:.1f}%.")  # fmt: skip
+
+# -- segments -------------------------------------------------------------------------------------------
+if result.segment:
+    st.subheader(f"By {result.segment}")
+    st.warning(
+        "Segment results are Benjamini–Hochberg adjusted across segments; with many segments some will look "
+        "different by chance. Treat them as leads to confirm in a new test."
+    )
+    seg_metric = st.selectbox("Metric", [m.spec.text for m in result.metrics], key="exp_seg_metric")
+    st.plotly_chart(charts.segment_intervals(result, seg_metric), width="stretch")
+    seg_rows = [
+        {"segment": s.value, "metric": m.spec.text, "variant": c.variant, "users_baseline": c.n_baseline,
+         "users_variant": c.n_variant, "rel_lift": c.rel_lift, "abs_lift": c.abs_lift, "p_value": c.p_value,
+         "p_value_bh": c.p_value_adjusted, "significant_bh": c.significant}
+        for s in result.segments for m in s.metrics for c in m.comparisons
+    ]  # fmt: skip
+    seg_table = pd.DataFrame(seg_rows)
+    st.dataframe(seg_table, hide_index=True, width="stretch")
+    download_csv(seg_table, f"{name}-segments", key="dl-segments")
+
+# -- cumulative lift ------------------------------------------------------------------------------------
+st.subheader("Cumulative lift")
+cl1, cl2 = st.columns([2, 1])
+curve_metric = cl1.selectbox("Metric", [m.spec.text for m in result.metrics], key="exp_curve_metric")
+by_day_ok = curve_metric.split(":")[0] in ("conversion", "mean", "count")
+by = cl2.segmented_control(
+    "By", ["date", "day"] if by_day_ok else ["date"], key="exp_curve_by", default="date",
+    format_func=lambda b: "Exposure date" if b == "date" else "Days since exposure",
+)  # fmt: skip
+with st.spinner("Cumulating the lift…"):
+    curve = guarded(_curve, token, name, curve_metric, control, by or "date", float(alpha), sequential)
+st.plotly_chart(charts.cumulative_lift_chart(curve), width="stretch")
+curve_table = pd.DataFrame([p.__dict__ for p in curve.points])
+download_csv(curve_table, f"{name}-cumulative-lift", key="dl-curve")
+
+# -- power / MDE ----------------------------------------------------------------------------------------
+st.subheader("Power and minimum detectable effect")
+pw_metric = st.selectbox("Metric", [m.spec.text for m in result.metrics], key="exp_power_metric")
+pm = next(m for m in result.metrics if m.spec.text == pw_metric)
+pi = experiments.power_inputs(pm, control, alpha=float(alpha))
+p1, p2, p3, p4 = st.columns(4)
+base_mean = p1.number_input(
+    "Baseline mean", value=float(pi.baseline_mean), format="%.6g", key=f"pw_mean_{pw_metric}"
+)
+base_var = p2.number_input("Baseline variance (per user)", value=float(pi.baseline_var), format="%.6g",
+                           key=f"pw_var_{pw_metric}")  # fmt: skip
+n_arm = p3.number_input("Users per arm today", value=int(pi.n_per_arm), min_value=2, key=f"pw_n_{pw_metric}")
+target = p4.number_input("Relative MDE to detect (%)", value=5.0, min_value=0.1, step=0.5, key="pw_mde")
+try:
+    need = stats.sample_size_per_arm(base_mean, base_var, target / 100, alpha=float(alpha))
+    mde_now = stats.mde(base_mean, base_var, n_arm, alpha=float(alpha))
+    st.markdown(
+        f"To detect a **{target:g}%** relative change with 80% power at α = {alpha:g} you need **{need:,} users "
+        f"per arm**; with {n_arm:,} users per arm today the smallest detectable change is **{mde_now * 100:.1f}%**."
+    )
+except Exception as exc:  # a LiftboardError from the power maths: shown, never a crash
+    st.error(str(exc))
+
+# -- retention curves -----------------------------------------------------------------------------------
+st.subheader("Retention by day since exposure")
+with st.spinner("Counting active users per day…"):
+    ret = guarded(_retention, token, name)
+st.plotly_chart(charts.retention_chart(ret, control), width="stretch")
+ret_table = pd.DataFrame([p.__dict__ for p in ret])
+download_csv(ret_table, f"{name}-retention", key="dl-retention")
+st.caption("Each day counts only users whose day has fully elapsed before the data end.")
