@@ -107,7 +107,6 @@ def compute_drift(ws: Workspace, settings: DriftSettings | None = None) -> Drift
         skipped=tuple(plan.skipped),
         alerts=tuple(_alerts(features, settings)),
         notes=tuple(notes),
-        edges=edges,
     )
 
 

@@ -9,9 +9,11 @@ import numpy as np
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
-#: Pseudo-count added to every bin before PSI takes logarithms (Jeffreys / "add one half"), so that a bin
-#: empty on one side gives a large but finite contribution instead of infinity.
-PSI_PSEUDOCOUNT = 0.5
+#: Share given to a bin that is empty on one side before PSI takes logarithms, so that a category or range
+#: never seen on one side gives a large but finite contribution instead of infinity. Shares are floored
+#: rather than smoothed with pseudo-counts so that two identical distributions give exactly 0 whatever
+#: their sizes.
+PSI_EPSILON = 1e-4
 
 #: Reference quantiles that make the shared fine grid for KS and Wasserstein: every percentile, plus
 #: extra points in both tails, where heavy-tailed features (latency, cost) put most of their distance.
@@ -24,20 +26,18 @@ FINE_PROBS: tuple[float, ...] = tuple(
 )
 
 
-def psi(
-    reference: Sequence[float], current: Sequence[float], *, pseudocount: float = PSI_PSEUDOCOUNT
-) -> float:
-    """Population stability index Σ (c − r)·ln(c / r) over bins of two count vectors.
+def psi(reference: Sequence[float], current: Sequence[float], *, epsilon: float = PSI_EPSILON) -> float:
+    """Population stability index Σ (c − r)·ln(c / r) over the bins of two count vectors.
 
-    Counts are smoothed by adding ``pseudocount`` to every bin before turning them into shares. Two empty
-    sides, or a single bin, give 0 (nothing to compare), never NaN.
+    Shares of empty bins are floored at ``epsilon``. Two empty sides, or a single bin, give 0 (nothing to
+    compare), never NaN.
     """
     r = np.asarray(reference, dtype=float)
     c = np.asarray(current, dtype=float)
     if r.size < 2 or r.sum() <= 0 or c.sum() <= 0:
         return 0.0
-    rs = (r + pseudocount) / (r.sum() + pseudocount * r.size)
-    cs = (c + pseudocount) / (c.sum() + pseudocount * c.size)
+    rs = np.maximum(r / r.sum(), epsilon)
+    cs = np.maximum(c / c.sum(), epsilon)
     return float(np.sum((cs - rs) * np.log(cs / rs)))
 
 

@@ -19,17 +19,15 @@ def _binned(edges: np.ndarray, *samples: np.ndarray) -> list[np.ndarray]:
 
 
 def test_psi_by_hand() -> None:
-    ref, cur = [50, 30, 20], [30, 30, 40]
-    r = np.array([50.5, 30.5, 20.5]) / 101.5
-    c = np.array([30.5, 30.5, 40.5]) / 101.5
-    by_hand = sum((ci - ri) * math.log(ci / ri) for ri, ci in zip(r, c, strict=True))
-    assert ds.psi(ref, cur) == pytest.approx(by_hand, rel=1e-12)
-    # Without smoothing: the textbook formula on shares.
-    r0, c0 = np.array([0.5, 0.3, 0.2]), np.array([0.3, 0.3, 0.4])
-    assert ds.psi(ref, cur, pseudocount=0) == pytest.approx(float(np.sum((c0 - r0) * np.log(c0 / r0))))
-    assert ds.psi(ref, cur, pseudocount=0) == pytest.approx(
-        0.2 * math.log(5 / 3) + 0.2 * math.log(2)
-    )  # 0.2408
+    # The textbook formula on shares: (0.3 − 0.5)·ln(0.3/0.5) + 0 + (0.4 − 0.2)·ln(0.4/0.2) = 0.2408.
+    assert ds.psi([50, 30, 20], [30, 30, 40]) == pytest.approx(0.2 * math.log(5 / 3) + 0.2 * math.log(2))
+    assert ds.psi([50, 30, 20], [30, 30, 40]) == pytest.approx(0.2408, abs=1e-4)
+    # An empty bin takes the share 1e-4: (0.5 − 1)·ln(0.5/1) + (0.5 − 1e-4)·ln(0.5/1e-4).
+    assert ds.psi([100, 0], [50, 50]) == pytest.approx(
+        -0.5 * math.log(0.5) + (0.5 - 1e-4) * math.log(0.5 / 1e-4)
+    )
+    # Identical shares give exactly 0 whatever the sizes, empty bins included.
+    assert ds.psi([0, 1400, 0], [0, 200, 0]) == 0.0
 
 
 def test_psi_is_finite_with_empty_bins_and_zero_when_undefined() -> None:
