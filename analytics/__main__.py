@@ -17,6 +17,7 @@ from analytics.store import DEFAULT_DB
 COMMAND_MODULES = [
     "analytics.cli_cost",
     "analytics.cli_data",
+    "analytics.cli_drift",
     "analytics.cli_experiments",
     "analytics.cli_feedback",
     "analytics.cli_stats",
