@@ -46,6 +46,20 @@ def _usd(x: float | None, digits: int = 2) -> str:
     return "–" if x is None else f"${x:,.{digits}f}"
 
 
+def _card(x: float | None) -> str:
+    """A short card value: under $1 in cents (3 significant digits), else whole dollars past $1,000."""
+    if x is None:
+        return "–"
+    if abs(x) < 1:
+        return f"{x * 100:.3g}¢"
+    return f"${x:,.0f}" if abs(x) >= 1000 else f"${x:,.2f}"
+
+
+def _md(text: str) -> str:
+    """Dollar signs as text: two of them would otherwise open LaTeX in Markdown."""
+    return text.replace("$", "\\$")
+
+
 ws = workspace()
 token = ws.state_token()
 st.title("Cost")
@@ -58,7 +72,7 @@ with st.spinner("Adding up the inference log…"):
 models = sorted(map(str, data.by_model["model_version"]))
 
 # -- what-if controls: pure arithmetic on the fetched aggregates, no SQL ------------------------
-with st.expander("🔧 What if… (prices, cache, routing, usage)", expanded=False):
+with st.expander("What if… (prices, cache, routing, usage)", expanded=False):
     for key, url_key, default in (
         ("cost_in_x", "in_x", 1.0),
         ("cost_out_x", "out_x", 1.0),
@@ -121,29 +135,36 @@ st.markdown(f"**{fit.reading}**")
 if summary.projection:
     p10 = next(p for p in summary.projection if p.multiple == 10)
     st.markdown(
-        f"At 10× today's {p10.x / 10:,.0f} daily active users, the AI feature would cost about "
-        f"**{_usd(p10.cost)} a day** (95% prediction interval {_usd(p10.low)}–{_usd(p10.high)}), "
-        f"about {_usd(p10.cost * cost.DAYS_PER_MONTH, 0)} a month."
+        _md(
+            f"At 10× today's {p10.x / 10:,.0f} daily active users, the AI feature would cost about "
+            f"**{_usd(p10.cost)} a day** (95% prediction interval {_usd(p10.low)}–{_usd(p10.high)}), "
+            f"about {_usd(p10.cost * cost.DAYS_PER_MONTH, 0)} a month."
+        )
     )
 c1, c2, c3, c4 = st.columns(4)
 c1.metric(
     "Cost per active user (per day)",
-    _usd(h.cost_per_active_user, 5),
+    _card(h.cost_per_active_user),
     border=True,
-    help="Total cost ÷ the sum over days of users with ≥1 prediction that day.",
+    help=f"{_usd(h.cost_per_active_user, 6)}: total cost ÷ the sum over days of users with ≥1 prediction that day.",
 )
-c2.metric("Cost per prediction", _usd(h.cost_per_prediction, 6), border=True)
+c2.metric(
+    "Cost per prediction",
+    _card(h.cost_per_prediction),
+    border=True,
+    help=f"{_usd(h.cost_per_prediction, 7)} per prediction; {h.predictions:,} predictions in all.",
+)
 c3.metric(
     "Monthly run-rate",
-    _usd(h.monthly_run_rate),
+    _card(h.monthly_run_rate),
     border=True,
-    help="Mean daily cost over the last 7 days × 30.4.",
+    help=f"{_usd(h.monthly_run_rate)}: mean daily cost over the last 7 days × 30.4.",
 )
 c4.metric(
     "Scaling exponent b",
     "–" if fit.exponent is None else f"{fit.exponent:.2f}",
     border=True,
-    help="cost ∝ usersᵇ: b < 1 economies of scale, b ≈ 1 linear, b > 1 costs outgrow users.",
+    help=f"{fit.reading} cost ∝ usersᵇ: b < 1 economies of scale, b ≈ 1 linear, b > 1 costs outgrow users.",
 )
 for note in summary.notes:
     st.caption(f"ℹ️ {note}")
@@ -220,7 +241,7 @@ else:
         multipliers=summary.model_multipliers,
     )
     for v in ue.variants:
-        st.markdown(v.sentence)
+        st.markdown(_md(v.sentence))
     if ue.variants:
         st.plotly_chart(charts.unit_economics_chart(ue), width="stretch")
         ue_df = pd.DataFrame(
@@ -278,7 +299,7 @@ with b1:
             guarded(whatif.set_budget, ws, new_budget or None, actor=who.name)
             st.success("Budget saved.")
     if summary.budget:
-        st.markdown(summary.budget.sentence)
+        st.markdown(_md(summary.budget.sentence))
     else:
         st.caption("Set a monthly budget to see when spend crosses it.")
 with b2:

@@ -23,6 +23,8 @@ def _page(db: Path, monkeypatch: pytest.MonkeyPatch, **query: str) -> AppTest:
 
 def _metric(at: AppTest, label: str) -> float:
     value = next(m.value for m in at.metric if m.label == label)
+    if value.endswith("¢"):
+        return float(value[:-1]) / 100
     return float(value.replace("$", "").replace(",", ""))
 
 
@@ -41,11 +43,11 @@ def test_cost_page_renders_verdict_cards_and_charts(demo_copy: Path, monkeypatch
     ws = open_workspace(demo_copy)  # same configuration as the page's connection
     per_pred = float(ws.scalar("SELECT avg(cost_usd) FROM predictions"))
     ws.close()
-    assert _metric(at, "Cost per prediction") == pytest.approx(per_pred, rel=1e-3)
+    assert _metric(at, "Cost per prediction") == pytest.approx(per_pred, rel=5e-3)
     assert 0.9 < _metric(at, "Scaling exponent b") < 1.3
     # Unit economics for the first experiment, with a sentence per variant.
     assert at.selectbox(key="cost_experiment").value == "ai_recs"
-    assert any(m.value.startswith("ai: $") for m in at.markdown)
+    assert any(m.value.startswith("ai: \\$") for m in at.markdown)
     assert at.query_params["experiment"] == ["ai_recs"] or at.query_params["experiment"] == "ai_recs"
 
 
@@ -58,7 +60,7 @@ def test_whatif_slider_recomputes_and_goes_in_the_url(
     at.slider(key="cost_out_x").set_value(2.0)
     at.run()
     assert not at.exception
-    assert _metric(at, "Cost per prediction") == pytest.approx(2 * before, rel=2e-3)
+    assert _metric(at, "Cost per prediction") == pytest.approx(2 * before, rel=1e-2)
     assert any("What-if scenario applied" in i.value for i in at.info)
     assert "in_x" in at.query_params
 
@@ -68,7 +70,7 @@ def test_link_state_and_budget(demo_copy: Path, monkeypatch: pytest.MonkeyPatch)
     assert not at.exception
     assert at.selectbox(key="cost_experiment").value == "model_size"
     assert at.slider(key="cost_in_x").value == 0.5
-    assert any(m.value.startswith("large: $") for m in at.markdown)
+    assert any(m.value.startswith("large: \\$") for m in at.markdown)
     at.number_input(key="cost_budget").set_value(300.0).run()
     assert any("monthly budget" in m.value for m in at.markdown)
     # Saving needs a name (local mode): without one, a clear error and nothing saved.

@@ -1,0 +1,28 @@
+"""The Cost page in a real browser: cards, the log–log cost curve, and a what-if from a shared link."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import Page
+
+from tests.e2e.support import screenshot, wait_idle
+
+
+def test_cost_page_in_browser(app_server, page: Page, demo_copy: Path, artifacts: Path) -> None:
+    server = app_server(demo_copy)
+    page.goto(f"{server.url}/cost?experiment=ai_recs")
+    wait_idle(page, timeout_ms=120_000)
+    page.get_by_text("Scaling exponent b").first.wait_for()
+    page.get_by_text("How cost grows with users").first.wait_for()
+    assert page.locator('[data-testid="stMetric"]').count() == 4
+    # Four plotly charts at least (cost curve, unit economics, cost per user, latency, budget).
+    page.locator(".js-plotly-plot").nth(3).wait_for()
+    assert page.get_by_text("ai: $").count() >= 1
+    screenshot(page, artifacts, "cost")
+    # A shared link with a what-if scenario reproduces it.
+    page.goto(f"{server.url}/cost?experiment=model_size&in_x=2&out_x=2")
+    wait_idle(page, timeout_ms=120_000)
+    page.get_by_text("What-if scenario applied").first.wait_for()
+    assert page.get_by_text("large: $").count() >= 1
+    screenshot(page, artifacts, "cost-whatif")
