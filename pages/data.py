@@ -151,7 +151,9 @@ file: Path | None = None
 name = ""
 if source == "Upload":
     upload = st.file_uploader(
-        "CSV, TSV, gzipped CSV or Parquet", type=["csv", "tsv", "txt", "gz", "parquet"], key="data-upload"
+        "CSV, TSV, gzipped CSV or Parquet",
+        type=["csv", "tsv", "txt", "gz", "parquet"],
+        key=f"data-upload-{st.session_state.get('data_upload_round', 0)}",  # a new key empties it after a load
     )
     if upload is not None:
         file, name = _spooled(upload), upload.name
@@ -262,6 +264,7 @@ if file is not None:
                     )
                 )  # fmt: skip
                 if result is not None:
+                    st.session_state["data_upload_round"] = st.session_state.get("data_upload_round", 0) + 1
                     st.session_state["data_flash"] = (
                         f"Loaded {result.record['rows']:,} rows of {name} into {kind} ({result.report.mode})."
                     )

@@ -63,7 +63,7 @@ def test_demo_summary(demo_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_upload_map_validate_and_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     db = tmp_path / "w.duckdb"
     at = _page(db, monkeypatch, kind="events")
-    at.file_uploader(key="data-upload").upload("shop.csv", CSV.encode(), "text/csv").run()
+    at.file_uploader(key="data-upload-0").upload("shop.csv", CSV.encode(), "text/csv").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert list(_df(at, "distinct_id").columns) == [
         "distinct_id", "occurred_at", "action", "amount", "device",
@@ -89,7 +89,9 @@ def test_upload_map_validate_and_load(tmp_path: Path, monkeypatch: pytest.Monkey
     assert list(history["file_name"]) == ["shop.csv"] and list(history["rows"]) == [3]
     assert at.query_params["kind"] == ["events"] or at.query_params["kind"] == "events"
 
-    # loading again warns that every row is already loaded, and appends only when asked
+    # the uploader is emptied after a load; uploading the same file again warns that every row is loaded
+    assert at.file_uploader(key="data-upload-1").value is None
+    at.file_uploader(key="data-upload-1").upload("shop.csv", CSV.encode(), "text/csv").run()
     assert any("already loaded" in w.value and "(every row)" in w.value for w in at.warning)
     at.radio(key="data-mode").set_value("Replace it").run()
     assert not any("already loaded" in w.value for w in at.warning)
@@ -99,7 +101,7 @@ def test_bad_rows_are_reported_and_can_be_skipped(tmp_path: Path, monkeypatch: p
     db = tmp_path / "w.duckdb"
     at = _page(db, monkeypatch)
     bad = CSV + "u3;next tuesday;view;;ios\n"
-    at.file_uploader(key="data-upload").upload("bad.csv", bad.encode(), "text/csv").run()
+    at.file_uploader(key="data-upload-0").upload("bad.csv", bad.encode(), "text/csv").run()
     assert any("1 timestamps in 'occurred_at' that do not parse" in e.value for e in at.error)
     assert at.button(key="data-load").disabled
     at.checkbox(key="data-skip").check().run()
