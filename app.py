@@ -15,6 +15,7 @@ PAGES = [
     st.Page("pages/data.py", title="Data", icon="🗂️", url_path="data"),
     st.Page("pages/experiments.py", title="Experiments", icon="🧪", url_path="experiments"),
     st.Page("pages/cost.py", title="Cost", icon="💰", url_path="cost"),
+    st.Page("pages/drift.py", title="Drift", icon="🌊", url_path="drift"),
     st.Page("pages/feedback.py", title="Feedback", icon="💬", url_path="feedback"),
 ]
 
