@@ -9,6 +9,7 @@ from analytics import experiments, stats, verdict
 from analytics.charts import experiments as charts
 from analytics.experiment_curves import LiftCurve, RetentionPoint
 from analytics.method_notes import method_notes
+from analytics.verdict import arm_name
 from pages._ui import download_csv, guarded, set_url_state, url_state, workspace
 
 ALPHAS = [0.01, 0.05, 0.1]
@@ -45,6 +46,10 @@ def _segment_columns(token: str) -> list[str]:
     cols = [c for c in ws.columns("users") if c != "user_id"] if ws.has_table("users") else []
     props = [c for c in ws.columns("events") if c not in ("user_id", "timestamp", "event", "value")]
     return cols + [c for c in props if c not in cols]
+
+
+def _width(spec: object, w: float) -> str:
+    return f"{w * 100:.3f} pp" if getattr(spec, "unit", "") == "share" else f"{w:.4g}"
 
 
 def _seed(key: str, value: object) -> None:
@@ -103,15 +108,16 @@ metrics = st.multiselect(
     help="Primary, secondary and guardrail metrics of the experiment; type a spec such as "
     "conversion:add_to_cart:3d, retention:14d, mean:purchase:7d, ratio:purchase/view:7d, cost:7d.",
 )
-c1, c2, c3, c4, c5, c6 = st.columns([1.2, 1, 1, 1, 1, 1.2])
+c1, c2, c3 = st.columns(3)
 control = c1.selectbox("Control arm", arms, key="exp_control")
-cuped = c2.toggle(
+alpha = c2.selectbox("α", ALPHAS, key="exp_alpha", help="Significance level (two-sided).")
+win = c3.selectbox("Winsorize at percentile", WINSOR, key="exp_win", help="Cap outlying per-user values.")
+t1, t2, t3 = st.columns(3)
+cuped = t1.toggle(
     "CUPED", key="exp_cuped", help="Use each user's pre-exposure behaviour to shrink the interval."
 )
-sequential = c3.toggle("Sequential", key="exp_seq", help="Always-valid intervals: safe to look every day.")
-bayes = c4.toggle("Bayesian view", key="exp_bayes", help="Chance to beat control and expected loss.")
-alpha = c5.selectbox("α", ALPHAS, key="exp_alpha", help="Significance level (two-sided).")
-win = c6.selectbox("Winsorize at percentile", WINSOR, key="exp_win", help="Cap outlying per-user values.")
+sequential = t2.toggle("Sequential", key="exp_seq", help="Always-valid intervals: safe to look every day.")
+bayes = t3.toggle("Bayesian view", key="exp_bayes", help="Chance to beat control and expected loss.")
 segment = st.selectbox("Break down by segment", seg_options, key="exp_seg")
 
 set_url_state(
@@ -133,6 +139,11 @@ with st.spinner("Computing the metrics for every exposed user…"):
     result = guarded(_analyze, token, name, tuple(metrics), control, float(alpha), cuped, sequential,
                      None if win == "off" else float(win), None if segment == "(none)" else segment)  # fmt: skip
 
+plain = result
+if cuped:  # the same analysis without CUPED, to show how much the interval shrank (cached too)
+    plain = guarded(_analyze, token, name, tuple(metrics), control, float(alpha), False, sequential,
+                    None if win == "off" else float(win), None if segment == "(none)" else segment)  # fmt: skip
+
 # -- warnings above everything, then one verdict per metric --------------------------------------------
 srm_text = verdict.srm_sentence(result.srm)
 if srm_text:
@@ -151,9 +162,7 @@ extras = (
 st.caption("Mode: " + " · ".join(extras))
 st.subheader("Verdict")
 for m in result.metrics:
-    role = {"primary": "🎯 Primary", "secondary": "Secondary", "guardrail": "🛡️ Guardrail"}.get(
-        m.role, "Metric"
-    )
+    role = {"primary": "Primary", "secondary": "Secondary", "guardrail": "Guardrail"}.get(m.role, "Metric")
     for sentence in verdict.metric_sentences(m):
         st.markdown(f"**{role}** · {sentence}")
     if bayes:
@@ -162,7 +171,14 @@ for m in result.metrics:
             if b:
                 st.caption(f"Bayesian view: {b}")
     if cuped and m.variance_reduction is not None:
-        st.caption(f"CUPED reduced the variance of {m.spec.label} by {m.variance_reduction * 100:.1f}%.")
+        for c in m.comparisons:
+            before = plain.metric(m.spec.text).comparison(c.variant).abs_ci
+            w0, w1 = before[1] - before[0], c.abs_ci[1] - c.abs_ci[0]
+            st.caption(
+                f"CUPED reduced the variance of {m.spec.label} by {m.variance_reduction * 100:.1f}%; the "
+                f"{arm_name(c.variant)} interval went from {_width(m.spec, w0)} to {_width(m.spec, w1)} wide "
+                f"({(1 - w1 / w0) * 100 if w0 else 0.0:.1f}% narrower)."
+            )
 
 # -- results table with interval bars ------------------------------------------------------------------
 st.subheader("Results")
