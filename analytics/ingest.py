@@ -19,7 +19,7 @@ import duckdb
 import pandas as pd
 
 from analytics.errors import LiftboardError
-from analytics.sniff import FileInfo, sniff
+from analytics.sniff import FileInfo, sniff, utf8_copy
 from analytics.store import CANONICAL, KINDS, Workspace, quote_ident
 from analytics.validate import Column, ValidationReport, build_report
 
@@ -258,15 +258,14 @@ def _raw_refs(info: FileInfo, cur: duckdb.DuckDBPyConnection) -> dict[str, tuple
     return {h: (f"c{i}", "VARCHAR") for i, h in enumerate(info.header)}
 
 
-#: A time followed by a UTC offset (Z, +02, +02:00, -0500): DuckDB's TIMESTAMP cast would drop it.
-_OFFSET_RE = r"[0-9]:[0-9]{2}(:[0-9]{2}(\.[0-9]*)?)?\s*(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)\s*$"
-
-
 def _ts_from_text(t: str) -> str:
-    # Offsets are rare and the TIMESTAMPTZ cast is twice as slow, so it runs only when one is present.
-    # ISO 8601 with or without offset (converted to UTC), then epoch seconds or milliseconds.
+    # DuckDB's TIMESTAMP cast drops a UTC offset (Z, +02:00, -0500) and the TIMESTAMPTZ cast is twice as
+    # slow, so the latter runs only on values with a sign or a Z after the date (plain substring tests:
+    # a regular expression here costs more than the cast). With the session in UTC it is exact for all.
+    # Then epoch seconds or milliseconds.
+    after = f"substr({t}, 11)"
     return (
-        f"COALESCE(CASE WHEN regexp_matches({t}, '{_OFFSET_RE}') "
+        f"COALESCE(CASE WHEN contains({after}, '+') OR contains({after}, '-') OR contains(upper({after}), 'Z') "
         f"THEN timezone('UTC', TRY_CAST({t} AS TIMESTAMPTZ)) ELSE TRY_CAST({t} AS TIMESTAMP) END, CASE "
         f"WHEN regexp_full_match({t}, '\\s*[0-9]{{9,10}}(\\.[0-9]*)?\\s*') "
         f"THEN make_timestamp(CAST(CAST(trim({t}) AS DOUBLE) * 1000000 AS BIGINT)) "
@@ -457,14 +456,16 @@ def preview(
     _check_kind(kind)
     info = sniff(path, encoding=encoding, delimiter=delimiter, name=name, max_bytes=max_bytes)
     check_header(info)
-    source, params = _source(info)
-    con = duckdb.connect()
-    try:
-        df = con.execute(f"SELECT * FROM {source} LIMIT {int(limit)}", params).df()  # noqa: S608
-    except duckdb.Error as exc:
-        raise _read_error(info, exc) from None
-    finally:
-        con.close()
+    with tempfile.TemporaryDirectory(prefix="liftboard-") as tmp:
+        readable = utf8_copy(info, tmp) if info.encoding == "utf-16-be" else info  # rare: big-endian
+        source, params = _source(readable)
+        con = duckdb.connect()
+        try:
+            df = con.execute(f"SELECT * FROM {source} LIMIT {int(limit)}", params).df()  # noqa: S608
+        except duckdb.Error as exc:
+            raise _read_error(info, exc) from None
+        finally:
+            con.close()
     df.columns = list(info.header)
     mapping = guess_mapping(kind, info.header)
     mapped = {s for s in mapping.values() if s}
@@ -499,6 +500,24 @@ def _process(
     hasher = _Hasher(info.path)
     if commit:
         hasher.start()
+    if info.encoding == "utf-16-be":
+        with tempfile.TemporaryDirectory(prefix="liftboard-") as tmp:
+            say(0.01, "Converting the file to UTF-8")
+            return _stage_and_commit(ws, utf8_copy(info, tmp), kind, resolved, hasher, replace=replace,
+                                     skip_bad_rows=skip_bad_rows, encoding="utf-16-be", source_label=source_label,
+                                     actor=actor, progress=progress, commit=commit, retry=None)  # fmt: skip
+    retry = dict(path=path, mapping=mapping, name=name, max_bytes=max_bytes)
+    return _stage_and_commit(ws, info, kind, resolved, hasher, replace=replace, skip_bad_rows=skip_bad_rows,
+                             encoding=encoding, source_label=source_label, actor=actor, progress=progress,
+                             commit=commit, retry=retry)  # fmt: skip
+
+
+def _stage_and_commit(
+    ws: Workspace, info: FileInfo, kind: str, resolved: dict[str, str | None], hasher: _Hasher, *,
+    replace: bool, skip_bad_rows: bool, encoding: str | None, source_label: str | None, actor: str | None,
+    progress: Progress | None, commit: bool, retry: dict[str, Any] | None,
+) -> LoadResult | ValidationReport:  # fmt: skip
+    say = progress or (lambda _f, _s: None)
     cur = ws.cursor()
     cur.execute("SET TimeZone = 'UTC'")  # naive timestamps are UTC; offsets are converted to UTC
     cur.execute("BEGIN TRANSACTION")
@@ -520,32 +539,20 @@ def _process(
         try:
             _run(cur, sql, params, progress, 0.02, 0.8, "Reading the file")
         except duckdb.Error as exc:
-            if info.encoding == "utf-8" and encoding is None and "unicode" in str(exc).lower():
+            if retry and info.encoding == "utf-8" and encoding is None and "unicode" in str(exc).lower():
                 # Invalid UTF-8 beyond the sniffed sample: the file is Latin-1 after all.
                 cur.execute("ROLLBACK")
                 cur.close()
-                return _process(
-                    ws,
-                    path,
-                    kind,
-                    mapping=mapping,
-                    replace=replace,
-                    skip_bad_rows=skip_bad_rows,
-                    encoding="latin-1",
-                    delimiter=info.delimiter,
-                    name=name,
-                    source_label=source_label,
-                    actor=actor,
-                    progress=progress,
-                    max_bytes=max_bytes,
-                    commit=commit,
-                )
+                return _process(ws, retry["path"], kind, mapping=retry["mapping"], replace=replace,
+                                skip_bad_rows=skip_bad_rows, encoding="latin-1", delimiter=info.delimiter,
+                                name=retry["name"], source_label=source_label, actor=actor, progress=progress,
+                                max_bytes=retry["max_bytes"], commit=commit)  # fmt: skip
             raise _read_error(info, exc) from None
         say(0.82, "Validating")
         fmt = {
             "format": info.format,
             "compression": info.compression,
-            "encoding": info.encoding,
+            "encoding": "utf-16-be" if encoding == "utf-16-be" else info.encoding,
             "delimiter": info.delimiter,
         }
         report, skip_cond = build_report(

@@ -77,7 +77,9 @@ def _gzip_size(path: Path) -> int:
 
 def detect_encoding(head: bytes) -> str:
     """utf-16 when a UTF-16 byte-order mark opens the file, latin-1 when the bytes are not UTF-8, else utf-8."""
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if head.startswith(b"\xfe\xff"):
+        return "utf-16-be"  # DuckDB reads little-endian UTF-16 only: transcoded by utf8_copy()
+    if head.startswith(b"\xff\xfe"):
         return "utf-16"
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
@@ -87,8 +89,20 @@ def detect_encoding(head: bytes) -> str:
     return "utf-8"
 
 
+def utf8_copy(info: FileInfo, dest_dir: str | Path) -> FileInfo:
+    """A UTF-8 copy of a file DuckDB cannot decode itself (big-endian UTF-16), transcoded in chunks."""
+    out = Path(dest_dir) / (info.path.stem + ".utf8.csv")
+    opener = gzip.open if info.compression == "gzip" else open
+    with opener(info.path, "rb") as src, out.open("wb") as dst:
+        decoder = codecs.getincrementaldecoder("utf-16")(errors="replace")
+        while block := src.read(8 * 2**20):
+            dst.write(decoder.decode(block).encode("utf-8"))
+        dst.write(decoder.decode(b"", final=True).encode("utf-8"))
+    return FileInfo(out, info.name, info.size, "csv", "none", "utf-8", info.delimiter, info.header)
+
+
 def _decode(head: bytes, encoding: str) -> str:
-    if encoding == "utf-16":
+    if encoding.startswith("utf-16"):
         text = head.decode("utf-16", errors="ignore")
     else:
         text = head.decode("utf-8-sig" if encoding == "utf-8" else encoding, errors="ignore")
@@ -197,7 +211,9 @@ def sniff(
 
     enc = (encoding or detect_encoding(head)).lower().replace("_", "-")
     enc = {"latin1": "latin-1", "utf8": "utf-8"}.get(enc, enc)
-    if enc != "utf-16" and b"\x00" in head:
+    if enc == "utf-16" and head.startswith(b"\xfe\xff"):
+        enc = "utf-16-be"
+    if not enc.startswith("utf-16") and b"\x00" in head:
         raise LiftboardError(f"{shown} is binary data, not text; export the data as CSV, TSV or Parquet.")
     text = _decode(head, enc)
     controls = sum(1 for ch in text[:65536] if ord(ch) < 32 and ch not in "\t\r\n")

@@ -552,3 +552,13 @@ def test_cli_load_json_and_errors(tmp_path: Path) -> None:
     assert bad.stderr.count("\n") == 1 and bad.stderr.startswith("error: The file")
     tables = _cli("tables", "--db", db, "--json")
     assert json.loads(tables.stdout)["tables"][0]["rows"] == 2
+
+
+def test_big_endian_utf16_is_transcoded(tmp_ws: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "be.csv"
+    path.write_bytes(b"\xfe\xff" + "user_id\ttimestamp\tevent\nü1\t2026-09-01\tvü\n".encode("utf-16-be"))
+    assert sniff(path).encoding == "utf-16-be"
+    assert list(ingest.preview(path, "events").rows["event"]) == ["vü"]
+    res = ingest.load(tmp_ws, path, "events")
+    assert res.report.file_format["encoding"] == "utf-16-be"
+    assert tmp_ws.query("SELECT user_id, event FROM events") == [("ü1", "vü")]

@@ -1,0 +1,111 @@
+"""Benchmark: `load` (validation included) of a 20M-row events CSV against a bare DuckDB CREATE TABLE AS."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parents[2]
+ROWS = int(os.environ.get("LIFTBOARD_BENCH_LOAD_ROWS", "20000000"))
+TARGET_RATIO = 1.3
+TARGET_RSS_MB = 1536
+
+GENERATE = """
+COPY (
+    SELECT 'u' || lpad(CAST((i * 7919) % {users} AS VARCHAR), 8, '0') AS user_id,
+           TIMESTAMP '2026-09-01' + INTERVAL (CAST(i * 3024000 // {rows} AS BIGINT)) SECOND AS timestamp,
+           ['session_start', 'view', 'view', 'view', 'add_to_cart', 'purchase', 'share'][1 + (i % 7)] AS event,
+           CASE WHEN i % 7 = 5 THEN round(5 + (i % 9973) / 100.0, 2) END AS value,
+           ['ios', 'android', 'web'][1 + (i % 3)] AS platform
+    FROM range({rows}) t(i)
+) TO '{path}' (HEADER, DELIMITER ',')
+"""
+
+# Each measurement runs in a fresh child so that its peak RSS is its own.
+BARE = """
+import duckdb, json, resource, sys, time
+con = duckdb.connect(sys.argv[1])
+t0 = time.perf_counter()
+con.execute("CREATE TABLE events AS SELECT * FROM read_csv(?)", [sys.argv[2]])
+seconds = time.perf_counter() - t0
+rows = con.execute("SELECT count(*) FROM events").fetchone()[0]
+con.close()
+print(json.dumps({"seconds": seconds, "rows": rows,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+OURS = """
+import json, resource, sys, time
+from analytics import catalog, ingest
+from analytics.store import open_workspace
+ws = open_workspace(sys.argv[1])
+t0 = time.perf_counter()
+res = ingest.load(ws, sys.argv[2], "events")
+seconds = time.perf_counter() - t0
+t1 = time.perf_counter()
+cat = catalog.catalog(ws)
+catalog_seconds = time.perf_counter() - t1
+ws.close()
+print(json.dumps({"seconds": seconds, "rows": res.record["rows"], "users": res.report.users,
+                  "approximate": res.report.approximate, "catalog_seconds": catalog_seconds,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem = int(Path("/proc/meminfo").read_text().split()[1]) // 1024 // 1024
+    except OSError:
+        mem = 0
+    return f"{os.cpu_count()} cores ({cpu}), {mem} GB RAM, DuckDB {duckdb.__version__}"
+
+
+def _child(code: str, *args: str) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_load_events_csv(tmp_path_factory) -> None:  # noqa: ANN001
+    folder = Path(os.environ.get("LIFTBOARD_BENCH_DIR", tmp_path_factory.mktemp("bench-load")))
+    csv = folder / f"events_{ROWS}.csv"
+    if not csv.exists():
+        con = duckdb.connect()
+        con.execute(GENERATE.format(rows=ROWS, users=max(ROWS // 40, 1), path=csv))  # constants only
+        con.close()
+    size_gb = csv.stat().st_size / 1e9
+    for name in ("bare.duckdb", "ours.duckdb"):
+        for leftover in (folder / name, folder / f"{name}.wal"):
+            leftover.unlink(missing_ok=True)
+    # Bare first, ours second, then bare again: the OS cache is warm for both and the machine's
+    # load (2 cores shared) is sampled on both sides of our run; the ratio uses the mean bare time.
+    bare1 = _child(BARE, str(folder / "bare.duckdb"), str(csv))
+    ours = _child(OURS, str(folder / "ours.duckdb"), str(csv))
+    (folder / "bare.duckdb").unlink()
+    bare2 = _child(BARE, str(folder / "bare.duckdb"), str(csv))
+    bare_s = (bare1["seconds"] + bare2["seconds"]) / 2
+    ratio = ours["seconds"] / bare_s
+    line = (
+        f"| {datetime.now(UTC):%Y-%m-%d} | load {ROWS / 1e6:g}M-row events CSV ({size_gb:.2f} GB), validation "
+        f"included | {ours['seconds']:.2f} s vs bare CTAS {bare_s:.2f} s ({bare1['seconds']:.2f}/{bare2['seconds']:.2f}): "
+        f"**{ratio:.2f}×** (target ≤ {TARGET_RATIO}×) | peak RSS {ours['rss_mb']:.0f} MB (bare "
+        f"{max(bare1['rss_mb'], bare2['rss_mb']):.0f} MB; target < {TARGET_RSS_MB} MB) | catalog of the loaded "
+        f"workspace {ours['catalog_seconds']:.2f} s | {_machine()} |"
+    )
+    print("\n" + line)
+    with (ROOT / "BENCHMARKS.md").open("a", encoding="utf-8") as fh:
+        fh.write(line + "\n")
+    assert ours["rows"] == bare1["rows"] == ROWS
