@@ -20,6 +20,9 @@ EXTRA_TYPES: tuple[str, ...] = ("BIGINT", "DOUBLE", "DATE", "TIMESTAMP", "BOOLEA
 #: screened by an estimate first, then counted exactly only when the estimate suggests some: exact
 #: distinct counts over tens of millions of rows would double the load time.
 EXACT_LIMIT = 5_000_000
+#: Rows sampled to propose an extra column's type (then verified on every row).
+TYPE_SAMPLE = 50_000
+LEADING_ZERO_RE = r"\s*[-+]?0[0-9].*"
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,7 @@ def build_report(
     sel += ["min(timestamp)", "max(timestamp)"] if ts else ["NULL", "NULL"]
     blank_checks: list[tuple[Column, int]] = []
     bad_checks: list[tuple[Column, int]] = []
-    extra_checks: list[tuple[Column, int]] = []
+    extra_checks: list[tuple[Column, int, str]] = []
     bad_conds: list[str] = []
     for col in columns:
         if col.required:
@@ -147,16 +150,13 @@ def build_report(
             sel.append(f"count(*) FILTER (regexp_full_match({q(col.flag)}, '{THOUSANDS_RE}'))")
             bad_conds.append(f"{q(col.flag)} IS NOT NULL")
         if col.extra and col.source_type == "VARCHAR" and col.dtype == "VARCHAR":
-            extra_checks.append((col, len(sel)))
-            sel.append(f"count(NULLIF(trim({q(col.name)}), ''))")
-            sel.append(f"count(*) FILTER (regexp_full_match({q(col.name)}, '\\s*[-+]?0[0-9].*'))")
-            for t in EXTRA_TYPES:
-                if t == "BIGINT":  # TRY_CAST('0.5' AS BIGINT) rounds: integers must look like integers
-                    sel.append(
-                        f"count(*) FILTER (regexp_full_match({q(col.name)}, '\\s*[-+]?[0-9]{{1,18}}\\s*'))"
-                    )
-                else:
-                    sel.append(f"count(TRY_CAST(NULLIF(trim({q(col.name)}), '') AS {t}))")
+            # A sample proposes a type; the full scan then verifies only that one (text needs no check).
+            candidate = _candidate_type(cur, stage, col.name)
+            if candidate is not None:
+                extra_checks.append((col, len(sel), candidate))
+                sel.append(f"count(NULLIF(trim({q(col.name)}), ''))")
+                sel.append(f"count(*) FILTER (regexp_full_match({q(col.name)}, '{LEADING_ZERO_RE}'))")
+                sel.append(_parses(q(col.name), candidate))
     row = cur.execute(f"SELECT {', '.join(sel)} FROM {stage}").fetchone()  # noqa: S608 - names quoted
     rows, users, first, last = row[0], row[1], row[2], row[3]
     issues: list[Issue] = []
@@ -222,14 +222,10 @@ def build_report(
         )
 
     extras: dict[str, str] = {c.name: c.dtype for c in columns if c.extra}
-    for col, i in extra_checks:
-        nonblank, leading_zero = row[i], row[i + 1]
-        if nonblank == 0 or leading_zero:
-            continue  # all blank, or ids like 00123 whose zeros matter: keep as text
-        for j, t in enumerate(EXTRA_TYPES):
-            if row[i + 2 + j] == nonblank:
-                extras[col.name] = t
-                break
+    for col, i, candidate in extra_checks:
+        nonblank, leading_zero, parsed = row[i], row[i + 1], row[i + 2]
+        if nonblank and not leading_zero and parsed == nonblank:
+            extras[col.name] = candidate  # else: ids like 00123 whose zeros matter, or mixed: text
 
     if bad_cond and row_errors:
         skipped = _count(cur, f"SELECT count(*) FROM {stage} WHERE {bad_cond}")  # noqa: S608
@@ -360,6 +356,30 @@ def build_report(
         file_format=dict(file_format),
     )
     return report, (bad_cond if skipped else None)
+
+
+def _parses(ref: str, dtype: str) -> str:
+    """SQL counting the values of a text column that read as dtype."""
+    if dtype == "BIGINT":  # TRY_CAST('0.5' AS BIGINT) rounds: integers must look like integers
+        return f"count(*) FILTER (regexp_full_match({ref}, '\\s*[-+]?[0-9]{{1,18}}\\s*'))"
+    return f"count(TRY_CAST(NULLIF(trim({ref}), '') AS {dtype}))"
+
+
+def _candidate_type(cur: duckdb.DuckDBPyConnection, stage: str, name: str) -> str | None:
+    """The first of EXTRA_TYPES that every non-blank value of a sample reads as; None for text."""
+    ref = quote_ident(name)
+    checks = [
+        f"count(NULLIF(trim({ref}), ''))",
+        f"count(*) FILTER (regexp_full_match({ref}, '{LEADING_ZERO_RE}'))",
+    ]
+    checks += [_parses(ref, t) for t in EXTRA_TYPES]
+    row = cur.execute(
+        f"SELECT {', '.join(checks)} FROM (SELECT {ref} FROM {stage} LIMIT {TYPE_SAMPLE})"  # noqa: S608
+    ).fetchone()
+    nonblank, leading_zero = row[0], row[1]
+    if not nonblank or leading_zero:
+        return None
+    return next((t for t, n in zip(EXTRA_TYPES, row[2:], strict=True) if n == nonblank), None)
 
 
 def _has_table(cur: duckdb.DuckDBPyConnection, table: str) -> bool:

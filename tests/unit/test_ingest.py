@@ -562,3 +562,18 @@ def test_big_endian_utf16_is_transcoded(tmp_ws: Workspace, tmp_path: Path) -> No
     res = ingest.load(tmp_ws, path, "events")
     assert res.report.file_format["encoding"] == "utf-16-be"
     assert tmp_ws.query("SELECT user_id, event FROM events") == [("ü1", "vü")]
+
+
+def test_extra_type_from_a_sample_is_verified_on_every_row(tmp_ws: Workspace, tmp_path: Path) -> None:
+    from analytics.validate import TYPE_SAMPLE
+
+    lines = ["user_id,depth,ratio"] + [f"u{i},{i % 7},{i / 4}" for i in range(TYPE_SAMPLE + 10)]
+    lines.append("u_last,deep,0.5")  # text after the sampled rows: depth must stay text
+    path = tmp_path / "users.csv"
+    path.write_text("\n".join(lines) + "\n")
+    res = ingest.load(tmp_ws, path, "users")
+    assert res.report.extras == {"depth": "VARCHAR", "ratio": "DOUBLE"}
+    assert tmp_ws.query("SELECT depth, ratio FROM users WHERE user_id IN ('u5', 'u_last') ORDER BY 1") == [
+        ("5", 1.25),
+        ("deep", 0.5),
+    ]
