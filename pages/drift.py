@@ -142,7 +142,7 @@ m1, m2, m3, m4 = st.columns(4)
 m1.metric("Features compared", len(report.features))
 m2.metric("Drifting now", len(hot))
 m3.metric("Alerts (feature × chunk)", len(report.alerts))
-m4.metric("First alert", first.chunk if first else "none")
+m4.metric("First alert", f"{first.start:%d %b}" if first else "none", help=first.chunk if first else None)
 if hot:
     st.dataframe(
         pd.DataFrame(

@@ -38,7 +38,7 @@ def test_demo_verdict_charts_and_alert_list(demo_copy: Path, monkeypatch: pytest
         assert f"**{name}**" in verdict
     assert verdict.index("**score**") < verdict.index("**category**")  # worst first
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["First alert"] == "2026-09-22"
+    assert metrics["First alert"] == "22 Sep"
     ws = open_workspace(demo_copy)
     report = compute_drift(ws)
     ws.close()
