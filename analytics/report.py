@@ -142,13 +142,13 @@ def _provenance(ws: Workspace) -> str:
 
 def build_report(ws: Workspace, experiment: str, *, generated_at: datetime | None = None) -> Report:
     """Render the report for one experiment; the same workspace gives the same bytes but for the date line."""
-    ov = overview.build(ws, only=experiment)
-    exp = next((e for e in ov.experiments if e.experiment == experiment), None)
-    if exp is None:
-        known = ", ".join(e.experiment for e in ov.experiments) or "none"
+    names = [e.name for e in experiments.list_experiments(ws)] if ws.has_table("assignments") else []
+    if experiment not in names:
+        known = ", ".join(names) or "none"
         raise LiftboardError(
             f"There is no experiment {experiment!r} in this workspace; the experiments are: {known}."
         )
+    (exp,) = overview.build(ws, only=experiment).experiments
     if exp.primary is None:
         raise LiftboardError(
             f"The experiment {experiment!r} has no primary metric; choose one on the Experiments page first."
