@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,18 +94,35 @@ def default_experiment(ws: Workspace) -> str | None:
     return names[0] if names else None
 
 
-def joined_sql(ws: Workspace, experiment: str | None, *, context: bool = False) -> Selection:
-    """Feedback joined to its prediction and to the user's variant in ``experiment``.
+ITEMS = "lb_feedback_items"
+
+# Building the item table and tag writes are serialised per workspace file (threads of one process
+# share a connection; DuckDB lets only one process write a file).
+_LOCKS: dict[str, threading.RLock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+@contextmanager
+def serialised(ws: Workspace) -> Iterator[None]:
+    """Hold the workspace's write lock (re-entrant within a thread)."""
+    key = str(ws.path.resolve())
+    with _LOCKS_GUARD:
+        lock = _LOCKS.setdefault(key, threading.RLock())
+    with lock:
+        yield
+
+
+def _live_sql(ws: Workspace) -> str:
+    """Feedback joined to its prediction and to the user's variant in every experiment (a MAP).
 
     One row per feedback_id (duplicated ids in an upload keep their first row), so an item is never
-    queued twice. Users exposed to more than one variant of the experiment get variant NULL.
-    ``ts`` is the feedback time, else the prediction time.
+    queued twice; predictions are deduplicated on prediction_id likewise. Users exposed to more than
+    one variant of an experiment get no variant in it. ``ts`` is the feedback time, else the prediction's.
     """
     fb = ws.table("feedback")
     fcols = ws.columns("feedback")
     has_pred = ws.has_table("predictions") and "prediction_id" in fcols
     pcols = ws.columns("predictions") if has_pred else {}
-    params: list[Any] = []
 
     def f(col: str, typ: str) -> str:
         return f"f.{quote_ident(col)}" if col in fcols else f"NULL::{typ}"
@@ -110,16 +130,8 @@ def joined_sql(ws: Workspace, experiment: str | None, *, context: bool = False) 
     def p(col: str, typ: str) -> str:
         return f"p.{quote_ident(col)}" if col in pcols else f"NULL::{typ}"
 
-    user = (
-        f"coalesce({f('user_id', 'VARCHAR')}, {p('user_id', 'VARCHAR')})"
-        if has_pred
-        else f("user_id", "VARCHAR")
-    )
-    ts = (
-        f"coalesce({f('timestamp', 'TIMESTAMP')}, {p('timestamp', 'TIMESTAMP')})"
-        if has_pred
-        else f("timestamp", "TIMESTAMP")
-    )
+    user = f"coalesce({f('user_id', 'VARCHAR')}, {p('user_id', 'VARCHAR')})"
+    ts = f"coalesce({f('timestamp', 'TIMESTAMP')}, {p('timestamp', 'TIMESTAMP')})"
     select = [
         "f.feedback_id AS feedback_id",
         f"{ts} AS ts",
@@ -128,33 +140,96 @@ def joined_sql(ws: Workspace, experiment: str | None, *, context: bool = False) 
         f"{f('prediction_id', 'VARCHAR')} AS prediction_id",
         f"{user} AS user_id",
         f"{p('model_version', 'VARCHAR')} AS model_version",
-        f"{p('score', 'DOUBLE')} AS score",
-        "a.variant AS variant",
+        f"{p('score', 'DOUBLE')}::DOUBLE AS score",
+        "a.variants AS variants",
     ]
-    if context:
-        select += [
-            f"{f('comment', 'VARCHAR')} AS comment",
-            f"{f('corrected_output', 'VARCHAR')} AS corrected_output",
-        ]
-        skip = {"prediction_id", "user_id", "timestamp", "model_version", "score"}
-        select += [f"p.{quote_ident(c)} AS {quote_ident(c)}" for c in pcols if c not in skip]
     joins = ""
     if has_pred:
-        # Predictions deduplicated on prediction_id so that a repeated id cannot duplicate feedback.
         joins += (
             " LEFT JOIN (SELECT * FROM predictions QUALIFY row_number() OVER "
             "(PARTITION BY prediction_id ORDER BY timestamp) = 1) p ON p.prediction_id = f.prediction_id"
         )
-    if experiment is not None and ws.has_table("assignments"):
-        joins += (
-            " LEFT JOIN (SELECT user_id, CASE WHEN count(DISTINCT variant) = 1 THEN min(variant) END AS variant"
-            " FROM assignments WHERE experiment = ? GROUP BY user_id) a ON a.user_id = " + user
-        )
-        params.append(experiment)
     else:
-        joins += " LEFT JOIN (SELECT NULL::VARCHAR AS user_id, NULL::VARCHAR AS variant) a ON false"
-    first = "QUALIFY row_number() OVER (PARTITION BY feedback_id ORDER BY ts NULLS LAST) = 1"
-    sql = f"SELECT {', '.join(select)} FROM {fb} f{joins} {first}"  # noqa: S608 - identifiers checked
+        joins += " LEFT JOIN (SELECT NULL::VARCHAR AS user_id, NULL::TIMESTAMP AS timestamp) p ON false"
+    if ws.has_table("assignments"):
+        joins += (
+            " LEFT JOIN (SELECT user_id, map_from_entries(list({'k': experiment, 'v': variant})) AS variants"
+            " FROM (SELECT user_id, experiment, CASE WHEN count(DISTINCT variant) = 1 THEN min(variant) END"
+            " AS variant FROM assignments GROUP BY user_id, experiment) GROUP BY user_id) a ON a.user_id = "
+            + user
+        )
+    else:
+        joins += (
+            " LEFT JOIN (SELECT NULL::VARCHAR AS user_id, NULL::MAP(VARCHAR, VARCHAR) AS variants) a ON false"
+        )
+    first = "QUALIFY row_number() OVER (PARTITION BY f.feedback_id ORDER BY ts NULLS LAST) = 1"
+    return f"SELECT {', '.join(select)} FROM {fb} f{joins} {first}"  # noqa: S608 - identifiers checked
+
+
+def _signature(ws: Workspace) -> str:
+    # Data enters through loads (recorded in lb_loads) and the counts move with any append or delete.
+    parts = [str(ws.scalar("SELECT max(load_id) FROM lb_loads"))]
+    for t in ("feedback", "predictions", "assignments"):
+        if ws.has_table(t):
+            parts.append(f"{t}:{ws.scalar(f'SELECT count(*) FROM {quote_ident(t)}')}:{len(ws.columns(t))}")  # noqa: S608
+    return "|".join(parts)
+
+
+def ensure_items(ws: Workspace) -> bool:
+    """Keep ``lb_feedback_items`` (the joined feedback, sorted by time) current; False if it cannot be.
+
+    The join of feedback, predictions and assignments is the expensive part of every queue query, so
+    it is materialised once per change of the data and reused by the queue, the metrics and bulk tags.
+    A read-only workspace whose table is stale falls back to the live join.
+    """
+    sig = _signature(ws)
+    current = ws.scalar("SELECT value FROM lb_meta WHERE key = 'feedback_items'") == sig and ws.has_table(
+        ITEMS
+    )
+    if current or ws.read_only:
+        return current
+    with serialised(ws):
+        if ws.scalar("SELECT value FROM lb_meta WHERE key = 'feedback_items'") == sig and ws.has_table(ITEMS):
+            return True
+        with ws.transaction() as cur:
+            cur.execute(
+                f"CREATE OR REPLACE TABLE {ITEMS} AS SELECT * FROM ({_live_sql(ws)}) j ORDER BY ts, feedback_id"
+            )  # noqa: S608
+            cur.execute("INSERT OR REPLACE INTO lb_meta VALUES ('feedback_items', ?)", [sig])
+    return True
+
+
+def joined_sql(ws: Workspace, experiment: str | None, *, context: bool = False) -> Selection:
+    """One row per feedback item: ts, signal, rating, prediction_id, user_id, model_version, score, variant.
+
+    ``variant`` is the user's variant in ``experiment`` (NULL without one). With ``context`` the item's
+    comment and correction and every prediction column (input, output, features) are joined on.
+    """
+    src = ITEMS if ensure_items(ws) else f"({_live_sql(ws)})"
+    var = "variants[?]" if experiment is not None else "NULL::VARCHAR"
+    params: list[Any] = [experiment] if experiment is not None else []
+    sql = (
+        "SELECT feedback_id, ts, signal, rating, prediction_id, user_id, model_version, score, "  # noqa: S608
+        f"{var} AS variant FROM {src} i"
+    )
+    if context:
+        fcols = ws.columns("feedback")
+        extra = [f"fx.{quote_ident(c)} AS {quote_ident(c)}" if c in fcols else f"NULL::VARCHAR AS {c}"
+                 for c in ("comment", "corrected_output")]  # fmt: skip
+        joins = (
+            " LEFT JOIN (SELECT * FROM feedback QUALIFY row_number() OVER (PARTITION BY feedback_id) = 1) fx"
+            " ON fx.feedback_id = b.feedback_id"
+        )
+        if ws.has_table("predictions") and "prediction_id" in fcols:
+            skip = {"prediction_id", "user_id", "timestamp", "model_version", "score"}
+            extra += [
+                f"px.{quote_ident(c)} AS {quote_ident(c)}" for c in ws.columns("predictions") if c not in skip
+            ]
+            joins += (
+                " LEFT JOIN (SELECT * FROM predictions QUALIFY row_number() OVER (PARTITION BY prediction_id) = 1)"
+                " px ON px.prediction_id = b.prediction_id"
+            )
+        sql = f"SELECT b.*, {', '.join(extra)} FROM ({sql}) b{joins}"  # noqa: S608
     return Selection(sql, params)
 
 
@@ -260,11 +335,24 @@ def queue(ws: Workspace, flt: FeedbackFilter, *, limit: int = 50, offset: int = 
 
 def item_context(ws: Workspace, feedback_id: str, experiment: str | None = None) -> dict[str, Any]:
     """Everything known about one item: signal, comment, correction, the prediction's input/output."""
-    base = joined_sql(ws, experiment, context=True)
+    base = joined_sql(ws, experiment)
     df = ws.query_df(f"SELECT * FROM ({base.sql}) b WHERE feedback_id = ?", [*base.params, feedback_id])  # noqa: S608
     if df.empty:
         raise LiftboardError(f"There is no feedback item {feedback_id!r}; check the id or reload the queue.")
-    return {k: (None if pd.isna(v) else v) if not isinstance(v, list) else v for k, v in df.iloc[0].items()}
+    out: dict[str, Any] = dict(df.iloc[0].items())
+    fcols = ws.columns("feedback")
+    for c in ("comment", "corrected_output"):
+        out[c] = None
+        if c in fcols:
+            out[c] = ws.scalar(
+                f"SELECT {quote_ident(c)} FROM feedback WHERE feedback_id = ? LIMIT 1", [feedback_id]
+            )  # noqa: S608
+    if out.get("prediction_id") is not None and ws.has_table("predictions"):
+        pdf = ws.query_df("SELECT * FROM predictions WHERE prediction_id = ? LIMIT 1", [out["prediction_id"]])
+        skip = {"prediction_id", "user_id", "timestamp", "model_version", "score"}
+        if not pdf.empty:
+            out.update({k: v for k, v in pdf.iloc[0].items() if k not in skip})
+    return {k: v if isinstance(v, list) or not pd.isna(v) else None for k, v in out.items()}
 
 
 def options(ws: Workspace, experiment: str | None) -> dict[str, list[str]]:

@@ -2,35 +2,19 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
 
 from analytics.errors import LiftboardError
-from analytics.feedback import FeedbackFilter, selection
+from analytics.feedback import FeedbackFilter, ensure_items, selection
+from analytics.feedback import serialised as _serialised
 from analytics.store import Workspace
 
 TAG_ACTION = "review.tag"
-
-# DuckDB lets one process write a file; inside it, the app's threads share one connection. Tag writes
-# read versions and then write, so they are serialised per workspace file: a check and its write can
-# never interleave with another reviewer's (the version check then detects every stale write).
-_LOCKS: dict[str, threading.Lock] = {}
-_LOCKS_GUARD = threading.Lock()
-
-
-@contextmanager
-def _serialised(ws: Workspace) -> Iterator[None]:
-    key = str(ws.path.resolve())
-    with _LOCKS_GUARD:
-        lock = _LOCKS.setdefault(key, threading.Lock())
-    with lock:
-        yield
 
 
 @dataclass(frozen=True)
@@ -335,6 +319,7 @@ def bulk_preview(
     reviewer = reviewer_name(reviewer)
     add_ids, remove_ids = _ids(ws, add, allow_retired=False), _ids(ws, remove, allow_retired=True)
     ch = f"lb_tmp_{uuid.uuid4().hex}"
+    ensure_items(ws)
     cur = ws.cursor()
     try:
         _bulk_table(cur, ws, ch, flt, reviewer, add_ids, remove_ids)
@@ -371,6 +356,7 @@ def bulk_tag(
     if set(add_ids) & set(remove_ids):
         raise LiftboardError("A tag cannot be both added and removed in one bulk action; pick one.")
     ch = f"lb_tmp_{uuid.uuid4().hex}"
+    ensure_items(ws)  # before the transaction: a stale item table is rebuilt in its own
     try:
         with _serialised(ws), ws.transaction() as cur:
             _bulk_table(cur, ws, ch, flt, reviewer, add_ids, remove_ids)

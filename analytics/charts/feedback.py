@@ -87,12 +87,14 @@ def tag_mix(mix: TagMix) -> go.Figure:
                 "<extra>" + tag + "</extra>",
             )
         )  # fmt: skip
-    fig.update_layout(barmode="group")
+    fig.update_layout(barmode="group", showlegend=True)  # the legend names the tag even when there is one
     if df.empty:
         fig.add_annotation(text="No tagged items yet", showarrow=False, font={"color": NEUTRAL})
-    return style(
+    style(
         fig, title=f"Tag mix per {mix.period}", x=f"{mix.period} (UTC)", y="items with the tag (% of tagged)"
     )
+    fig.update_layout(margin={"t": 80})  # room for the title above the legend
+    return fig
 
 
 def agreement(kappas: list[Kappa]) -> go.Figure:
