@@ -69,6 +69,8 @@ st.caption("What users accepted, rejected and corrected, what reviewers tagged i
 if not ws.has_table("feedback"):
     st.info("This workspace has no feedback yet: load a feedback file on the Data page, or build the demo.")
     st.stop()
+with st.spinner("Joining feedback to predictions and variants (once after each load)…"):
+    guarded(fb.ensure_items, ws)
 
 # -- who is reviewing -------------------------------------------------------------------------------
 who = actor()
