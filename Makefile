@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 DB ?= data/workspace.duckdb
 PORT ?= 8501
 
-.PHONY: run test unit app e2e bench lint format demo clean
+.PHONY: run test unit app e2e bench lint format demo clean browser
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,11 +26,13 @@ demo: $(VENV)/.installed
 run: $(VENV)/.installed $(DB)
 	LIFTBOARD_DB=$(DB) $(PY) -m streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
 
-/usr/bin/chromium:
-	@command -v apt-get >/dev/null || { echo "error: the browser tests need Debian's chromium (apt-get install chromium)"; exit 2; }
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+browser:  # Debian's chromium for the browser tests, and an emoji font so icons render in screenshots
+	@if ! command -v chromium >/dev/null || ! dpkg -s fonts-noto-color-emoji >/dev/null 2>&1; then \
+		command -v apt-get >/dev/null || { echo "error: the browser tests need Debian's chromium (apt-get install chromium)"; exit 2; }; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null; \
+	fi
 
-test: $(VENV)/.installed-dev /usr/bin/chromium
+test: $(VENV)/.installed-dev browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
@@ -41,7 +43,7 @@ unit: $(VENV)/.installed-dev
 app: $(VENV)/.installed-dev
 	$(PY) -m pytest tests/app
 
-e2e: $(VENV)/.installed-dev /usr/bin/chromium
+e2e: $(VENV)/.installed-dev browser
 	$(PY) -m pytest tests/e2e
 
 bench: $(VENV)/.installed-dev

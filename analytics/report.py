@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,6 +59,28 @@ def _fmt(x: float | None, digits: int = 4) -> str:
     return f"{x:.{digits}g}"
 
 
+def _markdown(text: str) -> str:
+    """The few Markdown forms the method notes use (paragraphs, bullets, **bold**, `code`), escaped first."""
+    out, items = [], []
+
+    def inline(line: str) -> str:
+        line = _e(line)
+        line = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", line)
+        return re.sub(r"`(.+?)`", r"<code>\1</code>", line)
+
+    for raw in text.splitlines() + [""]:
+        line = raw.strip()
+        if line.startswith(("- ", "* ")):
+            items.append(f"<li>{inline(line[2:])}</li>")
+            continue
+        if items:
+            out.append(f"<ul>{''.join(items)}</ul>")
+            items = []
+        if line:
+            out.append(f"<p>{inline(line)}</p>")
+    return "".join(out)
+
+
 def _lift_table(result: experiments.ExperimentResult) -> str:
     head = (
         "<tr><th>Metric</th><th>Variant</th><th class=num>Control</th><th class=num>Variant</th>"
@@ -74,7 +97,8 @@ def _lift_table(result: experiments.ExperimentResult) -> str:
                 f"<tr><td>{_e(m.spec.text)}<br><span class=muted>{_e(m.role)}</span></td><td>{_e(c.variant)}</td>"
                 f"<td class=num>{_e(verdict.value(m.spec, c.mean_baseline))}</td>"
                 f"<td class=num>{_e(verdict.value(m.spec, c.mean_variant))}</td>"
-                f"<td class=num>{_fmt(c.abs_lift)} ({_fmt(c.abs_ci[0])} to {_fmt(c.abs_ci[1])})</td>"
+                f"<td class=num>{_e(verdict.delta(m.spec, c.abs_lift))} "
+                f"({_e(verdict.delta(m.spec, c.abs_ci[0]))} to {_e(verdict.delta(m.spec, c.abs_ci[1]))})</td>"
                 f"<td class=num>{_e(rel)}</td><td class=num>{_fmt(c.p_value, 3)}</td>"
                 f"<td class=num>{_fmt(c.p_value_adjusted, 3)}</td><td>{'yes' if c.significant else 'no'}</td></tr>"
             )
@@ -130,7 +154,7 @@ def _provenance(ws: Workspace) -> str:
     )
     body = "".join(
         f"<tr><td>{_e(k)}</td><td>{_e(f or '')}</td><td><code>{_e((h or '')[:16])}</code></td>"
-        f"<td class=num>{(n or 0):,}</td><td>{_e(m or '')}</td><td>{_e(t)}</td><td>{_e(b or '')}</td>"
+        f"<td class=num>{(n or 0):,}</td><td>{_e(m or '')}</td><td>{_e(f'{t:%Y-%m-%d %H:%M}' if t else '')}</td><td>{_e(b or '')}</td>"
         f"<td>{_e(s or '')}</td></tr>"
         for k, f, h, n, m, t, b, s in rows
     )
@@ -170,7 +194,7 @@ def build_report(ws: Workspace, experiment: str, *, generated_at: datetime | Non
     body = f"""
 <header>
 <h1>{_e(experiment)}</h1>
-<p class=muted>Liftboard report · generated {when} · data up to {_e(result.data_end)} ·
+<p class=muted>Liftboard report · generated {when} · data up to {_e(f"{result.data_end:%Y-%m-%d %H:%M}")} ·
 workspace {_e(Path(ws.path).name)}</p>
 {f"<p>{_e(cfg.description)}</p>" if cfg.description else ""}
 </header>
@@ -181,7 +205,7 @@ workspace {_e(Path(ws.path).name)}</p>
 <section><h2>Cost, stability and what users say</h2><div class=cards>{cards}</div></section>
 <section><h2>From MVP to scale</h2>
 <p>Stage reached: <strong>{_e(exp.ladder.reached or "none yet")}</strong>.</p>{_ladder(exp)}</section>
-<section class=notes><h2>Method</h2><pre style="white-space: pre-wrap">{_e(notes)}</pre></section>
+<section class=notes><h2>Method</h2>{_markdown(notes)}</section>
 <section><h2>Data provenance</h2>{_provenance(ws)}</section>
 """
     page = (

@@ -148,7 +148,7 @@ def report_button(experiment: str, *, key: str | None = None) -> None:
 
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in experiment)[:60] or "experiment"
     st.download_button(
-        "Download report (HTML)",
+        "Report",
         data=_build,
         file_name=f"liftboard-{safe}.html",
         mime="text/html",

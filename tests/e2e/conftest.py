@@ -121,7 +121,7 @@ def page(browser: Browser) -> Iterator[Page]:
 
     def on_request(req) -> None:  # noqa: ANN001 — Playwright's Request
         host = urlparse(req.url).hostname or ""
-        if req.url.startswith(("data:", "blob:", "about:")):
+        if req.url.startswith(("data:", "blob:", "about:", "file:")):
             return
         if host not in LOCAL_HOSTS:
             outside.append(req.url)

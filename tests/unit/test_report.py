@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from analytics import experiments
+from analytics import experiments, verdict
 from analytics.demo import build_demo
 from analytics.errors import LiftboardError
 from analytics.report import build_report, write_report
@@ -38,7 +38,10 @@ def test_sections_and_self_contained(report_html: str) -> None:
 def test_numbers_equal_the_engine(demo_ws: Workspace, report_html: str) -> None:
     res = experiments.analyze(demo_ws, "ai_recs", ["conversion:purchase:7d"], control="control")
     c = res.metrics[0].comparisons[0]
-    assert f"{c.abs_lift:.4g} ({c.abs_ci[0]:.4g} to {c.abs_ci[1]:.4g})" in report_html
+    spec = res.metrics[0].spec
+    lift = f"{verdict.delta(spec, c.abs_lift)} ({verdict.delta(spec, c.abs_ci[0])} to {verdict.delta(spec, c.abs_ci[1])})"
+    assert lift in report_html
+    assert f"{c.p_value:.3g}" in report_html
     assert f"ai: {res.exposed['ai']:,}" in report_html
 
 
