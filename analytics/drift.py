@@ -24,6 +24,8 @@ from analytics.drift_sql import Chunk, classify_columns, fetch_counts, fetch_ref
 from analytics.errors import LiftboardError
 from analytics.store import Workspace
 
+MAX_CHUNKS = 500
+
 __all__ = [
     "DEFAULT_THRESHOLDS",
     "METHODS",
@@ -54,6 +56,7 @@ def compute_drift(ws: Workspace, settings: DriftSettings | None = None) -> Drift
         reference = (start, start + timedelta(days=REFERENCE_DAYS))
     else:
         reference = settings.reference
+    _check_chunk_count(settings.chunk, lo, hi, total)
     plan = classify_columns(ws, settings.features)
     psi_probs = [k / settings.bins for k in range(1, settings.bins)]
     fine_probs = list(ds.FINE_PROBS)
@@ -108,6 +111,19 @@ def compute_drift(ws: Workspace, settings: DriftSettings | None = None) -> Drift
         alerts=tuple(_alerts(features, settings)),
         notes=tuple(notes),
     )
+
+
+def _check_chunk_count(chunk: str | int, lo: datetime, hi: datetime, total: int) -> None:
+    """Refuse settings that would cut the log into more chunks than a chart or a person can read."""
+    if isinstance(chunk, int):
+        count = -(-total // chunk)
+    else:
+        count = (hi - lo).days // (7 if chunk == "week" else 1) + 1
+    if count > MAX_CHUNKS:
+        raise LiftboardError(
+            f"{_chunk_word(chunk).capitalize()} chunks would cut the log into {count:,} chunks; choose larger "
+            f"chunks so that there are at most {MAX_CHUNKS} (e.g. week, or {-(-total // MAX_CHUNKS):,} rows)."
+        )
 
 
 def _chunk_word(chunk: str | int) -> str:

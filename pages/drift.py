@@ -10,6 +10,7 @@ import streamlit as st
 from analytics import drift
 from analytics.charts import drift as charts
 from analytics.drift_sql import log_range
+from analytics.errors import LiftboardError
 from pages._ui import download_csv, guarded, set_url_state, url_state, workspace
 
 CHUNKS = ["day", "week", "rows"]
@@ -67,13 +68,16 @@ lo, hi, total = guarded(_range, token)
 
 # -- settings, all of them in the URL -------------------------------------------------------------------
 default_ref = (lo.date(), min(lo.date() + timedelta(days=drift.REFERENCE_DAYS - 1), hi.date()))
-url_ref = drift.parse_reference(url_state("ref", "")) if "ref" in st.query_params else None
-if url_ref:
+try:  # a hand-edited link with a bad or out-of-range reference falls back to the default
+    url_ref = drift.parse_reference(url_state("ref", ""))
+except LiftboardError:
+    url_ref = None
+if url_ref and lo.date() <= url_ref[0].date() and (url_ref[1] - timedelta(days=1)).date() <= hi.date():
     _seed("drift_ref", (url_ref[0].date(), (url_ref[1] - timedelta(days=1)).date()))
 _seed("drift_ref", default_ref)
 url_chunk = url_state("chunk", "day")
 _seed("drift_chunk", url_chunk if url_chunk in ("day", "week") else "rows")
-_seed("drift_rows", int(url_chunk) if url_chunk.isdigit() else max(1000, total // 30))
+_seed("drift_rows", max(int(url_chunk), 100) if url_chunk.isdigit() else max(1000, total // 30))
 url_method = url_state("method", "psi")
 _seed("drift_method", url_method if url_method in drift.METHODS else "psi")
 _seed("drift_bins", min(max(int(_float(url_state("bins", "10"), 10)), 2), 50))
@@ -95,7 +99,7 @@ with st.expander("⚙️ Settings: reference, chunks, method, thresholds", expan
         "Score", drift.METHODS, key="drift_method", on_change=_reset_threshold,
         format_func=lambda m: "PSI" if m == "psi" else "distance (Wasserstein in σ / Jensen–Shannon)",
     )  # fmt: skip
-    _seed("drift_threshold", _float(url_state("threshold", ""), drift.DEFAULT_THRESHOLDS[method]))
+    _seed("drift_threshold", max(_float(url_state("threshold", ""), drift.DEFAULT_THRESHOLDS[method]), 0.001))
     threshold = c3.number_input(
         "Fixed alert threshold", min_value=0.001, step=0.05, key="drift_threshold", format="%.3f"
     )

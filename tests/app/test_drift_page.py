@@ -104,3 +104,15 @@ def test_bad_logs_give_one_sentence(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     at = _page(db, monkeypatch)
     assert not at.exception
     assert "Every prediction falls inside the reference window" in at.error[0].value
+
+
+def test_a_hand_edited_link_falls_back_to_defaults(demo_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _page(demo_copy, monkeypatch, ref="2020-01-01..2020-01-07", threshold="-3", bins="900", chunk="7")
+    assert not at.exception
+    assert "at most 500" in at.error[0].value  # 100-row chunks would make 3,601 of them
+    assert at.date_input(key="drift_ref").value == (date(2026, 9, 8), date(2026, 9, 14))
+    assert at.number_input(key="drift_threshold").value == pytest.approx(0.001)
+    assert at.slider(key="drift_bins").value == 50
+    assert at.number_input(key="drift_rows").value == 100
+    at = _page(demo_copy, monkeypatch, ref="garbage")
+    assert not at.exception and at.date_input(key="drift_ref").value == (date(2026, 9, 8), date(2026, 9, 14))

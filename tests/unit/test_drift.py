@@ -254,6 +254,9 @@ def test_bad_input_gives_one_clear_sentence(tmp_path: Path) -> None:
         compute_drift(ws, DriftSettings(chunk="week"))
     with pytest.raises(LiftboardError, match="Every prediction falls inside the reference window"):
         compute_drift(ws)  # three days, all inside the default seven-day reference
+    write(ws, make_log(days=10, per_day=600))
+    with pytest.raises(LiftboardError, match="into 600 chunks; choose larger chunks .* or 12 rows"):
+        compute_drift(ws, DriftSettings(chunk=10))
     with pytest.raises(LiftboardError, match="bin count"):
         compute_drift(ws, DriftSettings(bins=1))
     with pytest.raises(LiftboardError, match="no column 'nope'"):
