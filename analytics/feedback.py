@@ -6,7 +6,7 @@ import datetime as dt
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -282,7 +282,7 @@ def count(ws: Workspace, flt: FeedbackFilter) -> int:
 
 def progress(ws: Workspace, flt: FeedbackFilter) -> Progress:
     """Tagged items / all items of the filter (its status ignored; relative to its reviewer if any)."""
-    sel = selection(ws, FeedbackFilter(**{**flt.__dict__, "status": "all"}))
+    sel = selection(ws, replace(flt, status="all"))
     mine = " AND r.reviewer = ?" if flt.reviewer else ""
     row = ws.query(
         f"SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM lb_reviews r "  # noqa: S608
@@ -292,8 +292,13 @@ def progress(ws: Workspace, flt: FeedbackFilter) -> Progress:
     return Progress(tagged=int(row[1]), total=int(row[0]))
 
 
-def queue(ws: Workspace, flt: FeedbackFilter, *, limit: int = 50, offset: int = 0) -> QueuePage:
-    """One page of the selection, oldest first, with tags (names) of ``flt.reviewer`` and of others.
+def queue(
+    ws: Workspace, flt: FeedbackFilter, *, limit: int = 50, offset: int = 0, viewer: str | None = None
+) -> QueuePage:
+    """One page of the selection, oldest first, with the tags (names) of ``viewer`` and of others.
+
+    ``viewer`` (default ``flt.reviewer``) only chooses whose tags fill the ``tags`` column; which items
+    are listed is up to the filter.
 
     ``version`` is the item's version: it goes up by one on every tag change by anyone, and a write
     must carry the version the reviewer saw (see ``analytics.tags``).
@@ -302,6 +307,7 @@ def queue(ws: Workspace, flt: FeedbackFilter, *, limit: int = 50, offset: int = 
         raise LiftboardError(f"A queue page holds 1 to {MAX_PAGE} items; ask for fewer.")
     if offset < 0:
         raise LiftboardError("The queue offset cannot be negative; start at 0.")
+    viewer = viewer if viewer is not None else flt.reviewer
     sel = selection(ws, flt)
     total = int(ws.scalar(f"SELECT count(*) FROM ({sel.sql}) s", sel.params))  # noqa: S608
     rows = ws.query_df(
@@ -327,7 +333,7 @@ def queue(ws: Workspace, flt: FeedbackFilter, *, limit: int = 50, offset: int = 
         FROM page LEFT JOIN per_item USING (feedback_id)
         ORDER BY page.ts NULLS LAST, page.feedback_id
         """,  # noqa: S608
-        [*sel.params, int(limit), int(offset), flt.reviewer or "", flt.reviewer or ""],
+        [*sel.params, int(limit), int(offset), viewer or "", viewer or ""],
     )
     rows["tags"] = rows["tags"].map(lambda v: [] if v is None else list(v))
     return QueuePage(rows=rows, total=total, offset=offset, limit=limit)

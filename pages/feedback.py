@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -148,9 +149,7 @@ with tab_queue:
     mine_only = q2.toggle(
         "Untagged by me (second review)", key="fb_mine", help="Off: items no reviewer has tagged yet."
     )
-    qflt = fb.FeedbackFilter(
-        **{**flt.__dict__, "status": status, "reviewer": reviewer if mine_only else None}
-    )
+    qflt = replace(flt, status=status, reviewer=reviewer if mine_only else None)
     # The page the reviewer sees is a snapshot: reruns (each edit is one) reuse it, so rows never shift
     # under the reviewer's edits and every save carries the versions they actually saw.
     total = guarded(fb.count, ws, qflt)
@@ -162,15 +161,16 @@ with tab_queue:
         view = guarded(
             fb.queue,
             ws,
-            fb.FeedbackFilter(**{**qflt.__dict__, "reviewer": reviewer}),
+            qflt,
             limit=PAGE_SIZE,
             offset=(int(page_no) - 1) * PAGE_SIZE,
+            viewer=reviewer,
         )
         gen = st.session_state.get("fb_gen", -1) + 1
         snap = {"id": snap_id, "view": view, "audit": tags.current_audit_id(ws), "gen": gen}
         st.session_state["fb_snapshot"], st.session_state["fb_gen"] = snap, gen
     view, loaded_token = snap["view"], snap["audit"]
-    prog = fb.progress(ws, fb.FeedbackFilter(**{**flt.__dict__, "reviewer": reviewer if mine_only else None}))
+    prog = fb.progress(ws, replace(flt, reviewer=reviewer if mine_only else None))
     st.progress(prog.share, text=f"{prog.tagged:,} of {prog.total:,} items tagged ({prog.share:.0%})")
     active = [t.name for t in tags.list_tags(ws)]
     on_page = sorted({t for ts in view.rows.tags for t in ts})
