@@ -148,15 +148,25 @@ def _window(start: dt.date | None, end: dt.date | None) -> tuple[str, list[objec
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
+#: Above this many predictions, distinct users use HyperLogLog and latency percentiles a random sample of
+#: about a million rows: exact COUNT(DISTINCT) and percentiles per grouping set over tens of millions of
+#: rows take tens of seconds on a small machine (tests/bench/bench_cost.py).
+EXACT_LIMIT = 2_000_000
+
 _SUMS = """
-    count(*) AS predictions, count(DISTINCT user_id) AS users,
+    count(*) AS predictions, {distinct} AS users,
     COALESCE(sum(cost), 0) AS cost, count(*) - count(cost) AS uncosted,
     count(*) FILTER (WHERE cost < 0) AS negative,
     COALESCE(sum(tokens_in), 0) AS tokens_in, COALESCE(sum(tokens_out), 0) AS tokens_out,
     COALESCE(sum(tokens_cached), 0) AS tokens_cached, count(tokens_in) AS with_tokens,
-    quantile_cont(latency_ms, 0.5) AS lat_p50, quantile_cont(latency_ms, 0.95) AS lat_p95,
-    quantile_cont(latency_ms, 0.99) AS lat_p99
+    {latency} AS lat_q
 """
+_LATENCY = "quantile_cont(latency_ms, [0.5, 0.95, 0.99])"
+_SETS = (
+    "GROUP BY GROUPING SETS ((day, model_version), (day), (model_version), ()) ORDER BY day, model_version"
+)
+#: Rows kept (on average) by the Bernoulli sample that estimates latency percentiles on large logs.
+LATENCY_SAMPLE_ROWS = 1_000_000
 
 
 def load_costs(
@@ -165,20 +175,47 @@ def load_costs(
     start: dt.date | None = None,
     end: dt.date | None = None,
     conversion_event: str = "purchase",
+    exact: bool | None = None,
 ) -> CostData:
     """Fetch the cost aggregates in one pass over predictions (and one over events when present).
+
+    Args:
+        exact: exact distinct users and percentiles (``quantile_cont``); by default exact up to
+            ``EXACT_LIMIT`` predictions, approximate above (HyperLogLog, a few percent off; percentiles of a
+            Bernoulli sample of about ``LATENCY_SAMPLE_ROWS`` rows).
 
     Raises:
         LiftboardError: no predictions (in the window), nothing to cost from, or negative costs.
     """
     base, notes = cost_sql(ws)
     where, params = _window(start, end)
-    sql = (
-        f"WITH c AS ({base}) SELECT day, model_version, GROUPING(day) AS g_day, "  # noqa: S608
-        f"GROUPING(model_version) AS g_model, {_SUMS} FROM c{where} "
-        "GROUP BY GROUPING SETS ((day, model_version), (day), (model_version), ()) ORDER BY day, model_version"
+    n_rows = int(ws.scalar(f"SELECT count(*) FROM {ws.table('predictions')}"))  # noqa: S608
+    if exact is None:
+        exact = n_rows <= EXACT_LIMIT
+    sums = _SUMS.format(
+        distinct="count(DISTINCT user_id)" if exact else "approx_count_distinct(user_id)",
+        latency=_LATENCY if exact else "NULL::DOUBLE[] ",
     )
-    df = ws.query_df(sql, params)
+    head = "SELECT day, model_version, GROUPING(day) AS g_day, GROUPING(model_version) AS g_model"
+    # Identifiers in `base` are schema-checked; dates are parameters.
+    df = ws.query_df(f"WITH c AS ({base}) {head}, {sums} FROM c{where} {_SETS}", params)  # noqa: S608
+    if not exact:
+        pct = min(100.0, 100.0 * LATENCY_SAMPLE_ROWS / max(n_rows, 1))
+        lat = ws.query_df(
+            f"WITH c AS ({base}) {head}, {_LATENCY} AS lat_q "  # noqa: S608
+            f"FROM (SELECT * FROM c{where} USING SAMPLE {pct:.6f} PERCENT (bernoulli, 42)) s {_SETS}",
+            params,
+        )
+        keys = ["day", "model_version", "g_day", "g_model"]
+        df = df.drop(columns=["lat_q"]).merge(lat, on=keys, how="left")
+        notes.append(
+            f"With {n_rows:,} predictions (over {EXACT_LIMIT:,}), active users are counted with HyperLogLog "
+            f"(a few percent off) and latency percentiles come from a random sample of about "
+            f"{min(n_rows, LATENCY_SAMPLE_ROWS):,} predictions, to stay fast."
+        )
+    for i, q in enumerate(("p50", "p95", "p99")):
+        df[f"lat_{q}"] = df["lat_q"].map(lambda v, i=i: _pick(v, i)).astype("float64")
+    df = df.drop(columns=["lat_q"])
     total = df[(df.g_day == 1) & (df.g_model == 1)]
     if total.empty or int(total["predictions"].iloc[0]) == 0:
         raise LiftboardError(
@@ -225,6 +262,11 @@ def load_costs(
         conversion_event=conversion_event,
         notes=tuple(notes),
     )
+
+
+def _pick(v: object, i: int) -> float | None:
+    # A list of three percentiles, or NULL (NA/None) when a group has no latency.
+    return float(v[i]) if hasattr(v, "__getitem__") and not isinstance(v, str) else None
 
 
 def _with_calendar(by_day: pd.DataFrame) -> pd.DataFrame:

@@ -145,18 +145,21 @@ def project(fit: ScalingFit, base: float, multiples: tuple[float, ...] = MULTIPL
     res = sm.OLS(np.log(np.asarray(fit.y)), sm.add_constant(lx)).fit()
     xs = np.array([base * m for m in multiples], dtype=float)
     frame = res.get_prediction(sm.add_constant(np.log(xs), has_constant="add")).summary_frame(alpha=fit.alpha)
+    # A very wide interval at 100× can overflow exp; it is then infinite (JSON shows null), not an error.
+    with np.errstate(over="ignore"):
+        frame = np.exp(frame)
     smear = fit.smearing or 1.0
     out = []
     for m, x_new, (_, row) in zip(multiples, xs, frame.iterrows(), strict=True):
-        med = float(np.exp(row["mean"]))
+        med = float(row["mean"])
         out.append(
             Projection(
                 multiple=float(m),
                 x=float(x_new),
                 cost=med * smear,
                 median=med,
-                low=float(np.exp(row["obs_ci_lower"])),
-                high=float(np.exp(row["obs_ci_upper"])),
+                low=float(row["obs_ci_lower"]),
+                high=float(row["obs_ci_upper"]),
             )
         )
     return out

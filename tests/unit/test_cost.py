@@ -440,3 +440,15 @@ def test_cli_cost_json_and_errors(demo_path, tmp_path, capsys) -> None:
     assert "no experiment 'nope'" in capsys.readouterr().err
     assert main(["cost", "--db", str(tmp_path / "missing.duckdb")]) == 2
     assert "There is no workspace" in capsys.readouterr().err
+
+
+def test_approximate_mode_for_large_logs_is_close_to_exact(tmp_ws: Workspace) -> None:
+    rng = np.random.default_rng(9)
+    users = [int(x) for x in rng.integers(300, 900, 10)]
+    _log(tmp_ws, users, [0.01 * u for u in users])
+    exact = load_costs(tmp_ws, exact=True)
+    approx = load_costs(tmp_ws, exact=False)
+    assert list(approx.by_day["cost"]) == pytest.approx(list(exact.by_day["cost"]))
+    assert list(approx.by_day["users"]) == pytest.approx(list(exact.by_day["users"]), rel=0.05)
+    assert approx.totals["lat_p50"] == pytest.approx(exact.totals["lat_p50"], rel=0.05)
+    assert any("HyperLogLog" in n for n in approx.notes) and not exact.notes
