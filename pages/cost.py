@@ -305,10 +305,17 @@ with b1:
 with b2:
     rate = summary.budget.daily_run_rate if summary.budget else h.daily_cost_recent
     st.plotly_chart(charts.budget_chart(summary.by_day, budget, rate), width="stretch")
-with st.expander("Users who cost the most"):
-    top = guarded(_top, token, str(ws.path), 20)
+# On demand: ranking every user is a full pass over the log (seconds on tens of millions of rows).
+if st.toggle("Show the users who cost the most", key="cost_show_top"):
+    with st.spinner("Ranking users by cost…"):
+        top = guarded(_top, token, str(ws.path), 20)
     st.dataframe(
-        top, hide_index=True, column_config={"share": st.column_config.NumberColumn(format="percent")}
+        top,
+        hide_index=True,
+        column_config={
+            "share": st.column_config.NumberColumn("share of spend", format="percent"),
+            "x_median": st.column_config.NumberColumn("× the median user", format="%.1f"),
+        },
     )
     download_csv(top, "top-cost-users")
 

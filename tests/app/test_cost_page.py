@@ -73,6 +73,9 @@ def test_link_state_and_budget(demo_copy: Path, monkeypatch: pytest.MonkeyPatch)
     assert any(m.value.startswith("large: \\$") for m in at.markdown)
     at.number_input(key="cost_budget").set_value(300.0).run()
     assert any("monthly budget" in m.value for m in at.markdown)
+    at.toggle(key="cost_show_top").set_value(True).run()
+    top = next(d.value for d in at.dataframe if "share" in d.value.columns)
+    assert len(top) == 20 and top["share"].is_monotonic_decreasing and 0 < top["share"].sum() < 1
     # Saving needs a name (local mode): without one, a clear error and nothing saved.
     at.button(key="cost_save_budget").click().run()
     assert any("Type your name" in e.value for e in at.error)
