@@ -452,3 +452,19 @@ def test_approximate_mode_for_large_logs_is_close_to_exact(tmp_ws: Workspace) ->
     assert list(approx.by_day["users"]) == pytest.approx(list(exact.by_day["users"]), rel=0.05)
     assert approx.totals["lat_p50"] == pytest.approx(exact.totals["lat_p50"], rel=0.05)
     assert any("HyperLogLog" in n for n in approx.notes) and not exact.notes
+
+
+@pytest.mark.parametrize("experiment", ["ai_recs", "model_size"])
+def test_unit_economics_agrees_with_the_experiments_engine(demo_ws: Workspace, experiment: str) -> None:
+    from analytics.experiments import analyze
+
+    result = analyze(demo_ws, experiment, ["mean:purchase:7d", "cost:7d"], control="control")
+    revenue, spend = result.metrics
+    ue = unit_economics(fetch_arms(demo_ws, experiment), experiment=experiment, control="control")
+    assert {a.variant: a.n for a in ue.arms} == {a.name: a.users for a in revenue.variants}
+    for v in ue.variants:
+        r, c = revenue.comparison(v.variant), spend.comparison(v.variant)
+        assert v.incremental_revenue.value == pytest.approx(r.abs_lift, rel=1e-9)
+        assert v.incremental_revenue.ci == pytest.approx(r.abs_ci, rel=1e-9)
+        assert v.incremental_cost.value == pytest.approx(c.abs_lift, rel=1e-9)
+        assert v.incremental_cost.ci == pytest.approx(c.abs_ci, rel=1e-9)
