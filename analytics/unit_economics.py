@@ -9,7 +9,9 @@ prediction cost in the same window, tokens = Σ (tokens_in + tokens_out). One SQ
 Intervals are Welch t intervals on the difference of arm means (as the Experiments engine). ROI =
 (ΔR − ΔC)/ΔC with a delta-method interval that includes the covariance of revenue and cost; break-even
 price per 1k tokens = 1000·ΔR/ΔT (the blended token price at which the incremental cost eats the
-incremental revenue). TODO(lead): the per-arm revenue could come from ``experiments.analyze`` once stable.
+incremental revenue). Arm sizes, means and intervals equal ``experiments.analyze`` on
+``mean:EVENT:WINDOW`` and ``cost:WINDOW`` (tested); this pass adds Σrc and cost per model version, which the
+ROI interval and the what-if need.
 """
 
 from __future__ import annotations
