@@ -14,6 +14,7 @@ import duckdb
 
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = int(os.environ.get("LIFTBOARD_BENCH_LOAD_ROWS", "20000000"))
+REPEATS = int(os.environ.get("LIFTBOARD_BENCH_LOAD_REPEATS", "2"))
 TARGET_RATIO = 1.3
 TARGET_RSS_MB = 1536
 
@@ -87,25 +88,26 @@ def test_load_events_csv(tmp_path_factory) -> None:  # noqa: ANN001
         con.execute(GENERATE.format(rows=ROWS, users=max(ROWS // 40, 1), path=csv))  # constants only
         con.close()
     size_gb = csv.stat().st_size / 1e9
-    for name in ("bare.duckdb", "ours.duckdb"):
-        for leftover in (folder / name, folder / f"{name}.wal"):
-            leftover.unlink(missing_ok=True)
-    # Bare first, ours second, then bare again: the OS cache is warm for both and the machine's
-    # load (2 cores shared) is sampled on both sides of our run; the ratio uses the mean bare time.
-    bare1 = _child(BARE, str(folder / "bare.duckdb"), str(csv))
-    ours = _child(OURS, str(folder / "ours.duckdb"), str(csv))
-    (folder / "bare.duckdb").unlink()
-    bare2 = _child(BARE, str(folder / "bare.duckdb"), str(csv))
-    bare_s = (bare1["seconds"] + bare2["seconds"]) / 2
-    ratio = ours["seconds"] / bare_s
+    # Bare and ours alternate REPEATS times, each in a fresh child on a fresh file; the best of each is
+    # compared, since on a shared 2-core machine the other processes only ever add time.
+    bares, ours_runs = [], []
+    for _ in range(REPEATS):
+        for code, runs, name in ((BARE, bares, "bare.duckdb"), (OURS, ours_runs, "ours.duckdb")):
+            for leftover in (folder / name, folder / f"{name}.wal"):
+                leftover.unlink(missing_ok=True)
+            runs.append(_child(code, str(folder / name), str(csv)))
+    bare = min(bares, key=lambda r: r["seconds"])
+    ours = min(ours_runs, key=lambda r: r["seconds"])
+    ratio = ours["seconds"] / bare["seconds"]
+    every = lambda runs: "/".join(f"{r['seconds']:.1f}" for r in runs)  # noqa: E731
     line = (
         f"| {datetime.now(UTC):%Y-%m-%d} | load {ROWS / 1e6:g}M-row events CSV ({size_gb:.2f} GB), validation "
-        f"included | {ours['seconds']:.2f} s vs bare CTAS {bare_s:.2f} s ({bare1['seconds']:.2f}/{bare2['seconds']:.2f}): "
-        f"**{ratio:.2f}×** (target ≤ {TARGET_RATIO}×) | peak RSS {ours['rss_mb']:.0f} MB (bare "
-        f"{max(bare1['rss_mb'], bare2['rss_mb']):.0f} MB; target < {TARGET_RSS_MB} MB) | catalog of the loaded "
-        f"workspace {ours['catalog_seconds']:.2f} s | {_machine()} |"
+        f"included, best of {REPEATS} | {ours['seconds']:.2f} s (runs {every(ours_runs)}) vs bare CTAS "
+        f"{bare['seconds']:.2f} s (runs {every(bares)}): **{ratio:.2f}×** (target ≤ {TARGET_RATIO}×) | peak RSS "
+        f"{max(r['rss_mb'] for r in ours_runs):.0f} MB (bare {max(r['rss_mb'] for r in bares):.0f} MB; target < "
+        f"{TARGET_RSS_MB} MB) | catalog of the loaded workspace {ours['catalog_seconds']:.2f} s | {_machine()} |"
     )
     print("\n" + line)
     with (ROOT / "BENCHMARKS.md").open("a", encoding="utf-8") as fh:
         fh.write(line + "\n")
-    assert ours["rows"] == bare1["rows"] == ROWS
+    assert ours["rows"] == bare["rows"] == ROWS
