@@ -202,16 +202,22 @@ def experiment_config(ws: Workspace, name: str) -> ExperimentConfig:
 
 def resolve_arms(ws: Workspace, experiment: str, control: str | None) -> tuple[str, tuple[str, ...]]:
     """The control arm and all arms (control first), or a LiftboardError naming what is wrong."""
-    known = {e.name: e for e in list_experiments(ws)}
-    if experiment not in known:
-        close = difflib.get_close_matches(experiment, list(known), n=3)
+    arms = tuple(
+        r[0]
+        for r in ws.query(
+            f"SELECT DISTINCT variant FROM {ws.table('assignments')} WHERE experiment = ? ORDER BY 1",  # noqa: S608
+            [experiment],
+        )
+    )
+    if not arms:
+        known = [e.name for e in list_experiments(ws)]
+        close = difflib.get_close_matches(experiment, known, n=3)
         hint = (
             f"did you mean {', '.join(close)}?"
             if close
             else f"the experiments are: {', '.join(known) or 'none'}."
         )
         raise LiftboardError(f"There is no experiment {experiment!r} in the assignments; {hint}")
-    arms = known[experiment].variants
     if len(arms) < 2:
         raise LiftboardError(
             f"The experiment {experiment!r} has only one arm ({arms[0]}); a comparison needs at least two."
