@@ -9,7 +9,6 @@ import re
 import shutil
 import tempfile
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,340 +18,37 @@ import duckdb
 import pandas as pd
 
 from analytics.errors import LiftboardError
+from analytics.mapping import (  # re-exported: the page and the CLI use ingest as one entry point
+    SYNONYMS,
+    _check_kind,
+    canonical_columns,
+    check_header,
+    guess_mapping,
+    normalise,
+    resolve_mapping,
+)
 from analytics.sniff import FileInfo, sniff, utf8_copy
-from analytics.store import CANONICAL, KINDS, Workspace, quote_ident
+from analytics.staging import _raw_refs, _read_error, _source, _stage_sql
+from analytics.store import Workspace, quote_ident
 from analytics.validate import Column, ValidationReport, build_report
 
+__all__ = [
+    "SYNONYMS",
+    "LoadResult",
+    "Preview",
+    "canonical_columns",
+    "check_header",
+    "delete_dataset",
+    "guess_mapping",
+    "load",
+    "normalise",
+    "preview",
+    "resolve_mapping",
+    "spool",
+    "validate",
+]
+
 Progress = Callable[[float, str], None]
-
-#: Usual spellings of each canonical column, compared after lower-casing and dropping non-letters/digits.
-SYNONYMS: dict[str, tuple[str, ...]] = {
-    "user_id": (
-        "userid",
-        "user",
-        "uid",
-        "distinctid",
-        "customerid",
-        "customer",
-        "clientid",
-        "accountid",
-        "memberid",
-        "visitorid",
-        "anonymousid",
-        "personid",
-        "deviceid",
-    ),
-    "timestamp": (
-        "timestamp",
-        "ts",
-        "time",
-        "eventtime",
-        "createdat",
-        "occurredat",
-        "datetime",
-        "eventtimestamp",
-        "eventts",
-        "eventdate",
-        "date",
-        "assignedat",
-        "exposedat",
-        "exposuretime",
-        "firstexposure",
-        "loggedat",
-        "receivedat",
-        "sentat",
-        "requesttime",
-        "created",
-        "when",
-    ),
-    "event": ("event", "eventname", "name", "action", "eventtype", "type", "eventkey"),
-    "value": ("value", "revenue", "amount", "revenueusd", "amountusd", "price", "total"),
-    "experiment": (
-        "experiment",
-        "experimentid",
-        "experimentname",
-        "experimentkey",
-        "test",
-        "testid",
-        "testname",
-        "exp",
-        "featureflag",
-        "flag",
-    ),
-    "variant": (
-        "variant",
-        "bucket",
-        "group",
-        "arm",
-        "treatment",
-        "variation",
-        "variantid",
-        "variationid",
-        "variantname",
-        "cohort",
-        "branch",
-    ),
-    "prediction_id": ("predictionid", "inferenceid", "requestid", "responseid", "completionid", "prediction"),
-    "model_version": ("modelversion", "model", "modelname", "version", "modelid"),
-    "score": ("score", "prediction", "probability", "confidence", "pred", "predictionscore"),
-    "latency_ms": ("latencyms", "latency", "durationms", "responsetimems", "elapsedms"),
-    "cost_usd": ("costusd", "cost", "costdollars", "priceusd"),
-    "tokens_in": ("tokensin", "inputtokens", "prompttokens", "tokensinput"),
-    "tokens_out": ("tokensout", "outputtokens", "completiontokens", "tokensoutput"),
-    "tokens_cached": ("tokenscached", "cachedtokens", "cachereadtokens", "cachetokens"),
-    "feedback_id": ("feedbackid",),
-    "signal": ("signal", "feedback", "feedbacktype", "reaction", "verdict", "label", "outcome"),
-    "rating": ("rating", "stars", "ratingvalue"),
-    "comment": ("comment", "comments", "note", "notes", "remark"),
-    "corrected_output": ("correctedoutput", "correction", "corrected", "editedoutput", "correctedtext"),
-}
-_READ_OPTS = (
-    "header = true, auto_detect = false, delim = $delim, quote = '\"', escape = '\"', encoding = $enc, "
-    "compression = $comp, columns = $cols, max_line_size = 16777216"
-)
-
-
-def normalise(name: str) -> str:
-    """Compare column names case- and punctuation-insensitively: 'User-ID' == 'user_id' == 'userId'."""
-    return re.sub(r"[^0-9a-z]", "", name.lower())
-
-
-def canonical_columns(kind: str) -> dict[str, str]:
-    """Every canonical column of a kind with its type, required first."""
-    _check_kind(kind)
-    return {**CANONICAL[kind]["required"], **CANONICAL[kind]["optional"]}
-
-
-def _check_kind(kind: str) -> None:
-    if kind not in CANONICAL:
-        raise LiftboardError(f"Unknown kind {kind!r}; use one of {', '.join(KINDS)}.")
-
-
-def guess_mapping(kind: str, header: tuple[str, ...] | list[str]) -> dict[str, str | None]:
-    """Canonical column -> source column, recognising the usual spellings; None where nothing fits."""
-    cols = canonical_columns(kind)
-    norm = {}
-    for h in header:
-        norm.setdefault(normalise(h), h)
-    used: set[str] = set()
-    mapping: dict[str, str | None] = dict.fromkeys(cols)
-    # Exact canonical names first, so that a file with both `score` and `prediction` maps each to itself.
-    for canon in cols:
-        src = norm.get(normalise(canon))
-        if src is not None and src not in used:
-            mapping[canon], _ = src, used.add(src)
-    for canon in cols:
-        if mapping[canon] is not None:
-            continue
-        for alias in SYNONYMS.get(canon, ()):
-            src = norm.get(alias)
-            if src is not None and src not in used:
-                mapping[canon], _ = src, used.add(src)
-                break
-    return mapping
-
-
-def check_header(info: FileInfo) -> None:
-    """Refuse blank or duplicate column names (a mapping to them would be ambiguous)."""
-    blank = [i + 1 for i, h in enumerate(info.header) if not h.strip()]
-    if blank:
-        raise LiftboardError(
-            f"{info.name} has a blank column name (column {blank[0]}); name every column in the header line."
-        )
-    seen: dict[str, str] = {}
-    for h in info.header:
-        if h.lower() in seen:
-            raise LiftboardError(
-                f"{info.name} has two columns named {h!r}; rename one of them in the header line."
-            )
-        seen[h.lower()] = h
-
-
-def resolve_mapping(
-    kind: str, info: FileInfo, overrides: dict[str, str | None] | None = None
-) -> dict[str, str | None]:
-    """The automatic mapping corrected by the user's choices, checked against the file's header."""
-    mapping = guess_mapping(kind, info.header)
-    cols = canonical_columns(kind)
-    for canon, src in (overrides or {}).items():
-        if canon not in cols:
-            raise LiftboardError(f"{canon!r} is not a column of {kind}; map one of: {', '.join(cols)}.")
-        if src in (None, ""):
-            mapping[canon] = None
-            continue
-        if src not in info.header:
-            raise LiftboardError(
-                f"{info.name} has no column {src!r} to map to {canon}; its columns are: "
-                f"{', '.join(info.header[:30])}."
-            )
-        for other, s in mapping.items():
-            if s == src and other != canon:
-                mapping[other] = None  # the user's choice wins over a guess
-        mapping[canon] = src
-    seen: dict[str, str] = {}
-    for canon, src in mapping.items():
-        if src is None:
-            continue
-        if src in seen:
-            raise LiftboardError(
-                f"The column {src!r} of {info.name} is mapped to both {seen[src]} and {canon}; map it once."
-            )
-        seen[src] = canon
-    required = CANONICAL[kind]["required"]
-    generated = {"feedback_id"}  # generated from the load id and row number when the file has none
-    missing = [c for c in required if mapping.get(c) is None and not (kind == "feedback" and c in generated)]
-    if missing:
-        raise LiftboardError(
-            f"{info.name} has no column mapped to {missing[0]}, which a {kind} file needs; "
-            f"map one with --map {missing[0]}=COLUMN (or the mapping selectbox)."
-        )
-    if (
-        kind == "feedback"
-        and mapping.get("prediction_id") is None
-        and (mapping.get("user_id") is None or mapping.get("timestamp") is None)
-    ):
-        raise LiftboardError(
-            f"{info.name} needs a prediction_id column, or both user_id and timestamp, to link feedback "
-            "to predictions; map them."
-        )
-    return mapping
-
-
-def _extra_names(kind: str, info: FileInfo, mapping: dict[str, str | None]) -> dict[str, str]:
-    """Unmapped source column -> the name it is stored under (kept unless it clashes with a canonical name)."""
-    mapped = {s for s in mapping.values() if s}
-    taken = {c.lower() for c in canonical_columns(kind)}
-    out: dict[str, str] = {}
-    for h in info.header:
-        if h in mapped:
-            continue
-        name = h.strip()
-        while name.lower() in taken or name.lower().startswith("__lb_"):
-            name = f"{name}_src"
-        taken.add(name.lower())
-        out[h] = name
-    return out
-
-
-# -- reading the file -------------------------------------------------------------------------------
-def _source(info: FileInfo) -> tuple[str, dict[str, Any]]:
-    """The table function that reads the file, with its parameters (no user text in the SQL)."""
-    if info.format == "parquet":
-        return "read_parquet($path)", {"path": str(info.path)}
-    cols = {f"c{i}": "VARCHAR" for i in range(len(info.header))}
-    params = {
-        "path": str(info.path),
-        "delim": info.delimiter,
-        "enc": info.encoding,
-        "comp": info.compression,
-        "cols": cols,
-    }
-    return f"read_csv($path, {_READ_OPTS})", params
-
-
-def _raw_refs(info: FileInfo, cur: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str]]:
-    """Source column -> (SQL reference, source type)."""
-    if info.format == "parquet":
-        rows = cur.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(info.path)]).fetchall()
-        return {r[0]: (quote_ident(r[0]), str(r[1])) for r in rows}
-    return {h: (f"c{i}", "VARCHAR") for i, h in enumerate(info.header)}
-
-
-def _ts_from_text(t: str) -> str:
-    # DuckDB's TIMESTAMP cast drops a UTC offset (Z, +02:00, -0500) and the TIMESTAMPTZ cast is twice as
-    # slow, so the latter runs only on values with a sign or a Z after the date (plain substring tests:
-    # a regular expression here costs more than the cast). With the session in UTC it is exact for all.
-    # Then epoch seconds or milliseconds.
-    after = f"substr({t}, 11)"
-    return (
-        f"COALESCE(CASE WHEN contains({after}, '+') OR contains({after}, '-') OR contains(upper({after}), 'Z') "
-        f"THEN timezone('UTC', TRY_CAST({t} AS TIMESTAMPTZ)) ELSE TRY_CAST({t} AS TIMESTAMP) END, CASE "
-        f"WHEN regexp_full_match({t}, '\\s*[0-9]{{9,10}}(\\.[0-9]*)?\\s*') "
-        f"THEN make_timestamp(CAST(CAST(trim({t}) AS DOUBLE) * 1000000 AS BIGINT)) "
-        f"WHEN regexp_full_match({t}, '\\s*[0-9]{{13}}\\s*') "
-        f"THEN make_timestamp(CAST(trim({t}) AS BIGINT) * 1000) END)"
-    )
-
-
-def _typed(ref: str, src_type: str, dtype: str) -> tuple[str, str | None]:
-    """(expression giving dtype, text expression whose non-blank values must parse, or None)."""
-    st = src_type.upper()
-    text = ref if st == "VARCHAR" else f"CAST({ref} AS VARCHAR)"
-    if dtype == "VARCHAR":
-        return text, None
-    if dtype == "TIMESTAMP":
-        if st.startswith("TIMESTAMP WITH") or st == "TIMESTAMPTZ":
-            return f"timezone('UTC', {ref})", None
-        if st.startswith("TIMESTAMP") or st == "DATE":
-            return f"CAST({ref} AS TIMESTAMP)", None
-        return _ts_from_text(text), text
-    numeric = st in {
-        "DOUBLE",
-        "FLOAT",
-        "BIGINT",
-        "INTEGER",
-        "SMALLINT",
-        "TINYINT",
-        "HUGEINT",
-        "UBIGINT",
-        "UINTEGER",
-        "USMALLINT",
-        "UTINYINT",
-    } or st.startswith("DECIMAL")
-    if numeric:
-        return f"CAST({ref} AS {dtype})", None
-    as_double = f"TRY_CAST(trim({text}) AS DOUBLE)"
-    return (as_double if dtype == "DOUBLE" else f"TRY_CAST(round({as_double}) AS {dtype})"), text
-
-
-def _stage_sql(
-    kind: str,
-    info: FileInfo,
-    mapping: dict[str, str | None],
-    refs: dict[str, tuple[str, str]],
-    stage: str,
-) -> tuple[str, list[Column]]:
-    q = quote_ident
-    inner: list[str] = []
-    outer: list[str] = []
-    columns: list[Column] = []
-    required = CANONICAL[kind]["required"]
-    for canon, dtype in canonical_columns(kind).items():
-        src = mapping.get(canon)
-        if src is None:
-            if kind == "feedback" and canon == "feedback_id":
-                order = ", ".join(r for r, _ in refs.values())
-                expr = f"($load_id || '-' || row_number() OVER (ORDER BY {order}))"
-            else:
-                expr = f"CAST(NULL AS {dtype})"
-            inner.append(f"{expr} AS {q(canon)}")
-            outer.append(q(canon))
-            columns.append(Column(canon, dtype, required=canon in required))
-            continue
-        ref, st = refs[src]
-        expr, text = _typed(ref, st, dtype)
-        inner.append(f"{expr} AS {q(canon)}")
-        outer.append(q(canon))
-        flag = None
-        if text is not None:
-            flag = f"__lb_bad_{canon}"
-            inner.append(f"{text} AS {q('__lb_raw_' + canon)}")
-            raw = q("__lb_raw_" + canon)
-            outer.append(
-                f"CASE WHEN {q(canon)} IS NULL AND NULLIF(trim({raw}), '') IS NOT NULL THEN {raw} END AS {q(flag)}"
-            )
-        columns.append(Column(canon, dtype, required=canon in required, flag=flag, source_type=st))
-    for src, name in _extra_names(kind, info, mapping).items():
-        ref, st = refs[src]
-        inner.append(f"{ref} AS {q(name)}")
-        outer.append(q(name))
-        columns.append(Column(name, st, source_type=st, extra=True))
-    source, _ = _source(info)
-    sql = (
-        f"CREATE TABLE {stage} AS SELECT {', '.join(outer)} "  # noqa: S608 - names quoted, values bound
-        f"FROM (SELECT {', '.join(inner)} FROM {source})"
-    )
-    return sql, columns
 
 
 def _run(
@@ -387,22 +83,6 @@ def _run(
     if "exc" in box:
         raise box["exc"]
     progress(hi, label)
-
-
-def _read_error(info: FileInfo, exc: duckdb.Error) -> LiftboardError:
-    msg = str(exc)
-    line = re.search(r"[Ll]ine:?\s*(\d+)", msg)
-    where = f" near line {line.group(1)}" if line else ""
-    if "unicode" in msg.lower() or "utf" in msg.lower():
-        return LiftboardError(
-            f"{info.name} is not valid {info.encoding} text{where}; pass the right encoding "
-            "(utf-8, latin-1 or utf-16)."
-        )
-    delim = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}.get(info.delimiter, info.delimiter)
-    return LiftboardError(
-        f"{info.name} cannot be read as a {delim}-separated file with {len(info.header)} columns{where} "
-        f"({msg.splitlines()[0][:160]}); fix that line or choose another delimiter."
-    )
 
 
 class _Hasher(threading.Thread):
@@ -808,10 +488,3 @@ def spool(fileobj: BinaryIO, name: str, dest_dir: str | Path | None = None) -> P
     with out.open("wb") as fh:
         shutil.copyfileobj(fileobj, fh, length=8 * 2**20)
     return out
-
-
-def elapsed(fn: Callable[[], Any]) -> tuple[Any, float]:
-    """Run fn and return (result, seconds) — used by the CLI's human output."""
-    t0 = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - t0

@@ -1,0 +1,155 @@
+"""Reading a data file into a typed stage table: the read_csv/read_parquet call and the per-column casts."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import duckdb
+
+from analytics.errors import LiftboardError
+from analytics.mapping import _extra_names, canonical_columns
+from analytics.sniff import FileInfo
+from analytics.store import CANONICAL, quote_ident
+from analytics.validate import Column
+
+_READ_OPTS = (
+    "header = true, auto_detect = false, delim = $delim, quote = '\"', escape = '\"', encoding = $enc, "
+    "compression = $comp, columns = $cols, max_line_size = 16777216"
+)
+
+
+def _source(info: FileInfo) -> tuple[str, dict[str, Any]]:
+    """The table function that reads the file, with its parameters (no user text in the SQL)."""
+    if info.format == "parquet":
+        return "read_parquet($path)", {"path": str(info.path)}
+    cols = {f"c{i}": "VARCHAR" for i in range(len(info.header))}
+    params = {
+        "path": str(info.path),
+        "delim": info.delimiter,
+        "enc": info.encoding,
+        "comp": info.compression,
+        "cols": cols,
+    }
+    return f"read_csv($path, {_READ_OPTS})", params
+
+
+def _raw_refs(info: FileInfo, cur: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str]]:
+    """Source column -> (SQL reference, source type)."""
+    if info.format == "parquet":
+        rows = cur.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(info.path)]).fetchall()
+        return {r[0]: (quote_ident(r[0]), str(r[1])) for r in rows}
+    return {h: (f"c{i}", "VARCHAR") for i, h in enumerate(info.header)}
+
+
+def _ts_from_text(t: str) -> str:
+    # DuckDB's TIMESTAMP cast drops a UTC offset (Z, +02:00, -0500) and the TIMESTAMPTZ cast is twice as
+    # slow, so the latter runs only on values with a sign or a Z after the date (plain substring tests:
+    # a regular expression here costs more than the cast). With the session in UTC it is exact for all.
+    # Then epoch seconds or milliseconds.
+    after = f"substr({t}, 11)"
+    return (
+        f"COALESCE(CASE WHEN contains({after}, '+') OR contains({after}, '-') OR contains(upper({after}), 'Z') "
+        f"THEN timezone('UTC', TRY_CAST({t} AS TIMESTAMPTZ)) ELSE TRY_CAST({t} AS TIMESTAMP) END, CASE "
+        f"WHEN regexp_full_match({t}, '\\s*[0-9]{{9,10}}(\\.[0-9]*)?\\s*') "
+        f"THEN make_timestamp(CAST(CAST(trim({t}) AS DOUBLE) * 1000000 AS BIGINT)) "
+        f"WHEN regexp_full_match({t}, '\\s*[0-9]{{13}}\\s*') "
+        f"THEN make_timestamp(CAST(trim({t}) AS BIGINT) * 1000) END)"
+    )
+
+
+def _typed(ref: str, src_type: str, dtype: str) -> tuple[str, str | None]:
+    """(expression giving dtype, text expression whose non-blank values must parse, or None)."""
+    st = src_type.upper()
+    text = ref if st == "VARCHAR" else f"CAST({ref} AS VARCHAR)"
+    if dtype == "VARCHAR":
+        return text, None
+    if dtype == "TIMESTAMP":
+        if st.startswith("TIMESTAMP WITH") or st == "TIMESTAMPTZ":
+            return f"timezone('UTC', {ref})", None
+        if st.startswith("TIMESTAMP") or st == "DATE":
+            return f"CAST({ref} AS TIMESTAMP)", None
+        return _ts_from_text(text), text
+    numeric = st in {
+        "DOUBLE",
+        "FLOAT",
+        "BIGINT",
+        "INTEGER",
+        "SMALLINT",
+        "TINYINT",
+        "HUGEINT",
+        "UBIGINT",
+        "UINTEGER",
+        "USMALLINT",
+        "UTINYINT",
+    } or st.startswith("DECIMAL")
+    if numeric:
+        return f"CAST({ref} AS {dtype})", None
+    as_double = f"TRY_CAST(trim({text}) AS DOUBLE)"
+    return (as_double if dtype == "DOUBLE" else f"TRY_CAST(round({as_double}) AS {dtype})"), text
+
+
+def _stage_sql(
+    kind: str,
+    info: FileInfo,
+    mapping: dict[str, str | None],
+    refs: dict[str, tuple[str, str]],
+    stage: str,
+) -> tuple[str, list[Column]]:
+    q = quote_ident
+    inner: list[str] = []
+    outer: list[str] = []
+    columns: list[Column] = []
+    required = CANONICAL[kind]["required"]
+    for canon, dtype in canonical_columns(kind).items():
+        src = mapping.get(canon)
+        if src is None:
+            if kind == "feedback" and canon == "feedback_id":
+                order = ", ".join(r for r, _ in refs.values())
+                expr = f"($load_id || '-' || row_number() OVER (ORDER BY {order}))"
+            else:
+                expr = f"CAST(NULL AS {dtype})"
+            inner.append(f"{expr} AS {q(canon)}")
+            outer.append(q(canon))
+            columns.append(Column(canon, dtype, required=canon in required))
+            continue
+        ref, st = refs[src]
+        expr, text = _typed(ref, st, dtype)
+        inner.append(f"{expr} AS {q(canon)}")
+        outer.append(q(canon))
+        flag = None
+        if text is not None:
+            flag = f"__lb_bad_{canon}"
+            inner.append(f"{text} AS {q('__lb_raw_' + canon)}")
+            raw = q("__lb_raw_" + canon)
+            outer.append(
+                f"CASE WHEN {q(canon)} IS NULL AND NULLIF(trim({raw}), '') IS NOT NULL THEN {raw} END AS {q(flag)}"
+            )
+        columns.append(Column(canon, dtype, required=canon in required, flag=flag, source_type=st))
+    for src, name in _extra_names(kind, info, mapping).items():
+        ref, st = refs[src]
+        inner.append(f"{ref} AS {q(name)}")
+        outer.append(q(name))
+        columns.append(Column(name, st, source_type=st, extra=True))
+    source, _ = _source(info)
+    sql = (
+        f"CREATE TABLE {stage} AS SELECT {', '.join(outer)} "  # noqa: S608 - names quoted, values bound
+        f"FROM (SELECT {', '.join(inner)} FROM {source})"
+    )
+    return sql, columns
+
+
+def _read_error(info: FileInfo, exc: duckdb.Error) -> LiftboardError:
+    msg = str(exc)
+    line = re.search(r"[Ll]ine:?\s*(\d+)", msg)
+    where = f" near line {line.group(1)}" if line else ""
+    if "unicode" in msg.lower() or "utf" in msg.lower():
+        return LiftboardError(
+            f"{info.name} is not valid {info.encoding} text{where}; pass the right encoding "
+            "(utf-8, latin-1 or utf-16)."
+        )
+    delim = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}.get(info.delimiter, info.delimiter)
+    return LiftboardError(
+        f"{info.name} cannot be read as a {delim}-separated file with {len(info.header)} columns{where} "
+        f"({msg.splitlines()[0][:160]}); fix that line or choose another delimiter."
+    )
