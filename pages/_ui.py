@@ -17,6 +17,23 @@ from analytics.store import DEFAULT_DB, Workspace, open_workspace
 T = TypeVar("T")
 
 
+def _leave_pages_directory_mode() -> None:
+    """Run every page through app.py, even the first request of a fresh server to a page's own URL.
+
+    Streamlit treats a folder named ``pages/`` as a v1 multipage app until ``st.navigation`` has run once in
+    the process; a shared link such as /feedback would then run the page without app.py (no sidebar, no
+    workspace picker, no sign-in gate). Clearing that flag and rerunning sends the request through app.py.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_leave_pages_directory_mode()
+
+
 def default_db() -> Path:
     """The workspace the app opens: $LIFTBOARD_DB, else data/workspace.duckdb."""
     return Path(os.environ.get("LIFTBOARD_DB", str(DEFAULT_DB)))
