@@ -20,6 +20,15 @@ def test_cost_page_in_browser(app_server, page: Page, demo_copy: Path, artifacts
     page.locator(".js-plotly-plot").nth(3).wait_for()
     assert page.get_by_text("ai: $").count() >= 1
     screenshot(page, artifacts, "cost")
+    # Lower down: unit economics, unit cost by model and latency over time, the budget line.
+    for header, name in (
+        ("Does the lift pay for the cost?", "cost-unit-economics"),
+        ("Over time", "cost-over-time"),
+        ("Budget", "cost-budget"),
+    ):
+        page.get_by_text(header, exact=True).first.scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(artifacts / f"{name}.png"))
     # A shared link with a what-if scenario reproduces it.
     page.goto(f"{server.url}/cost?experiment=model_size&in_x=2&out_x=2")
     wait_idle(page, timeout_ms=120_000)
