@@ -57,7 +57,7 @@ def compute_drift(ws: Workspace, settings: DriftSettings | None = None) -> Drift
     else:
         reference = settings.reference
     _check_chunk_count(settings.chunk, lo, hi, total)
-    plan = classify_columns(ws, settings.features)
+    plan = classify_columns(ws, settings.features, reference)
     psi_probs = [k / settings.bins for k in range(1, settings.bins)]
     fine_probs = list(ds.FINE_PROBS)
     ref = fetch_reference_stats(ws, plan, reference, psi_probs + fine_probs)

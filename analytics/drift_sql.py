@@ -13,6 +13,10 @@ from analytics.store import Workspace, quote_ident
 
 OUTCOME_NAME = "feedback acceptance"
 MAX_CATEGORIES = 50  # a text column with more distinct values is free text or an identifier: skipped
+QUANTILE_ROWS = 250_000  # reference quantiles come from a systematic sample of about this many rows
+#: A numeric column with at most this many distinct values is counted value by value (GROUP BY, cheaper
+#: than a histogram aggregate) and binned afterwards; others go through histogram(x, boundaries).
+MAX_DISCRETE = 2_000
 _NUMERIC = (
     "TINYINT",
     "SMALLINT",
@@ -46,6 +50,7 @@ class ColumnPlan:
     categorical: list[str]
     skipped: list[tuple[str, str]]
     outcome: bool
+    discrete: frozenset[str] = frozenset()  # numeric columns with few distinct values
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,7 @@ class Counts:
     """Everything the histogram queries return, keyed by feature and chunk key."""
 
     chunks: list[Chunk]
+    n_rows: dict[tuple[str, bool], int] = field(default_factory=dict)  # rows per (chunk, in reference)
     missing: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
     hists: dict[str, dict[tuple[str, bool], dict[float, int]]] = field(default_factory=dict)
     edges: dict[str, np.ndarray] = field(default_factory=dict)
@@ -78,11 +84,12 @@ class Counts:
 
     def _vector(self, name: str, maps: list[dict[float, int]], size: int) -> np.ndarray:
         edges = self.edges[name]
-        out = np.zeros(size)
-        for m in maps:
-            for key, n in (m or {}).items():
-                out[len(edges) if key == np.inf else int(np.searchsorted(edges, key))] += n
-        return out
+        keys = np.fromiter((k for m in maps for k in (m or {})), dtype=float)
+        weights = np.fromiter((n for m in maps for n in (m or {}).values()), dtype=float)
+        # A histogram() key is its bin's upper boundary (inf for the last bin); a raw value of a discrete
+        # feature falls in the first bin whose upper boundary is >= it: one lookup serves both.
+        index = np.searchsorted(edges, keys, side="left")
+        return np.bincount(index, weights=weights, minlength=size)[:size]
 
     def ref_hist(self, name: str, size: int) -> np.ndarray:
         return self._vector(name, [m for (_, is_ref), m in self.hists[name].items() if is_ref], size)
@@ -104,7 +111,9 @@ def log_range(ws: Workspace) -> tuple[datetime, datetime, int]:
     return lo, hi, int(n)
 
 
-def classify_columns(ws: Workspace, features: tuple[str, ...] | None = None) -> ColumnPlan:
+def classify_columns(
+    ws: Workspace, features: tuple[str, ...] | None = None, reference: tuple[datetime, datetime] | None = None
+) -> ColumnPlan:
     """Numeric and categorical feature columns of the predictions table; the rest skipped with a reason."""
     table = ws.table("predictions")
     cols = ws.columns("predictions")
@@ -129,10 +138,20 @@ def classify_columns(ws: Workspace, features: tuple[str, ...] | None = None) -> 
             text.append(name)
         else:
             skipped.append((name, f"{dtype.lower()} column (neither numeric nor categorical)"))
-    if text:
-        exprs = ", ".join(f"approx_count_distinct({quote_ident(c)})" for c in text)
-        distinct = ws.query(f"SELECT {exprs} FROM {table}")[0]  # noqa: S608  (names checked against the schema)
-        for name, k in zip(text, distinct, strict=True):
+    discrete: set[str] = set()
+    if text or numeric:
+        exprs = ", ".join(f"approx_count_distinct({quote_ident(c)})" for c in text + numeric)
+        # In the reference window (features are what the reference knows), on a systematic sample: enough
+        # to tell free text from categories and few values from many, without reading the whole log.
+        n = ws.scalar(f"SELECT count(*) FROM {table}")  # noqa: S608
+        step = max(1, -(-int(n) // QUANTILE_ROWS))
+        where, params = "rowid % ? = 0", [step]
+        if reference is not None:
+            where, params = f'"timestamp" >= ? AND "timestamp" < ? AND {where}', [*reference, step]
+        sql = f"SELECT {exprs} FROM {table} WHERE {where}"  # noqa: S608  (names checked against the schema)
+        distinct = ws.query(sql, params)[0]
+        discrete = {c for c, k in zip(numeric, distinct[len(text) :], strict=True) if k and k <= MAX_DISCRETE}
+        for name, k in zip(text, distinct[: len(text)], strict=True):
             if k is not None and k > MAX_CATEGORIES:
                 skipped.append((name, f"free text or identifier: about {k:,} distinct values"))
             else:
@@ -140,33 +159,40 @@ def classify_columns(ws: Workspace, features: tuple[str, ...] | None = None) -> 
     fb = ws.columns("feedback") if ws.has_table("feedback") else {}
     outcome = "prediction_id" in fb and "signal" in fb and "prediction_id" in cols
     outcome = outcome and (features is None or OUTCOME_NAME in features)
-    return ColumnPlan(numeric, categorical, skipped, outcome)
+    return ColumnPlan(numeric, categorical, skipped, outcome, frozenset(discrete))
 
 
 def fetch_reference_stats(
     ws: Workspace, plan: ColumnPlan, reference: tuple[datetime, datetime], probs: list[float]
 ) -> ReferenceStats:
-    """Count, std, min, max and quantiles (quantile_disc, so edges are values that occur) per numeric feature."""
+    """Count, std, min and max per numeric feature over every reference row, and its quantiles.
+
+    Quantiles are quantile_disc (values that occur), over every reference row up to ``QUANTILE_ROWS`` rows,
+    else over a systematic sample (every k-th stored row) of about that size: bin edges then sit within
+    ~0.1 percentage point of the exact quantiles, while every count computed with them stays exact.
+    """
     table = ws.table("predictions")
-    exprs, params = ["count(*)"], []
+    where = 'WHERE "timestamp" >= ? AND "timestamp" < ?'
+    exprs = ["count(*)"]
     for name in plan.numeric:
         x = f"CAST({quote_ident(name)} AS DOUBLE)"
-        exprs += [
-            f"count({x})",
-            f"stddev_samp({x})",
-            f"min({x})",
-            f"max({x})",
-            f"quantile_disc({x}, ?::DOUBLE[])",
-        ]
-        params.append(probs)
-    sql = f'SELECT {", ".join(exprs)} FROM {table} WHERE "timestamp" >= ? AND "timestamp" < ?'  # noqa: S608
-    row = ws.query(sql, [*params, *reference])[0]
+        exprs += [f"count({x})", f"stddev_samp({x})", f"min({x})", f"max({x})"]
+    row = ws.query(f"SELECT {', '.join(exprs)} FROM {table} {where}", list(reference))[0]  # noqa: S608
+    n = int(row[0])
+    quantiles: list[Any] = [None] * len(plan.numeric)
+    if plan.numeric and n:
+        step = max(1, -(-n // QUANTILE_ROWS))
+        qs = ", ".join(f"quantile_disc(CAST({quote_ident(c)} AS DOUBLE), ?::DOUBLE[])" for c in plan.numeric)
+        sample = f"{where} AND rowid % ? = 0" if step > 1 else where
+        params = [*([probs] * len(plan.numeric)), *reference, *([step] if step > 1 else [])]
+        quantiles = list(ws.query(f"SELECT {qs} FROM {table} {sample}", params)[0])  # noqa: S608
     out = {}
     for i, name in enumerate(plan.numeric):
-        count, std, lo, hi, q = row[1 + 5 * i : 6 + 5 * i]
+        count, std, lo, hi = row[1 + 4 * i : 5 + 4 * i]
         std = None if std is None or not np.isfinite(std) else float(std)
-        out[name] = NumericStats(int(row[0]), int(count), std, lo, hi, list(q) if q else [])
-    return ReferenceStats(int(row[0]), out)
+        q = quantiles[i]
+        out[name] = NumericStats(n, int(count), std, lo, hi, list(q) if q else [])
+    return ReferenceStats(n, out)
 
 
 def _base(ws: Workspace, plan: ColumnPlan, chunk: str | int, with_pid: bool = False) -> tuple[str, list[Any]]:
@@ -205,8 +231,12 @@ def fetch_counts(
 ) -> Counts:
     """Per (chunk, in-reference) counts: one scan for row counts and numeric histograms, one for categories."""
     base, key_params = _base(ws, plan, chunk)
+    by_value = [n for n in plan.numeric if n in plan.discrete and n in edges]
     exprs, hist_params = ["chunk", "is_ref", "count(*)", "min(ts)", "max(ts)"], []
     for i, name in enumerate(plan.numeric):
+        if name in by_value:  # counted, bounded and binned from its value counts instead
+            exprs += ["NULL"] * 4
+            continue
         exprs += [f"count(n{i})", f"min(n{i})", f"max(n{i})"]
         if name in edges:
             exprs.append(f"histogram(n{i}, ?::DOUBLE[])")
@@ -229,7 +259,10 @@ def fetch_counts(
         c["n"] += row[2]
         c["ref"] = c["ref"] and bool(row[1])
         c["lo"], c["hi"] = min(c["lo"], row[3]), max(c["hi"], row[4])
+        counts.n_rows[(k, bool(row[1]))] = int(row[2])
         for i, name in enumerate(plan.numeric):
+            if name in by_value:
+                continue
             cnt, lo, hi, hist = row[5 + 4 * i : 9 + 4 * i]
             _add(counts.missing[name], k, cnt, row[2])
             if row[1]:
@@ -251,11 +284,44 @@ def fetch_counts(
             end = start + timedelta(days=7 if chunk == "week" else 1)
         counts.chunks.append(Chunk(k, start, end, int(c["n"]), "reference" if c["ref"] else "analysis"))
 
+    if by_value:
+        _fetch_values(ws, plan, reference, chunk, counts, by_value)
     if plan.categorical:
         _fetch_categories(ws, plan, reference, chunk, counts)
     if plan.outcome:
         _fetch_outcome(ws, plan, reference, chunk, counts)
     return counts
+
+
+def _fetch_values(
+    ws: Workspace, plan: ColumnPlan, reference, chunk, counts: Counts, names: list[str]
+) -> None:  # noqa: ANN001
+    """Counts per distinct value of low-cardinality numeric features; binned like histogram() in Python."""
+    base, key_params = _base(ws, plan, chunk)
+    parts = []
+    for name in names:
+        i = plan.numeric.index(name)
+        parts.append(
+            f"SELECT {i} AS f, chunk, is_ref, n{i} AS v, count(*) FROM base WHERE n{i} IS NOT NULL "
+            "GROUP BY chunk, is_ref, v"
+        )
+    rows = ws.query(f"WITH base AS ({base}) " + " UNION ALL ".join(parts), [*key_params, *reference])  # noqa: S608
+    keys: dict[Any, str] = {}
+    for f, raw, is_ref, value, n in rows:
+        k = keys.get(raw) or keys.setdefault(raw, _key(chunk, raw))
+        hist = counts.hists[plan.numeric[f]].setdefault((k, bool(is_ref)), {})
+        hist[value] = hist.get(value, 0) + int(n)
+    for name in names:
+        for (k, is_ref), n_all in counts.n_rows.items():
+            hist = counts.hists[name].setdefault((k, is_ref), {})
+            nonnull = sum(hist.values())
+            _add(counts.missing[name], k, nonnull, n_all)
+            if is_ref:
+                _add(counts.missing[name], "__reference__", nonnull, n_all)
+            if hist:
+                lo, hi = min(hist), max(hist)
+                old = counts.ranges[name].get(k, (lo, hi))
+                counts.ranges[name][k] = (min(old[0], lo), max(old[1], hi))
 
 
 def _add(d: dict[str, tuple[int, int]], key: str, nonnull: int, n: int) -> None:

