@@ -45,8 +45,9 @@ __all__ = [
 def compute_drift(ws: Workspace, settings: DriftSettings | None = None) -> DriftReport:
     """Compare every feature of the predictions log, chunk by chunk, with the reference window.
 
-    Two scans of the log do the heavy work in SQL (reference quantiles; per-chunk histograms); everything
-    here runs on the small per-chunk, per-bin counts they return.
+    The heavy work is a handful of aggregate queries (reference moments and quantiles; per-chunk histograms
+    of continuous features in one scan; per-value counts of discrete ones; category counts); everything here
+    runs on the small per-chunk, per-bin counts they return. Never a row of the log reaches Python.
     """
     settings = settings or DriftSettings()
     validate(settings)
