@@ -8,6 +8,12 @@ from analytics.charts.theme import ALERT, NEUTRAL, PALETTE, style
 from analytics.drift_model import DriftReport, FeatureDrift
 
 
+def _room(fig: go.Figure) -> go.Figure:
+    # The theme puts the legend just above the plot; lift the title clear of it.
+    fig.update_layout(margin={"t": 90}, title={"y": 0.97, "yanchor": "top"}, legend={"y": 1.04})
+    return fig
+
+
 def score_label(method: str) -> str:
     """The y-axis title of a drift score, with its unit."""
     if method == "psi":
@@ -76,9 +82,8 @@ def score_over_time(feature: FeatureDrift, method: str = "psi") -> go.Figure:
                 )
             )
     fig.update_yaxes(rangemode="tozero")
-    return style(
-        fig, title=f"{feature.name}: drift score by chunk", x="chunk start (UTC)", y=score_label(method)
-    )
+    title = f"{feature.name}: drift score by chunk"
+    return _room(style(fig, title=title, x="chunk start (UTC)", y=score_label(method)))
 
 
 def missing_over_time(feature: FeatureDrift) -> go.Figure:
@@ -106,9 +111,8 @@ def missing_over_time(feature: FeatureDrift) -> go.Figure:
         )
     fig.add_hline(y=100 * feature.ref_missing_rate, line_dash="dash", line_color=NEUTRAL)
     fig.update_yaxes(rangemode="tozero")
-    return style(
-        fig, title=f"{feature.name}: missing values", x="chunk start (UTC)", y="missing values (% of rows)"
-    )
+    title = f"{feature.name}: missing values"
+    return _room(style(fig, title=title, x="chunk start (UTC)", y="missing values (% of rows)"))
 
 
 def distribution_overlay(feature: FeatureDrift, chunk_key: str) -> go.Figure:
@@ -150,7 +154,9 @@ def distribution_overlay(feature: FeatureDrift, chunk_key: str) -> go.Figure:
         if feature.kind != "numeric"
         else "value range (reference quantile bins; open end bins outside it)"
     )
-    return style(fig, title=f"{feature.name}: reference vs {chunk.key}", x=axis, y="share of values (%)")
+    return _room(
+        style(fig, title=f"{feature.name}: reference vs {chunk.key}", x=axis, y="share of values (%)")
+    )
 
 
 def heatmap(report: DriftReport) -> go.Figure:
