@@ -75,9 +75,25 @@ class MetricResult:
     incomplete: int  # exposed users left out because their window had not elapsed when the data ends
     cuped_theta: float | None = None
     variance_reduction: float | None = None
+    note: str | None = None  # e.g. arms left out because the metric does not apply to them
 
     def arm(self, name: str) -> ArmStats:
-        return next(a for a in self.variants if a.name == name)
+        """An arm's statistics; an arm the metric does not apply to (see ``note``) falls back to the baseline."""
+        found = next((a for a in self.variants if a.name == name), None)
+        if found is None and self.baseline is not None:
+            found = next(a for a in self.variants if a.name == self.baseline)
+        if found is None:
+            raise LiftboardError(f"{self.spec.text} has no arm {name!r}.")
+        return found
+
+    def users(self, name: str) -> int | None:
+        """Users counted in an arm, None where the metric does not apply."""
+        return next((a.users for a in self.variants if a.name == name), None)
+
+    @property
+    def baseline(self) -> str | None:
+        """The arm the comparisons are against (the control, unless the metric does not apply to it)."""
+        return self.comparisons[0].baseline if self.comparisons else None
 
     def comparison(self, variant: str) -> Comparison:
         return next(c for c in self.comparisons if c.variant == variant)
@@ -159,6 +175,7 @@ def _metric_dict(m: MetricResult) -> dict[str, Any]:
         "incomplete_users": m.incomplete,
         "cuped_theta": m.cuped_theta,
         "variance_reduction": m.variance_reduction,
+        "note": m.note,
     }
 
 
@@ -303,6 +320,25 @@ def compare_metric(
             )
     theta = reduction = None
     kind = spec.aggregate
+    note = None
+    incomplete = sum(exposed.values()) - sum(m.n for m in arms.values()) if exposed else 0
+    if kind == "ratio":
+        # A ratio has no value in an arm whose denominator is zero (e.g. feedback rates in a control arm that
+        # shows no AI output): leave such arms out and compare the others, against the first of them if need be.
+        empty = [a for a, m in arms.items() if m.sum_x == 0]
+        if empty:
+            arms = {a: m for a, m in arms.items() if a not in empty}
+            if len(arms) < 2:
+                raise LiftboardError(
+                    f"{spec.text}: only {', '.join(arms) or 'no arm'} has any {spec.label} denominator "
+                    f"(none in {', '.join(empty)}); there is nothing to compare."
+                )
+            old_control, control = control, control if control in arms else next(iter(arms))
+            note = (
+                f"{spec.label} does not apply to {', '.join(empty)} (no denominator there, e.g. no AI output to "
+                f"give feedback on)"
+                + (f"; the other arms are compared against {control}." if control != old_control else ".")
+            )
     used = arms
     if cuped and kind != "ratio":
         used, theta, reduction = stats.cuped(arms)
@@ -323,8 +359,7 @@ def compare_metric(
     for a, m in arms.items():
         mean, var = stats.arm_mean_var(m, ratio=ratio, proportion=proportion)
         arm_stats.append(ArmStats(a, m.n, mean, var, m))
-    incomplete = sum(exposed.values()) - sum(m.n for m in arms.values()) if exposed else 0
-    return MetricResult(spec, role, tuple(arm_stats), tuple(comps), incomplete, theta, reduction)
+    return MetricResult(spec, role, tuple(arm_stats), tuple(comps), incomplete, theta, reduction, note)
 
 
 def analyze(
@@ -448,7 +483,7 @@ class PowerInputs:
 def power_inputs(
     metric: MetricResult, control: str, *, alpha: float = 0.05, power: float = 0.8
 ) -> PowerInputs:
-    ctrl = metric.arm(control)
+    ctrl = metric.arm(metric.baseline or control)
     n = min(a.users for a in metric.variants)
     try:
         now = stats.mde(ctrl.mean, ctrl.variance, n, alpha=alpha, power=power)

@@ -7,6 +7,7 @@ from typing import Any
 
 from analytics import cost as cost_engine
 from analytics import drift, experiments, feedback, feedback_metrics, verdict
+from analytics.access import Actor, require
 from analytics.errors import LiftboardError
 from analytics.power import mde
 from analytics.stages import Evidence, Ladder, Thresholds, ladder
@@ -56,11 +57,13 @@ def thresholds(ws: Workspace) -> Thresholds:
     return th
 
 
-def save_thresholds(ws: Workspace, th: Thresholds, actor: str) -> None:
+def save_thresholds(ws: Workspace, th: Thresholds, actor: Actor | None) -> None:
+    """Save the stage thresholds (editors and admins), audited before and after."""
+    who = require(actor, "edit_settings").name
     before = ws.get_setting(THRESHOLDS_KEY)
     with ws.transaction() as cur:
         ws.set_setting(THRESHOLDS_KEY, th.to_dict(), cur=cur)
-        ws.audit(cur, actor, "settings.stages", THRESHOLDS_KEY, before, th.to_dict())
+        ws.audit(cur, who, "settings.stages", THRESHOLDS_KEY, before, th.to_dict())
 
 
 def _governance(ws: Workspace) -> dict[str, Any]:
@@ -113,7 +116,7 @@ def _experiment_part(
             reading = (verdict.srm_sentence(result.srm) or "Sample-ratio mismatch.") + " " + reading
             status = "bad"
         cards.append(Card("Does it work?", reading, status, "experiments", {"experiment": name}))
-    control = next(a for a in primary.variants if a.name == result.control)
+    control = primary.arm(primary.baseline or result.control)
     n_arm = min(a.users for a in primary.variants)
     try:
         ev["mde_rel"] = mde(control.mean, control.variance, n_arm, alpha=result.alpha)

@@ -96,7 +96,7 @@ def sentence(spec: MetricSpec, c: Comparison) -> str:
 
 
 def metric_sentences(m: MetricResult) -> list[str]:
-    return [sentence(m.spec, c) for c in m.comparisons]
+    return [sentence(m.spec, c) for c in m.comparisons] + ([m.note[0].upper() + m.note[1:]] if m.note else [])
 
 
 def srm_sentence(srm: SrmResult) -> str | None:
@@ -115,7 +115,7 @@ def srm_sentence(srm: SrmResult) -> str | None:
 
 def not_enough_data(m: MetricResult, control: str, *, power: float = 0.8) -> str | None:
     """ "Not enough data yet" for a non-significant comparison whose observed lift needs more users; else None."""
-    ctrl = m.arm(control)
+    ctrl = m.arm(m.baseline or control)
     n = min(a.users for a in m.variants)
     for c in m.comparisons:
         if c.significant or c.rel_lift is None or abs(c.rel_lift) < 0.005:

@@ -203,7 +203,7 @@ counts = pd.DataFrame(
     [
         {"variant": a, "exposed_users": result.exposed[a],
          "expected_share": result.srm.expected[a] / sum(result.srm.expected.values()),
-         **{f"users_counted: {m.spec.text}": m.arm(a).users for m in result.metrics}}
+         **{f"users_counted: {m.spec.text}": m.users(a) for m in result.metrics}}
         for a in result.variants
     ]
 )  # fmt: skip

@@ -252,3 +252,15 @@ def test_open_read_only_demo_is_unchanged(demo_path) -> None:
         assert analyze(ws, "ai_recs", ["count:share:7d"]).metrics[0].spec.text == "count:share:7d"
     finally:
         ws.close()
+
+
+def test_feedback_metric_leaves_out_arms_without_ai_output(demo_ws) -> None:
+    res = analyze(demo_ws, "model_size", ["feedback:accept"])
+    m = res.metrics[0]
+    assert [a.name for a in m.variants] == [v for v in res.variants if v != "control"]
+    assert [(c.baseline, c.variant) for c in m.comparisons] == [("large", "small")]
+    assert "does not apply to control" in m.note and "compared against large" in m.note
+    # The demo's large model is accepted more often (by 6 pp before the drift, in every period).
+    assert m.comparisons[0].abs_lift < -0.03 and m.comparisons[0].significant
+    with pytest.raises(LiftboardError, match="only ai has any"):
+        analyze(demo_ws, "ai_recs", ["feedback:accept"])
