@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+import pandas as pd
 
 from analytics.errors import LiftboardError
 from analytics.store import Workspace
@@ -49,6 +52,8 @@ class Actor:
         need = ACTIONS.get(action)
         if need is None:
             raise ValueError(f"unknown action {action!r}")
+        if self.role not in ROLES:  # a crafted or stale role grants nothing
+            return False
         return ROLES.index(self.role) >= ROLES.index(need)
 
 
@@ -68,6 +73,19 @@ def local_actor(name: str) -> Actor:
             "Type your name in the sidebar first: every change is recorded with who made it."
         )
     return Actor(name=clean[:80], role="admin", authenticated=False)
+
+
+def cli_actor(name: str | None = None) -> Actor:
+    """The command line's actor: a local admin named NAME, else the operating-system user.
+
+    Whoever can open the workspace file holds all of its data, so the CLI does not pretend to restrict them.
+    """
+    if not name:
+        try:
+            name = getpass.getuser()
+        except (KeyError, OSError):
+            name = "unknown"
+    return local_actor(name)
 
 
 def require(actor: Actor | None, action: str) -> Actor:
@@ -123,3 +141,62 @@ def resolve(ws: Workspace, email: str | None) -> Actor | None:
         return None
     role = max((r.role for r in chosen), key=ROLES.index)
     return Actor(name=email, role=role, authenticated=True)
+
+
+def upsert_rules(ws: Workspace, actor: Actor, rules: Sequence[RoleRule]) -> list[RoleRule]:
+    """Add rules or change the role of existing matches (admins only); other rules stay as they were."""
+    new = [_check_rule(r) for r in rules]
+    by_match = {r.match: r for r in get_rules(ws)}
+    for r in new:
+        by_match[r.match] = r
+    return set_rules(ws, actor, list(by_match.values()))
+
+
+def remove_rules(ws: Workspace, actor: Actor, matches: Sequence[str]) -> list[RoleRule]:
+    """Remove the rules for these emails or domains (admins only); an unknown one is refused, nothing removed."""
+    require(actor, "edit_roles")
+    current = get_rules(ws)
+    known = {r.match for r in current}
+    wanted = [m.strip().lower() for m in matches]
+    missing = [m for m in wanted if m not in known]
+    if missing:
+        listed = ", ".join(sorted(known)) or "none"
+        raise LiftboardError(f"There is no role rule for {missing[0]!r}; the rules are: {listed}.")
+    return set_rules(ws, actor, [r for r in current if r.match not in wanted])
+
+
+AUDIT_AREAS: dict[str, tuple[str, ...]] = {
+    "loads and deletions": ("load:%", "delete", "demo.%"),
+    "tags": ("review.%", "tag.%"),
+    "roles": ("roles.%",),
+    "settings and prices": ("set_prices", "set_budget", "settings.%"),
+}
+
+
+def audit_log(
+    ws: Workspace,
+    *,
+    areas: Sequence[str] = (),
+    actor: str | None = None,
+    limit: int = 500,
+) -> pd.DataFrame:
+    """The audit trail, newest first (who, when, what, before, after), optionally for some areas or one actor.
+
+    Args:
+        areas: keys of ``AUDIT_AREAS``; none means every action.
+    """
+    unknown = [a for a in areas if a not in AUDIT_AREAS]
+    if unknown:
+        raise LiftboardError(f"Unknown audit area {unknown[0]!r}; choose from: {', '.join(AUDIT_AREAS)}.")
+    patterns = [p for a in areas for p in AUDIT_AREAS[a]]
+    where, params = [], []
+    if patterns:
+        where.append("(" + " OR ".join(["action LIKE ?"] * len(patterns)) + ")")
+        params.extend(patterns)
+    if actor:
+        where.append("actor = ?")
+        params.append(actor)
+    sql = "SELECT audit_id, at_time, actor, action, target, before, after FROM lb_audit"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    return ws.query_df(sql + " ORDER BY audit_id DESC LIMIT ?", [*params, max(1, int(limit))])

@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from analytics.access import cli_actor
 from analytics.errors import LiftboardError
 from analytics.store import KINDS, open_workspace
 
@@ -96,7 +97,7 @@ def cmd_load(args: argparse.Namespace) -> dict[str, Any]:
             report = ingest.validate(ws, args.file, args.kind, **kwargs)
             doc: dict[str, Any] = {"report": report.to_dict(), "record": None}
         else:
-            result = ingest.load(ws, args.file, args.kind, **kwargs)
+            result = ingest.load(ws, args.file, args.kind, actor=cli_actor(), **kwargs)
             report = result.report
             doc = {"report": report.to_dict(), "record": result.record}
     finally:

@@ -10,6 +10,7 @@ from typing import Any
 from analytics import agreement, tags
 from analytics import feedback as fb
 from analytics import feedback_metrics as fm
+from analytics.access import cli_actor
 from analytics.errors import LiftboardError
 from analytics.store import Workspace, open_workspace
 
@@ -71,7 +72,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     p.add_argument("names", nargs="*", help="NAME (add, retire, restore, history) or OLD NEW (rename)")
     p.add_argument("--description", default="", help="for add")
-    p.add_argument("--actor", help="who makes the change (required for edits)")
+    p.add_argument("--actor", help="who makes the change (default: your login name)")
     p.set_defaults(func=cmd_tags)
 
     p = sub.add_parser("export-feedback", parents=[common], help="export tagged feedback to .csv or .parquet")
@@ -199,7 +200,7 @@ def cmd_tag(args: argparse.Namespace) -> dict[str, Any]:
             )
             for i in args.items
         ]
-        res = tags.save_tags(ws, args.reviewer, edits)
+        res = tags.save_tags(ws, cli_actor(args.reviewer), edits)
     finally:
         ws.close()
     if not args.json:
@@ -223,7 +224,9 @@ def cmd_bulk_tag(args: argparse.Namespace) -> dict[str, Any]:
             if not args.json:
                 print(f"{pre.changed:,} of {n:,} selected items would change; run again with --yes to apply.")
             return {"applied": False, "selected": n, "would_change": pre.changed}
-        res = tags.bulk_tag(ws, flt, args.reviewer, add=args.add, remove=args.remove, expected_count=n)
+        res = tags.bulk_tag(
+            ws, flt, cli_actor(args.reviewer), add=args.add, remove=args.remove, expected_count=n
+        )
     finally:
         ws.close()
     if not args.json:
@@ -244,11 +247,11 @@ def cmd_tags(args: argparse.Namespace) -> dict[str, Any]:
                 print(hist.to_string(index=False))
             return {"history": hist.to_dict(orient="records")}
         if args.action == "add":
-            tags.add_tag(ws, args.names[0], args.actor, args.description)
+            tags.add_tag(ws, args.names[0], cli_actor(args.actor), args.description)
         elif args.action == "rename":
-            tags.rename_tag(ws, args.names[0], args.names[1], args.actor)
+            tags.rename_tag(ws, args.names[0], args.names[1], cli_actor(args.actor))
         elif args.action in ("retire", "restore"):
-            tags.retire_tag(ws, args.names[0], args.actor, retired=args.action == "retire")
+            tags.retire_tag(ws, args.names[0], cli_actor(args.actor), retired=args.action == "retire")
         listed = tags.list_tags(ws, include_retired=True)
     finally:
         ws.close()

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from analytics.access import Actor, local_actor, require
 from analytics.errors import LiftboardError
 from analytics.store import Workspace, open_workspace
 
@@ -286,9 +287,13 @@ _UID = "'u' || lpad(CAST(uidx AS VARCHAR), 7, '0')"
 
 
 def populate_demo(
-    ws: Workspace, *, users: int = 50_000, seed: int = 7, progress: Progress = _noop
+    ws: Workspace, *, actor: Actor | None, users: int = 50_000, seed: int = 7, progress: Progress = _noop
 ) -> DemoTruth:
-    """Write the demo tables into an open workspace that has no data tables yet, in one transaction."""
+    """Write the demo tables into an open workspace that has no data tables yet, in one transaction.
+
+    Loading data needs the editor role; ``build_demo`` (a new file) acts as the file's local admin.
+    """
+    require(actor, "load")
     if users < 1000:
         raise LiftboardError(
             "The demo needs at least 1,000 users (--users 1000) to have every arm populated."
@@ -535,7 +540,7 @@ def build_demo(
         leftover.unlink(missing_ok=True)
     ws = open_workspace(tmp)
     try:
-        truth = populate_demo(ws, users=users, seed=seed, progress=progress)
+        truth = populate_demo(ws, actor=local_actor("demo"), users=users, seed=seed, progress=progress)
         ws.con.execute("CHECKPOINT")
     except BaseException:
         ws.close()

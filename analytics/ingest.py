@@ -17,6 +17,7 @@ from typing import Any, BinaryIO
 import duckdb
 import pandas as pd
 
+from analytics.access import Actor, require
 from analytics.errors import LiftboardError
 from analytics.mapping import (  # re-exported: the page and the CLI use ingest as one entry point
     SYNONYMS,
@@ -164,7 +165,7 @@ def _process(
     delimiter: str | None,
     name: str | None,
     source_label: str | None,
-    actor: str | None,
+    actor: Actor | None,
     progress: Progress | None,
     max_bytes: int | None,
     commit: bool,
@@ -194,7 +195,7 @@ def _process(
 
 def _stage_and_commit(
     ws: Workspace, info: FileInfo, kind: str, resolved: dict[str, str | None], hasher: _Hasher, *,
-    replace: bool, skip_bad_rows: bool, encoding: str | None, source_label: str | None, actor: str | None,
+    replace: bool, skip_bad_rows: bool, encoding: str | None, source_label: str | None, actor: Actor | None,
     progress: Progress | None, commit: bool, retry: dict[str, Any] | None,
 ) -> LoadResult | ValidationReport:  # fmt: skip
     say = progress or (lambda _f, _s: None)
@@ -270,7 +271,7 @@ def _stage_and_commit(
             "content_hash": hasher.digest,
             "rows": report.rows_to_load,
             "mode": mode,
-            "loaded_by": actor or _whoami(),
+            "loaded_by": actor.name if actor is not None else _whoami(),
             "source": source_label or str(info.path),
             "mapping": resolved,
         }
@@ -425,7 +426,7 @@ def load(
     delimiter: str | None = None,
     name: str | None = None,
     source: str | None = None,
-    actor: str | None = None,
+    actor: Actor | None,
     progress: Progress | None = None,
     max_bytes: int | None = None,
 ) -> LoadResult:
@@ -440,7 +441,9 @@ def load(
         skip_bad_rows: drop rows with unparseable timestamps/numbers or blank ids instead of refusing.
         name: the file name to record (an upload's original name); source: where it came from.
         progress: called with (fraction 0..1, step label) from the calling thread.
+        actor: who loads; their role must allow loading (editor or admin), checked before anything is read.
     """
+    require(actor, "load")
     out = _process(
         ws,
         path,
@@ -461,10 +464,10 @@ def load(
     return out
 
 
-def delete_dataset(ws: Workspace, kind: str, *, actor: str | None = None) -> int:
-    """Drop a canonical table (recorded in lb_loads and the audit trail); returns the rows removed."""
+def delete_dataset(ws: Workspace, kind: str, *, actor: Actor | None) -> int:
+    """Drop a canonical table (admins only; recorded in lb_loads and the audit trail); returns the rows removed."""
+    who = require(actor, "delete").name
     table = ws.table(kind)  # a LiftboardError when it does not exist
-    who = actor or _whoami()
     with ws.transaction() as cur:
         rows = int(cur.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608
         cur.execute(f"DROP TABLE {table}")

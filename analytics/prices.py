@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from analytics.access import Actor, require
 from analytics.errors import LiftboardError
 from analytics.store import Workspace
 
@@ -57,13 +58,16 @@ def _check(price: Price) -> None:
             )
 
 
-def set_prices(ws: Workspace, prices: list[Price], *, actor: str = "app") -> list[Price]:
+def set_prices(ws: Workspace, prices: list[Price], *, actor: Actor | None) -> list[Price]:
     """Replace the whole price table in one transaction and record before/after in the audit trail.
+
+    The actor's role must allow editing prices (editor or admin).
 
     Raises:
         LiftboardError: a row without a model version, a negative or missing price, or a model
             version listed twice.
     """
+    who = require(actor, "edit_prices").name
     seen: set[str] = set()
     clean: list[Price] = []
     for p in prices:
@@ -85,5 +89,5 @@ def set_prices(ws: Workspace, prices: list[Price], *, actor: str = "app") -> lis
                 "INSERT INTO lb_prices VALUES (?, ?, ?, ?)",
                 [p.model_version, p.input_per_1k, p.output_per_1k, p.cached_per_1k],
             )
-        ws.audit(cur, actor, "set_prices", "lb_prices", before, [p.__dict__ for p in clean])
+        ws.audit(cur, who, "set_prices", "lb_prices", before, [p.__dict__ for p in clean])
     return get_prices(ws)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
+from analytics.access import Actor, require
 from analytics.errors import LiftboardError
 from analytics.feedback import FeedbackFilter, ensure_items, selection
 from analytics.feedback import serialised as _serialised
@@ -77,10 +78,10 @@ def get_tag(ws: Workspace, name: str) -> Tag:
     return Tag(int(r[0]), r[1], r[2], bool(r[3]))
 
 
-def add_tag(ws: Workspace, name: str, actor: str, description: str = "") -> Tag:
-    """Add a tag; names are unique ignoring case."""
+def add_tag(ws: Workspace, name: str, actor: Actor | None, description: str = "") -> Tag:
+    """Add a tag (admins only); names are unique ignoring case."""
+    who = _acting(actor, "edit_taxonomy")
     name = _clean_name(name)
-    actor = reviewer_name(actor)
     with _serialised(ws), ws.transaction() as cur:
         if cur.execute("SELECT count(*) FROM lb_tags WHERE lower(name) = lower(?)", [name]).fetchone()[0]:
             raise LiftboardError(f"A tag named {name!r} already exists; choose another name or rename it.")
@@ -89,14 +90,14 @@ def add_tag(ws: Workspace, name: str, actor: str, description: str = "") -> Tag:
             "INSERT INTO lb_tags VALUES (?, ?, ?, false, now()::TIMESTAMP)",
             [tag_id, name, description or None],
         )
-        ws.audit(cur, actor, "tag.add", f"tag:{tag_id}", None, {"name": name, "description": description})
+        ws.audit(cur, who, "tag.add", f"tag:{tag_id}", None, {"name": name, "description": description})
     return Tag(tag_id, name, description, False)
 
 
-def rename_tag(ws: Workspace, name: str, new_name: str, actor: str) -> Tag:
-    """Rename a tag; its id stays, so every item keeps it, and the rename is in the audit trail."""
+def rename_tag(ws: Workspace, name: str, new_name: str, actor: Actor | None) -> Tag:
+    """Rename a tag (admins only); its id stays, so every item keeps it, and the rename is audited."""
+    who = _acting(actor, "edit_taxonomy")
     new_name = _clean_name(new_name)
-    actor = reviewer_name(actor)
     with _serialised(ws), ws.transaction() as cur:
         tag = get_tag(ws, name)
         clash = cur.execute(
@@ -106,19 +107,19 @@ def rename_tag(ws: Workspace, name: str, new_name: str, actor: str) -> Tag:
         if clash:
             raise LiftboardError(f"A tag named {new_name!r} already exists; choose another name.")
         cur.execute("UPDATE lb_tags SET name = ? WHERE tag_id = ?", [new_name, tag.tag_id])
-        ws.audit(cur, actor, "tag.rename", f"tag:{tag.tag_id}", {"name": tag.name}, {"name": new_name})
+        ws.audit(cur, who, "tag.rename", f"tag:{tag.tag_id}", {"name": tag.name}, {"name": new_name})
     return Tag(tag.tag_id, new_name, tag.description, tag.retired)
 
 
-def retire_tag(ws: Workspace, name: str, actor: str, *, retired: bool = True) -> Tag:
-    """Retire (or restore) a tag: hidden from pickers and new tagging, kept on the items that have it."""
-    actor = reviewer_name(actor)
+def retire_tag(ws: Workspace, name: str, actor: Actor | None, *, retired: bool = True) -> Tag:
+    """Retire (or restore) a tag (admins only): hidden from pickers and new tagging, kept on its items."""
+    who = _acting(actor, "edit_taxonomy")
     with _serialised(ws), ws.transaction() as cur:
         tag = get_tag(ws, name)
         cur.execute("UPDATE lb_tags SET retired = ? WHERE tag_id = ?", [retired, tag.tag_id])
         ws.audit(
             cur,
-            actor,
+            who,
             "tag.retire" if retired else "tag.restore",
             f"tag:{tag.tag_id}",
             {"retired": tag.retired},
@@ -143,6 +144,11 @@ def reviewer_name(name: str | None) -> str:
     if not name:
         raise LiftboardError("Tell us who you are first: type your name (it goes into the audit trail).")
     return name
+
+
+def _acting(actor: Actor | None, action: str) -> str:
+    """The actor's name for the audit trail, once their role is checked for the action."""
+    return reviewer_name(require(actor, action).name)
 
 
 def _ids(ws: Workspace, names: Sequence[str], *, allow_retired: bool) -> list[int]:
@@ -222,13 +228,14 @@ def _stale(item: str) -> LiftboardError:
     return LiftboardError(f"Someone else tagged item {item} since you loaded it; reload to see their tags.")
 
 
-def save_tags(ws: Workspace, reviewer: str, edits: Sequence[TagEdit]) -> WriteResult:
-    """Set the reviewer's tags on several items in one transaction (all or nothing).
+def save_tags(ws: Workspace, actor: Actor | None, edits: Sequence[TagEdit]) -> WriteResult:
+    """Set the reviewer's (the actor's, an editor or admin) tags on several items in one transaction.
 
     Each edit carries the item version the reviewer saw; if any item changed since, nothing is written
     and a LiftboardError names the item. Tags already retired may stay on an item but not be added.
+    All or nothing.
     """
-    reviewer = reviewer_name(reviewer)
+    reviewer = _acting(actor, "tag")
     if not edits:
         raise LiftboardError("No items selected; pick at least one item to tag.")
     ids = [e.feedback_id for e in edits]
@@ -280,10 +287,10 @@ def save_tags(ws: Workspace, reviewer: str, edits: Sequence[TagEdit]) -> WriteRe
 
 
 def tag_item(
-    ws: Workspace, feedback_id: str, tags: Sequence[str], reviewer: str, expected_version: int
+    ws: Workspace, feedback_id: str, tags: Sequence[str], actor: Actor | None, expected_version: int
 ) -> WriteResult:
-    """Set one item's tags for the reviewer (see ``save_tags``)."""
-    return save_tags(ws, reviewer, [TagEdit(feedback_id, tuple(tags), expected_version)])
+    """Set one item's tags for the actor (see ``save_tags``)."""
+    return save_tags(ws, actor, [TagEdit(feedback_id, tuple(tags), expected_version)])
 
 
 def _bulk_table(
@@ -335,7 +342,7 @@ def bulk_preview(
 def bulk_tag(
     ws: Workspace,
     flt: FeedbackFilter,
-    reviewer: str,
+    actor: Actor | None,
     *,
     add: Sequence[str] = (),
     remove: Sequence[str] = (),
@@ -347,9 +354,9 @@ def bulk_tag(
     Set-based: one statement builds the changes, one MERGE writes them, one INSERT … SELECT audits them.
     ``expected_count`` is the selection size the user confirmed; ``seen_audit_id`` the token from when they
     loaded the page (``current_audit_id``). If the selection grew or shrank, or any of its items was tagged
-    by someone since, nothing is written.
+    by someone since, nothing is written. The actor must be an editor or admin.
     """
-    reviewer = reviewer_name(reviewer)
+    reviewer = _acting(actor, "tag")
     if not add and not remove:
         raise LiftboardError("Choose at least one tag to add or remove.")
     add_ids, remove_ids = _ids(ws, add, allow_retired=False), _ids(ws, remove, allow_retired=True)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from analytics.access import Actor, require
 from analytics.cost import CostData, Headline, headline
 from analytics.errors import LiftboardError
 from analytics.scaling import MULTIPLES, Projection, ScalingFit, fit_power_law, project
@@ -277,8 +278,9 @@ def get_budget(ws: Workspace) -> float | None:
     return None if value is None else float(value)
 
 
-def set_budget(ws: Workspace, usd: float | None, *, actor: str = "app") -> None:
-    """Save (or clear, with None) the monthly budget, with an audit row."""
+def set_budget(ws: Workspace, usd: float | None, *, actor: Actor | None) -> None:
+    """Save (or clear, with None) the monthly budget, with an audit row (editors and admins)."""
+    who = require(actor, "edit_settings").name
     if usd is not None and (not math.isfinite(usd) or usd <= 0):
         raise LiftboardError(f"The monthly budget is {usd}; give a positive amount in USD.")
     before = get_budget(ws)
@@ -287,4 +289,4 @@ def set_budget(ws: Workspace, usd: float | None, *, actor: str = "app") -> None:
             cur.execute("DELETE FROM lb_settings WHERE key = ?", [BUDGET_KEY])
         else:
             ws.set_setting(BUDGET_KEY, float(usd), cur)
-        ws.audit(cur, actor, "set_budget", BUDGET_KEY, before, usd)
+        ws.audit(cur, who, "set_budget", BUDGET_KEY, before, usd)

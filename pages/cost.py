@@ -296,7 +296,7 @@ with b1:
         if who is None or not who.can("edit_settings"):
             st.error("Type your name in the sidebar (or sign in as an editor) to save the budget.")
         else:
-            guarded(whatif.set_budget, ws, new_budget or None, actor=who.name)
+            guarded(whatif.set_budget, ws, new_budget or None, actor=who)
             st.success("Budget saved.")
     if summary.budget:
         st.markdown(_md(summary.budget.sentence))
@@ -344,7 +344,7 @@ with st.expander("Price table (USD per 1k tokens, used where a prediction has to
                     )
                     for r in rows.itertuples()
                 ],
-                actor=who.name,
+                actor=who,
             )
             st.success("Prices saved; costs recomputed.")
             st.rerun()

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import streamlit as st
 
 from analytics import catalog, ingest
+from analytics.access import Actor, local_actor, require
 from analytics.errors import LiftboardError
 from analytics.store import CANONICAL, KINDS
 from analytics.validate import ValidationReport
@@ -32,14 +33,21 @@ def _try(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
         return None
 
 
-def _who(action: str) -> str:
-    """The name recorded with a change; with sign-in configured, the role must allow the action."""
-    from analytics.access import require
-
+def _who() -> Actor | None:
+    """Who acts on this page: the signed-in user, or in local mode the named (else the logged-in) local admin."""
     who = actor()
-    if auth_configured():
-        return require(who, action).name
-    return who.name if who else getpass.getuser()
+    if who is None and not auth_configured():
+        return local_actor(getpass.getuser())
+    return who
+
+
+def _role_note(who: Actor | None, action: str) -> None:
+    """Say why a write control is disabled (the engine refuses the write anyway)."""
+    if who is None or not who.can(action):
+        try:
+            require(who, action)
+        except LiftboardError as exc:
+            st.caption(str(exc))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -83,6 +91,9 @@ def _fmt_date(value: Any) -> str:
 
 ws = workspace()
 token = ws.state_token()
+who = _who()
+can_load = who is not None and who.can("load")
+can_delete = who is not None and who.can("delete")
 st.title("Data")
 st.caption(
     "What this workspace holds, and loading your own event logs, assignments, predictions and feedback."
@@ -99,11 +110,14 @@ if cat.empty:
         "This workspace holds no data yet. Build the demo workspace to explore Liftboard with a known "
         "AI experiment, or load your own files below."
     )
-    if st.button("Build the demo workspace", type="primary", key="build-demo"):
+    _role_note(who, "load")
+    if st.button("Build the demo workspace", type="primary", key="build-demo", disabled=not can_load):
         from analytics.demo import populate_demo
 
         bar = st.progress(0.0, text="Building the demo workspace…")
-        done = _try(populate_demo, ws, progress=lambda f, s: bar.progress(min(max(f, 0.0), 1.0), text=s))
+        done = _try(
+            populate_demo, ws, actor=who, progress=lambda f, s: bar.progress(min(max(f, 0.0), 1.0), text=s)
+        )
         if done is not None:
             st.session_state["data_flash"] = "The demo workspace is built."
             st.rerun()
@@ -253,13 +267,14 @@ if file is not None:
                         "file": report.file_format,
                     }
                 )
-            if st.button("Load", type="primary", disabled=not report.ok, key="data-load"):
+            _role_note(who, "load")
+            if st.button("Load", type="primary", disabled=not (report.ok and can_load), key="data-load"):
                 bar = st.progress(0.0, text="Starting…")
                 result = _try(
                     lambda: ingest.load(
                         ws, file, kind, mapping=mapping, replace=replace, skip_bad_rows=skip,
                         encoding=encoding, delimiter=delimiter, name=name,
-                        source="upload" if source == "Upload" else str(file), actor=_who("load"),
+                        source="upload" if source == "Upload" else str(file), actor=who,
                         progress=lambda f, s: bar.progress(min(max(f, 0.0), 1.0), text=s),
                     )
                 )  # fmt: skip
@@ -284,8 +299,9 @@ if not cat.empty:
         target = st.selectbox("Table", [t.kind for t in cat.tables], key="data-delete-kind")
         rows = next(t.rows for t in cat.tables if t.kind == target)
         sure = st.checkbox(f"Yes, delete the {target} table and its {rows:,} rows", key="data-delete-sure")
-        if st.button("Delete", disabled=not sure, key="data-delete"):
-            removed = _try(lambda: ingest.delete_dataset(ws, target, actor=_who("delete")))
+        _role_note(who, "delete")
+        if st.button("Delete", disabled=not (sure and can_delete), key="data-delete"):
+            removed = _try(lambda: ingest.delete_dataset(ws, target, actor=who))
             if removed is not None:
                 st.session_state["data_flash"] = f"Deleted the {target} table ({removed:,} rows)."
                 st.session_state.pop("data-delete-sure", None)

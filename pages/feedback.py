@@ -208,7 +208,7 @@ with tab_queue:
         key="fb_save",
     ):
         try:
-            res = tags.save_tags(ws, reviewer or "", changed)
+            res = tags.save_tags(ws, who, changed)
         except LiftboardError as exc:
             st.error(str(exc))
         else:
@@ -252,7 +252,7 @@ with tab_queue:
             ):
                 with st.spinner(f"Tagging {pre.changed:,} items…"):
                     try:
-                        res = tags.bulk_tag(ws, qflt, reviewer, add=add, remove=remove, expected_count=n_sel,
+                        res = tags.bulk_tag(ws, qflt, who, add=add, remove=remove, expected_count=n_sel,
                                             seen_audit_id=loaded_token)  # fmt: skip
                     except LiftboardError as exc:
                         st.error(str(exc))
@@ -340,19 +340,19 @@ with tab_tax:
             name = st.text_input("New tag")
             desc = st.text_input("Description")
             if st.form_submit_button("Add tag"):
-                guarded(tags.add_tag, ws, name, reviewer, desc)
+                guarded(tags.add_tag, ws, name, who, desc)
                 st.rerun()
         with t2.form("fb_rename_tag"):
             old = st.selectbox("Tag", [t.name for t in all_tags])
             new = st.text_input("New name")
             if st.form_submit_button("Rename"):
-                guarded(tags.rename_tag, ws, old, new, reviewer)
+                guarded(tags.rename_tag, ws, old, new, who)
                 st.rerun()
         with t3.form("fb_retire_tag"):
             which = st.selectbox("Tag ", [t.name for t in all_tags])
             restore = st.checkbox("Restore instead of retire")
             if st.form_submit_button("Retire / restore"):
-                guarded(tags.retire_tag, ws, which, reviewer, retired=not restore)
+                guarded(tags.retire_tag, ws, which, who, retired=not restore)
                 st.rerun()
 
 # -- export ----------------------------------------------------------------------------------------

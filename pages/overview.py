@@ -122,6 +122,6 @@ with st.expander("How the stages are judged (and their thresholds)"):
                     latency_p95_target_ms=lat,
                     max_scaling_exponent=b,
                 )
-                guarded(overview.save_thresholds, ws, new, who.name)
+                guarded(overview.save_thresholds, ws, new, who)
                 st.success("Thresholds saved.")
                 st.rerun()

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from analytics import feedback as fb
 from analytics import feedback_metrics as fm
 from analytics import tags
+from analytics.access import Actor
 from analytics.store import open_workspace
 from tests.unit._feedback_data import make
 
@@ -82,7 +83,7 @@ def test_tag_an_item_in_the_table_writes_review_and_audit(db: Path, monkeypatch:
 def test_stale_edit_is_refused_with_a_reload_message(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     at = _page(db, monkeypatch)
     ws = open_workspace(db)
-    tags.tag_item(ws, "f0", ["helpful"], "bob", 0)  # bob saves while ann has the page open
+    tags.tag_item(ws, "f0", ["helpful"], Actor("bob", "editor"), 0)  # bob saves while ann has the page open
     ws.close()
     _edit(at, 0, ["wrong"])
     at.button(key="fb_save").click().run()

@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 
 from analytics import cost, whatif
+from analytics.access import Actor
 from analytics.prices import Price, set_prices
 from analytics.store import open_workspace
 
@@ -44,6 +45,7 @@ def _build(path: Path) -> None:
             Price("small-v1", 0.00015, 0.0006, 0.000075),
             Price("large-v1", 0.003, 0.015, 0.0015),
         ],
+        actor=Actor("tester", "editor"),
     )
     ws.close()
 

@@ -10,6 +10,7 @@ import pytest
 
 from analytics import agreement, tags
 from analytics import feedback as fb
+from analytics.access import Actor
 from analytics.agreement import Table2x2
 from analytics.store import Workspace
 from tests.unit._feedback_data import make
@@ -59,9 +60,14 @@ def test_kappas_from_workspace_reviews(ws: Workspace) -> None:
     ]  # fmt: skip
     for i, (a, b) in enumerate(plan):
         fid = f"f{i}"
-        tags.tag_item(ws, fid, a + (["helpful"] if i == 0 else []), "alice", tags.item_version(ws, fid))
-        tags.tag_item(ws, fid, b + (["helpful"] if i == 0 else []), "bob", tags.item_version(ws, fid))
-    tags.tag_item(ws, "f50", ["wrong"], "carol", 0)  # carol shares no item with anyone: no pair
+        tags.tag_item(
+            ws, fid, a + (["helpful"] if i == 0 else []), Actor("alice", "editor"), tags.item_version(ws, fid)
+        )
+        tags.tag_item(
+            ws, fid, b + (["helpful"] if i == 0 else []), Actor("bob", "editor"), tags.item_version(ws, fid)
+        )
+    # carol shares no item with anyone: no pair
+    tags.tag_item(ws, "f50", ["wrong"], Actor("carol", "editor"), 0)
     got = {(k.reviewer_a, k.reviewer_b, k.tag): k for k in agreement.kappas(ws)}
     assert set(got) == {
         ("alice", "bob", "wrong"),

@@ -6,6 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 from analytics import catalog, ingest
+from analytics.access import Actor
 from analytics.demo import TRUTH
 from analytics.store import Workspace
 
@@ -24,12 +25,12 @@ def test_summaries_count_exactly(tmp_ws: Workspace, tmp_path: Path) -> None:
         "a,e1,control,2026-09-08 10:00\nb,e1,ai,2026-09-09 10:00\nc,e1,ai,2026-09-10 10:00\n"
         "d,e1,control,2026-09-11\nd,e1,ai,2026-09-12\na,e2,small,2026-09-13\n"
     )
-    ingest.load(tmp_ws, assign, "assignments")
+    ingest.load(tmp_ws, assign, "assignments", actor=Actor("tester", "editor"))
     events = tmp_path / "e.csv"
     events.write_text(
         "user_id,timestamp,event\na,2026-09-01,view\na,2026-09-02,view\nb,2026-10-05 23:00,view\n"
     )
-    ingest.load(tmp_ws, events, "events")
+    ingest.load(tmp_ws, events, "events", actor=Actor("tester", "editor"))
     cat = catalog.catalog(tmp_ws)
     ev = next(t for t in cat.tables if t.kind == "events")
     assert (ev.rows, ev.users, ev.first, ev.last) == (3, 2, datetime(2026, 9, 1), datetime(2026, 10, 5, 23))

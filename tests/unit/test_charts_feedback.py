@@ -10,6 +10,7 @@ from analytics import agreement as ag
 from analytics import feedback as fb
 from analytics import feedback_metrics as fm
 from analytics import tags
+from analytics.access import Actor
 from analytics.charts import feedback as charts
 from analytics.store import Workspace
 from tests.unit._feedback_data import make
@@ -44,10 +45,10 @@ def test_rate_by_group_and_tag_mix_and_agreement(ws: Workspace) -> None:
     assert "%" in fig.layout.yaxis.title.text
     empty = charts.tag_mix(fm.tag_mix(ws, fb.FeedbackFilter()))
     assert len(empty.data) == 0 and empty.layout.annotations[0].text == "No tagged items yet"
-    tags.tag_item(ws, "f0", ["wrong"], "alice", 0)
-    tags.tag_item(ws, "f0", ["wrong"], "bob", 1)
-    tags.tag_item(ws, "f1", ["helpful"], "alice", 0)
-    tags.tag_item(ws, "f1", ["wrong"], "bob", 1)
+    tags.tag_item(ws, "f0", ["wrong"], Actor("alice", "editor"), 0)
+    tags.tag_item(ws, "f0", ["wrong"], Actor("bob", "editor"), 1)
+    tags.tag_item(ws, "f1", ["helpful"], Actor("alice", "editor"), 0)
+    tags.tag_item(ws, "f1", ["wrong"], Actor("bob", "editor"), 1)
     mix = charts.tag_mix(fm.tag_mix(ws, fb.FeedbackFilter(), period="week"))
     assert {t.name: list(t.y) for t in mix.data} == {"helpful": [50.0], "wrong": [100.0]}
     assert "%" in mix.layout.yaxis.title.text

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
+from analytics.access import Actor
 from analytics.cost import headline, load_costs, per_user_by_model, top_users
 from analytics.errors import LiftboardError
 from analytics.prices import Price, set_prices
@@ -83,7 +84,7 @@ def _two_models(ws: Workspace) -> None:
     )
     df["timestamp"] = pd.to_datetime(df["timestamp"])
     _table(ws, "predictions", df)
-    set_prices(ws, [Price("a", 1.0, 2.0, 0.5), Price("b", 10.0, 20.0, 1.0)])
+    set_prices(ws, [Price("a", 1.0, 2.0, 0.5), Price("b", 10.0, 20.0, 1.0)], actor=Actor("tester", "editor"))
 
 
 def _cost(p: Price, tin: float, tout: float, tc: float, in_x: float = 1.0, out_x: float = 1.0) -> float:
@@ -281,13 +282,13 @@ def test_budget_crossing_dates() -> None:
 
 def test_budget_setting_round_trip_with_audit(tmp_ws: Workspace) -> None:
     assert get_budget(tmp_ws) is None
-    set_budget(tmp_ws, 500.0, actor="carol")
+    set_budget(tmp_ws, 500.0, actor=Actor("carol", "editor"))
     assert get_budget(tmp_ws) == 500.0
-    set_budget(tmp_ws, None)
+    set_budget(tmp_ws, None, actor=Actor("tester", "editor"))
     assert get_budget(tmp_ws) is None
     assert tmp_ws.scalar("SELECT count(*) FROM lb_audit WHERE action = 'set_budget'") == 2
     with pytest.raises(LiftboardError):
-        set_budget(tmp_ws, -3.0)
+        set_budget(tmp_ws, -3.0, actor=Actor("tester", "editor"))
 
 
 def test_top_users_share(tmp_ws: Workspace) -> None:

@@ -14,6 +14,7 @@ from statsmodels.stats.proportion import proportion_confint
 from analytics import feedback as fb
 from analytics import feedback_metrics as fm
 from analytics import tags
+from analytics.access import Actor
 from analytics.errors import LiftboardError
 from analytics.store import Workspace
 from tests.unit._feedback_data import make
@@ -77,9 +78,9 @@ def test_item_never_queued_twice_despite_duplicates(ws: Workspace) -> None:
 
 
 def test_untagged_queue_by_anyone_and_by_reviewer(ws: Workspace) -> None:
-    tags.tag_item(ws, "f0", ["wrong"], "alice", 0)
-    tags.tag_item(ws, "f1", ["helpful"], "bob", 0)
-    tags.tag_item(ws, "f2", [], "bob", 0)  # a review with no tags leaves the item untagged
+    tags.tag_item(ws, "f0", ["wrong"], Actor("alice", "editor"), 0)
+    tags.tag_item(ws, "f1", ["helpful"], Actor("bob", "editor"), 0)
+    tags.tag_item(ws, "f2", [], Actor("bob", "editor"), 0)  # a review with no tags leaves the item untagged
     anyone = fb.FeedbackFilter(status="untagged")
     assert fb.count(ws, anyone) == N - 2
     # Whose tags fill the table (viewer) never changes which items are listed.
@@ -167,9 +168,9 @@ def test_summary_and_headline(ws: Workspace) -> None:
 
 
 def test_tag_mix_counts_items_once(ws: Workspace) -> None:
-    tags.tag_item(ws, "f0", ["wrong", "unsafe"], "alice", 0)
-    tags.tag_item(ws, "f0", ["wrong"], "bob", 1)
-    tags.tag_item(ws, "f1", ["helpful"], "bob", 0)
+    tags.tag_item(ws, "f0", ["wrong", "unsafe"], Actor("alice", "editor"), 0)
+    tags.tag_item(ws, "f0", ["wrong"], Actor("bob", "editor"), 1)
+    tags.tag_item(ws, "f1", ["helpful"], Actor("bob", "editor"), 0)
     mix = fm.tag_mix(ws, fb.FeedbackFilter(), period="week").rows
     got = {r.tag: (r.items, r.tagged) for r in mix.itertuples()}
     assert got == {"wrong": (1, 2), "unsafe": (1, 2), "helpful": (1, 2)}
@@ -177,9 +178,14 @@ def test_tag_mix_counts_items_once(ws: Workspace) -> None:
 
 
 def test_export_csv_and_parquet_neutralise_formulas(ws: Workspace, tmp_path: Path) -> None:
-    tags.bulk_tag(ws, fb.FeedbackFilter(feedback_ids=("f0", "f1", "f7")), "=cmd|' /C calc'!A0", add=["wrong"])
-    tags.add_tag(ws, "@risk", "alice")
-    tags.tag_item(ws, "f7", ["@risk"], "alice", 1)
+    tags.bulk_tag(
+        ws,
+        fb.FeedbackFilter(feedback_ids=("f0", "f1", "f7")),
+        Actor("=cmd|' /C calc'!A0", "editor"),
+        add=["wrong"],
+    )
+    tags.add_tag(ws, "@risk", Actor("alice", "admin"))
+    tags.tag_item(ws, "f7", ["@risk"], Actor("alice", "editor"), 1)
     n_csv = fb.export_tagged(ws, fb.FeedbackFilter(), tmp_path / "out.csv")
     n_pq = fb.export_tagged(ws, fb.FeedbackFilter(), tmp_path / "out.parquet")
     assert n_csv == n_pq == 4

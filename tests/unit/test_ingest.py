@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from analytics import ingest
+from analytics.access import Actor
 from analytics.errors import LiftboardError
 from analytics.sniff import sniff
 from analytics.store import Workspace, open_workspace
@@ -47,7 +48,7 @@ def snapshot(ws: Workspace) -> dict[str, int]:
 
 @pytest.fixture()
 def loaded_ws(tmp_ws: Workspace, tmp_path: Path) -> Workspace:
-    ingest.load(tmp_ws, write(tmp_path, "seed.csv", EVENTS_CSV), "events")
+    ingest.load(tmp_ws, write(tmp_path, "seed.csv", EVENTS_CSV), "events", actor=Actor("tester", "editor"))
     return tmp_ws
 
 
@@ -124,7 +125,9 @@ def test_exact_canonical_name_wins_over_a_synonym() -> None:
 
 def test_user_mapping_overrides_the_guess_and_extras_are_kept(tmp_ws: Workspace, tmp_path: Path) -> None:
     path = write(tmp_path, "e.csv", "user,other_user,ts,event\na,b,2026-09-01,view\nc,d,2026-09-02,view\n")
-    res = ingest.load(tmp_ws, path, "events", mapping={"user_id": "other_user"})
+    res = ingest.load(
+        tmp_ws, path, "events", mapping={"user_id": "other_user"}, actor=Actor("tester", "editor")
+    )
     assert res.record["mapping"]["user_id"] == "other_user"
     rows = tmp_ws.query('SELECT user_id, "user" FROM events ORDER BY user_id')
     assert rows == [("b", "a"), ("d", "c")]
@@ -136,7 +139,7 @@ def test_delimiters_are_detected(tmp_ws: Workspace, tmp_path: Path, delim: str) 
     text = EVENTS_CSV.replace(",", delim)
     path = write(tmp_path, "e.txt", text)
     assert sniff(path).delimiter == delim
-    res = ingest.load(tmp_ws, path, "events")
+    res = ingest.load(tmp_ws, path, "events", actor=Actor("tester", "editor"))
     assert res.report.rows == 3
     assert tmp_ws.query("SELECT sum(value), count(DISTINCT user_id) FROM events") == [(12.5, 3)]
 
@@ -150,10 +153,10 @@ def test_bom_latin1_utf16_and_override(tmp_ws: Workspace, tmp_path: Path) -> Non
     assert sniff(latin).encoding == "latin-1"
     assert sniff(utf16).encoding == "utf-16"
     for i, path in enumerate([bom, latin, utf16]):
-        ingest.load(tmp_ws, path, "events", replace=i > 0)
+        ingest.load(tmp_ws, path, "events", replace=i > 0, actor=Actor("tester", "editor"))
         assert tmp_ws.query("SELECT city FROM events ORDER BY user_id") == [("Zürich",), ("São Paulo",)]
     # The override: reading Latin-1 bytes as Latin-1 on request gives the same text.
-    ingest.load(tmp_ws, latin, "events", replace=True, encoding="latin-1")
+    ingest.load(tmp_ws, latin, "events", replace=True, encoding="latin-1", actor=Actor("tester", "editor"))
     assert tmp_ws.scalar("SELECT city FROM events WHERE user_id = 'u1'") == "Zürich"
 
 
@@ -163,7 +166,7 @@ def test_latin1_byte_beyond_the_sniffed_sample_is_detected(tmp_ws: Workspace, tm
     path = tmp_path / "late.csv"
     path.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
     assert path.stat().st_size > 256 * 1024
-    res = ingest.load(tmp_ws, path, "events")
+    res = ingest.load(tmp_ws, path, "events", actor=Actor("tester", "editor"))
     assert res.report.file_format["encoding"] == "latin-1"
     assert tmp_ws.scalar("SELECT note FROM events WHERE user_id = 'u_last'") == "café"
 
@@ -174,8 +177,8 @@ def test_gzip_both_by_extension_and_by_content(tmp_ws: Workspace, tmp_path: Path
     disguised = tmp_path / "e_gz.csv"
     disguised.write_bytes(gzip.compress(EVENTS_CSV.encode()))
     assert sniff(gz).compression == "gzip"
-    ingest.load(tmp_ws, gz, "events")
-    ingest.load(tmp_ws, disguised, "events")
+    ingest.load(tmp_ws, gz, "events", actor=Actor("tester", "editor"))
+    ingest.load(tmp_ws, disguised, "events", actor=Actor("tester", "editor"))
     assert tmp_ws.scalar("SELECT count(*) FROM events") == 6
 
 
@@ -185,7 +188,7 @@ def test_quotes_newlines_sql_and_formulas_are_stored_as_text(tmp_ws: Workspace, 
         '"u,1",2026-09-01 10:00:00,"x\'); DROP TABLE events; --","line one\nline two, with comma"\n'
         'u2,2026-09-01 11:00:00,view,"=HYPERLINK(""http://evil"",""click"")"\n'
     )
-    ingest.load(tmp_ws, write(tmp_path, "q.csv", text), "events")
+    ingest.load(tmp_ws, write(tmp_path, "q.csv", text), "events", actor=Actor("tester", "editor"))
     rows = tmp_ws.query("SELECT user_id, event, comment FROM events ORDER BY user_id")
     assert rows == [
         ("u,1", "x'); DROP TABLE events; --", "line one\nline two, with comma"),
@@ -202,7 +205,7 @@ def test_parquet_with_typed_columns(tmp_ws: Workspace, tmp_path: Path) -> None:
             'view' AS event_name, i * 1.5 AS value, i AS depth FROM range(100) t(i)) TO '{path}' (FORMAT parquet)"""
     )
     con.close()
-    res = ingest.load(tmp_ws, path, "events")
+    res = ingest.load(tmp_ws, path, "events", actor=Actor("tester", "editor"))
     assert res.report.rows == 100
     assert tmp_ws.query("SELECT count(*), sum(value), max(timestamp), sum(depth) FROM events")[0][:2] == (
         100,
@@ -217,7 +220,7 @@ def test_timestamps_iso_offsets_and_epochs_become_utc(tmp_ws: Workspace, tmp_pat
         "a,2026-09-01T10:00:00Z,view\nb,2026-09-01 12:00:00+02:00,view\nc,2026-09-01 05:00:00-0500,view\n"
         "d,1788256800,view\ne,1788256800000,view\nf,2026-09-01,view\n"
     )
-    ingest.load(tmp_ws, write(tmp_path, "t.csv", text), "events")
+    ingest.load(tmp_ws, write(tmp_path, "t.csv", text), "events", actor=Actor("tester", "editor"))
     got = dict(tmp_ws.query("SELECT user_id, strftime(timestamp, '%Y-%m-%d %H:%M') FROM events"))
     assert got == {
         "a": "2026-09-01 10:00", "b": "2026-09-01 10:00", "c": "2026-09-01 10:00",
@@ -227,7 +230,7 @@ def test_timestamps_iso_offsets_and_epochs_become_utc(tmp_ws: Workspace, tmp_pat
 
 def test_extra_columns_get_types_and_leading_zero_ids_stay_text(tmp_ws: Workspace, tmp_path: Path) -> None:
     text = "user_id,country,signup_date,age,score_x,zip\n1,FR,2026-08-01,31,0.5,01234\n2,DE,2026-08-02,45,1,99999\n"
-    res = ingest.load(tmp_ws, write(tmp_path, "users.csv", text), "users")
+    res = ingest.load(tmp_ws, write(tmp_path, "users.csv", text), "users", actor=Actor("tester", "editor"))
     cols = tmp_ws.columns("users")
     assert (cols["signup_date"], cols["age"], cols["score_x"], cols["zip"], cols["country"]) == (
         "DATE", "BIGINT", "DOUBLE", "VARCHAR", "VARCHAR",
@@ -239,21 +242,21 @@ def test_extra_columns_get_types_and_leading_zero_ids_stay_text(tmp_ws: Workspac
 # -- load modes, records, history -----------------------------------------------------------------------
 def test_load_records_hash_mode_and_audit(tmp_ws: Workspace, tmp_path: Path) -> None:
     path = write(tmp_path, "e.csv", EVENTS_CSV)
-    res = ingest.load(tmp_ws, path, "events", actor="ana")
+    res = ingest.load(tmp_ws, path, "events", actor=Actor("ana", "editor"))
     assert res.record["content_hash"] == hashlib.sha256(path.read_bytes()).hexdigest()
     row = tmp_ws.query("SELECT kind, file_name, rows, mode, loaded_by, mapping FROM lb_loads")[0]
     assert row[:5] == ("events", "e.csv", 3, "new", "ana")
     assert json.loads(row[5])["user_id"] == "userId"
     audit = tmp_ws.query("SELECT actor, action, target FROM lb_audit")
     assert audit == [("ana", "load:new", "events")]
-    ingest.load(tmp_ws, path, "events", replace=True)
+    ingest.load(tmp_ws, path, "events", replace=True, actor=Actor("tester", "editor"))
     assert tmp_ws.scalar("SELECT count(*) FROM events") == 3
     assert [r[0] for r in tmp_ws.query("SELECT mode FROM lb_loads ORDER BY load_id")] == ["new", "replace"]
 
 
 def test_append_evolves_the_schema(loaded_ws: Workspace, tmp_path: Path) -> None:
     text = "userId,event_time,event_name,device\nu9,2026-09-03 10:00:00,view,ios\n"
-    res = ingest.load(loaded_ws, write(tmp_path, "more.csv", text), "events")
+    res = ingest.load(loaded_ws, write(tmp_path, "more.csv", text), "events", actor=Actor("tester", "editor"))
     assert res.report.mode == "append"
     assert loaded_ws.scalar("SELECT count(*) FROM events") == 4
     assert loaded_ws.query("SELECT user_id, device, plan FROM events WHERE device IS NOT NULL") == [
@@ -277,7 +280,7 @@ def test_multi_variant_users_and_events_outside_the_period(tmp_ws: Workspace, tm
         "user_id,experiment,bucket,timestamp\n"
         "a,exp,control,2026-09-08\nb,exp,ai,2026-09-09\na,exp,ai,2026-09-10\nc,exp,ai,2026-09-10\n"
     )
-    res = ingest.load(tmp_ws, write(tmp_path, "as.csv", text), "assignments")
+    res = ingest.load(tmp_ws, write(tmp_path, "as.csv", text), "assignments", actor=Actor("tester", "editor"))
     assert {i.code: i.count for i in res.report.warnings} == {"multi_variant_users": 1}
     ev = "user_id,timestamp,event\na,2026-09-01,view\na,2026-09-12,view\nb,2026-09-17 00:00:00,view\nb,2026-09-30,view\n"
     report = ingest.validate(tmp_ws, write(tmp_path, "ev.csv", ev), "events")
@@ -300,7 +303,7 @@ def test_feedback_ids_are_generated_deterministically(tmp_path: Path) -> None:
     ids = []
     for i in range(2):
         ws = open_workspace(tmp_path / f"w{i}.duckdb")
-        res = ingest.load(ws, path, "feedback")
+        res = ingest.load(ws, path, "feedback", actor=Actor("tester", "editor"))
         ids.append(ws.query("SELECT prediction_id, feedback_id FROM feedback ORDER BY prediction_id"))
         assert all(fid.startswith(f"{res.load_id}-") for _, fid in ids[-1])
         ws.close()
@@ -309,20 +312,24 @@ def test_feedback_ids_are_generated_deterministically(tmp_path: Path) -> None:
 
 
 def test_delete_dataset_is_audited(loaded_ws: Workspace) -> None:
-    assert ingest.delete_dataset(loaded_ws, "events", actor="bob") == 3
+    assert ingest.delete_dataset(loaded_ws, "events", actor=Actor("bob", "admin")) == 3
     assert not loaded_ws.has_table("events")
     assert loaded_ws.query("SELECT mode, rows FROM lb_loads ORDER BY load_id DESC LIMIT 1") == [("delete", 3)]
     assert loaded_ws.query("SELECT actor, action FROM lb_audit ORDER BY audit_id DESC LIMIT 1") == [
         ("bob", "delete")
     ]
     with pytest.raises(LiftboardError, match="no events table"):
-        ingest.delete_dataset(loaded_ws, "events")
+        ingest.delete_dataset(loaded_ws, "events", actor=Actor("tester", "admin"))
 
 
 def test_progress_is_reported_in_order(tmp_ws: Workspace, tmp_path: Path) -> None:
     seen: list[tuple[float, str]] = []
     ingest.load(
-        tmp_ws, write(tmp_path, "e.csv", EVENTS_CSV), "events", progress=lambda f, s: seen.append((f, s))
+        tmp_ws,
+        write(tmp_path, "e.csv", EVENTS_CSV),
+        "events",
+        progress=lambda f, s: seen.append((f, s)),
+        actor=Actor("tester", "editor"),
     )
     fractions = [f for f, _ in seen]
     assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
@@ -375,7 +382,7 @@ def test_approximate_counts_above_the_exact_limit(tmp_ws: Workspace) -> None:
 def _refused(ws: Workspace, path: Path | str, kind: str = "events", match: str = "", **kw) -> str:
     before = snapshot(ws)
     with pytest.raises(LiftboardError) as err:
-        ingest.load(ws, path, kind, **kw)
+        ingest.load(ws, path, kind, **kw, actor=Actor("tester", "editor"))
     msg = str(err.value)
     assert "\n" not in msg and "Traceback" not in msg
     assert match.lower() in msg.lower(), msg
@@ -451,7 +458,7 @@ def test_unparseable_timestamps_all_and_some(loaded_ws: Workspace, tmp_path: Pat
     _refused(loaded_ws, path, match="1 timestamps in 'timestamp' that do not parse")
     report = ingest.validate(loaded_ws, path, "events")
     assert not report.ok and report.errors[0].examples == ("not a date",)
-    res = ingest.load(loaded_ws, path, "events", skip_bad_rows=True)
+    res = ingest.load(loaded_ws, path, "events", skip_bad_rows=True, actor=Actor("tester", "editor"))
     assert res.report.skipped_rows == 1 and res.record["rows"] == 2
     assert loaded_ws.scalar("SELECT count(*) FROM events WHERE user_id IN ('a', 'b', 'c')") == 2
     # skipping cannot turn an all-bad file into an empty load
@@ -492,7 +499,7 @@ def test_ragged_line_names_the_line(loaded_ws: Workspace, tmp_path: Path) -> Non
 def test_kill_mid_load_leaves_the_old_data(tmp_path: Path) -> None:
     db = tmp_path / "w.duckdb"
     ws = open_workspace(db)
-    ingest.load(ws, write(tmp_path, "seed.csv", EVENTS_CSV), "events")
+    ingest.load(ws, write(tmp_path, "seed.csv", EVENTS_CSV), "events", actor=Actor("tester", "editor"))
     big = tmp_path / "big.csv"
     con = duckdb.connect()
     con.execute(
@@ -503,10 +510,11 @@ def test_kill_mid_load_leaves_the_old_data(tmp_path: Path) -> None:
     ws.close()
     script = (
         "import sys; from analytics.store import open_workspace; from analytics import ingest\n"
+        "from analytics.access import local_actor\n"
         "ws = open_workspace(sys.argv[1])\n"
         "def say(f, s):\n"
         "    if s == 'Reading the file': print('reading', flush=True)\n"
-        "ingest.load(ws, sys.argv[2], 'events', replace=True, progress=say)\n"
+        "ingest.load(ws, sys.argv[2], 'events', replace=True, progress=say, actor=local_actor('kill-test'))\n"
         "print('done', flush=True)\n"
     )
     proc = subprocess.Popen(
@@ -559,7 +567,7 @@ def test_big_endian_utf16_is_transcoded(tmp_ws: Workspace, tmp_path: Path) -> No
     path.write_bytes(b"\xfe\xff" + "user_id\ttimestamp\tevent\nü1\t2026-09-01\tvü\n".encode("utf-16-be"))
     assert sniff(path).encoding == "utf-16-be"
     assert list(ingest.preview(path, "events").rows["event"]) == ["vü"]
-    res = ingest.load(tmp_ws, path, "events")
+    res = ingest.load(tmp_ws, path, "events", actor=Actor("tester", "editor"))
     assert res.report.file_format["encoding"] == "utf-16-be"
     assert tmp_ws.query("SELECT user_id, event FROM events") == [("ü1", "vü")]
 
@@ -571,7 +579,7 @@ def test_extra_type_from_a_sample_is_verified_on_every_row(tmp_ws: Workspace, tm
     lines.append("u_last,deep,0.5")  # text after the sampled rows: depth must stay text
     path = tmp_path / "users.csv"
     path.write_text("\n".join(lines) + "\n")
-    res = ingest.load(tmp_ws, path, "users")
+    res = ingest.load(tmp_ws, path, "users", actor=Actor("tester", "editor"))
     assert res.report.extras == {"depth": "VARCHAR", "ratio": "DOUBLE"}
     assert tmp_ws.query("SELECT depth, ratio FROM users WHERE user_id IN ('u5', 'u_last') ORDER BY 1") == [
         ("5", 1.25),

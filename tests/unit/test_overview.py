@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from analytics import overview
+from analytics.access import Actor
 from analytics.demo import build_demo
 from analytics.stages import Thresholds
 from analytics.store import Workspace, open_workspace
@@ -95,6 +96,6 @@ def test_no_primary_metric_is_a_clear_card(tmp_path: Path) -> None:
 
 def test_thresholds_saved_and_audited(tmp_ws: Workspace) -> None:
     th = Thresholds(latency_p95_target_ms=700.0)
-    overview.save_thresholds(tmp_ws, th, "ada")
+    overview.save_thresholds(tmp_ws, th, Actor("ada", "editor"))
     assert overview.thresholds(tmp_ws).latency_p95_target_ms == 700.0
     assert tmp_ws.scalar("SELECT actor FROM lb_audit WHERE action = 'settings.stages'") == "ada"

@@ -7,6 +7,7 @@ import json
 import pandas as pd
 import pytest
 
+from analytics.access import Actor
 from analytics.cost import load_costs
 from analytics.errors import LiftboardError
 from analytics.prices import Price, get_prices, set_prices, token_cost
@@ -42,9 +43,9 @@ def test_token_cost_formula() -> None:
 
 
 def test_set_and_get_prices_with_audit(tmp_ws: Workspace) -> None:
-    set_prices(tmp_ws, [Price("b", 1.0, 2.0, 0.5), Price(" a ", 0.1, 0.2)], actor="alice")
+    set_prices(tmp_ws, [Price("b", 1.0, 2.0, 0.5), Price(" a ", 0.1, 0.2)], actor=Actor("alice", "editor"))
     assert get_prices(tmp_ws) == [Price("a", 0.1, 0.2, 0.0), Price("b", 1.0, 2.0, 0.5)]
-    set_prices(tmp_ws, [Price("a", 0.3, 0.4, 0.0)], actor="bob")
+    set_prices(tmp_ws, [Price("a", 0.3, 0.4, 0.0)], actor=Actor("bob", "editor"))
     assert get_prices(tmp_ws) == [Price("a", 0.3, 0.4, 0.0)]
     audit = tmp_ws.query("SELECT actor, action, before, after FROM lb_audit ORDER BY audit_id")
     assert [(a, b) for a, b, _, _ in audit] == [("alice", "set_prices"), ("bob", "set_prices")]
@@ -65,9 +66,9 @@ def test_set_and_get_prices_with_audit(tmp_ws: Workspace) -> None:
     ],
 )
 def test_bad_prices_change_nothing(tmp_ws: Workspace, prices: list[Price], message: str) -> None:
-    set_prices(tmp_ws, [Price("keep", 1.0, 1.0)])
+    set_prices(tmp_ws, [Price("keep", 1.0, 1.0)], actor=Actor("tester", "editor"))
     with pytest.raises(LiftboardError, match=message):
-        set_prices(tmp_ws, prices)
+        set_prices(tmp_ws, prices, actor=Actor("tester", "editor"))
     assert get_prices(tmp_ws) == [Price("keep", 1.0, 1.0, 0.0)]
 
 
@@ -81,7 +82,11 @@ def test_price_table_costing_equals_hand_computation(tmp_ws: Workspace) -> None:
             ("4", "u2", "2026-09-02 12:00", "tiny", None, 100, 10, 100),
         ],
     )
-    set_prices(tmp_ws, [Price("big", 0.5, 1.5, 0.25), Price("tiny", 0.01, 0.02, 0.0)])
+    set_prices(
+        tmp_ws,
+        [Price("big", 0.5, 1.5, 0.25), Price("tiny", 0.01, 0.02, 0.0)],
+        actor=Actor("tester", "editor"),
+    )
     data = load_costs(tmp_ws)
     big = 0.7 + 0.05
     tiny_day1 = (3000 * 0.01 + 500 * 0.02) / 1000  # 0.04
@@ -102,7 +107,7 @@ def test_tokens_without_a_price_are_counted_and_named(tmp_ws: Workspace) -> None
             ("2", "u2", "2026-09-01 10:00", "mystery", None, 1000, 0, 0),
         ],
     )
-    set_prices(tmp_ws, [Price("priced", 1.0, 0.0)])
+    set_prices(tmp_ws, [Price("priced", 1.0, 0.0)], actor=Actor("tester", "editor"))
     data = load_costs(tmp_ws)
     assert data.totals["cost"] == pytest.approx(1.0)
     assert int(data.totals["uncosted"]) == 1
