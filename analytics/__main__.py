@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "analytics.cli_feedback",
     "analytics.cli_stats",
     "analytics.cli_report",
+    "analytics.cli_access",
 ]
 
 

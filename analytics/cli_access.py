@@ -1,0 +1,86 @@
+"""Access commands: `roles list|set|remove` (who may do what) and `audit` (who did what, when)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from analytics import access
+from analytics.errors import LiftboardError
+from analytics.store import open_workspace
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "roles", parents=[common], help="list or change who may read, tag, load and administer"
+    )
+    p.add_argument("action", choices=["list", "set", "remove"], help="list the rules, set some, remove some")
+    p.add_argument(
+        "rules",
+        nargs="*",
+        metavar="EMAIL_OR_@DOMAIN[=ROLE]",
+        help="set: ada@example.com=admin @example.com=viewer …; remove: ada@example.com @example.com …",
+    )
+    p.set_defaults(func=cmd_roles)
+
+    p = sub.add_parser(
+        "audit", parents=[common], help="the audit trail: loads, deletions, tags, roles, settings"
+    )
+    p.add_argument(
+        "--area",
+        action="append",
+        default=[],
+        choices=list(access.AUDIT_AREAS),
+        help="only this area (repeatable)",
+    )
+    p.add_argument("--actor", help="only this person's changes")
+    p.add_argument("--limit", type=int, default=50, help="newest N rows (default %(default)s)")
+    p.set_defaults(func=cmd_audit)
+
+
+def _parse(items: list[str]) -> list[access.RoleRule]:
+    rules = []
+    for item in items:
+        match, sep, role = item.rpartition("=")
+        if not sep or not match.strip():
+            raise LiftboardError(f"{item!r} is not EMAIL_OR_@DOMAIN=ROLE; write e.g. ada@example.com=admin.")
+        rules.append(access.RoleRule(match.strip(), role.strip().lower()))
+    return rules
+
+
+def cmd_roles(args: argparse.Namespace) -> dict[str, Any]:
+    if args.action == "list" and args.rules:
+        raise LiftboardError("`roles list` takes no rules; use `roles set EMAIL=ROLE` to change one.")
+    if args.action != "list" and not args.rules:
+        raise LiftboardError(f"`roles {args.action}` needs at least one email or @domain.")
+    ws = open_workspace(args.db, create=False, read_only=args.action == "list")
+    try:
+        if args.action == "set":
+            rules = access.upsert_rules(ws, access.cli_actor(), _parse(args.rules))
+        elif args.action == "remove":
+            rules = access.remove_rules(ws, access.cli_actor(), args.rules)
+        else:
+            rules = access.get_rules(ws)
+    finally:
+        ws.close()
+    if not args.json:
+        if not rules:
+            print("No role rules: with sign-in configured, nobody can open this workspace yet.")
+        for r in sorted(rules, key=lambda r: (r.match.startswith("@"), r.match)):
+            print(f"{r.match:<40} {r.role}")
+    return {"rules": [{"match": r.match, "role": r.role} for r in rules]}
+
+
+def cmd_audit(args: argparse.Namespace) -> dict[str, Any]:
+    ws = open_workspace(args.db, create=False, read_only=True)
+    try:
+        df = access.audit_log(ws, areas=args.area, actor=args.actor, limit=args.limit)
+    finally:
+        ws.close()
+    rows = df.astype({"at_time": str}).to_dict(orient="records")
+    if not args.json:
+        if df.empty:
+            print("The audit trail is empty for this selection.")
+        for r in rows:
+            print(f"{r['at_time'][:19]}  {r['actor']:<24} {r['action']:<16} {r['target'] or ''}")
+    return {"audit": rows}
