@@ -21,6 +21,7 @@ class TableSummary:
     last: datetime | None
     users: int | None
     columns: tuple[str, ...]
+    users_exact: bool = True  # False above EXACT_USERS_MAX_ROWS rows: a HyperLogLog estimate (about ±2–4%)
 
 
 @dataclass(frozen=True)
@@ -57,13 +58,14 @@ class Catalog:
                     "table": t.kind,
                     "rows": t.rows,
                     "users": t.users,
+                    "users counted": "exactly" if t.users_exact else "estimated (±2–4%)",
                     "from": t.first,
                     "to": t.last,
                     "columns": len(t.columns),
                 }
                 for t in self.tables
             ],
-            columns=["table", "rows", "users", "from", "to", "columns"],
+            columns=["table", "rows", "users", "users counted", "from", "to", "columns"],
         )
 
     def experiments_frame(self) -> pd.DataFrame:
@@ -89,6 +91,7 @@ class Catalog:
                     "kind": t.kind,
                     "rows": t.rows,
                     "users": t.users,
+                    "users_exact": t.users_exact,
                     "first": t.first,
                     "last": t.last,
                     "columns": list(t.columns),
@@ -109,6 +112,9 @@ class Catalog:
         }
 
 
+EXACT_USERS_MAX_ROWS = 5_000_000  # an exact distinct count stays well under a second up to here
+
+
 def table_summary(ws: Workspace, kind: str) -> TableSummary:
     """Rows, time span and users of one canonical table, in one aggregate query."""
     table = ws.table(kind)
@@ -122,9 +128,12 @@ def table_summary(ws: Workspace, kind: str) -> TableSummary:
         "approx_count_distinct(user_id)" if "user_id" in cols else "NULL",
     ]
     rows, first, last, users = ws.query(f"SELECT {', '.join(sel)} FROM {table}")[0]  # noqa: S608
-    if users is not None and rows < 1_000_000:
+    exact = users is None or rows <= EXACT_USERS_MAX_ROWS
+    if users is not None and exact:
         users = ws.scalar(f"SELECT count(DISTINCT user_id) FROM {table}")  # noqa: S608 - exact when cheap
-    return TableSummary(kind, int(rows), first, last, None if users is None else int(users), tuple(cols))
+    return TableSummary(
+        kind, int(rows), first, last, None if users is None else int(users), tuple(cols), exact
+    )
 
 
 def experiments(ws: Workspace) -> tuple[ExperimentSummary, ...]:
