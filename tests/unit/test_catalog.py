@@ -14,7 +14,15 @@ from analytics.store import Workspace
 def test_empty_workspace(tmp_ws: Workspace) -> None:
     cat = catalog.catalog(tmp_ws)
     assert cat.empty and cat.experiments == ()
-    assert list(cat.tables_frame().columns) == ["table", "rows", "users", "from", "to", "columns"]
+    assert list(cat.tables_frame().columns) == [
+        "table",
+        "rows",
+        "users",
+        "users counted",
+        "from",
+        "to",
+        "columns",
+    ]
     assert catalog.load_history(tmp_ws).empty
 
 
@@ -59,3 +67,14 @@ def test_demo_catalog_matches_the_truth(demo_ws: Workspace) -> None:
         assert e.multi_variant_users == TRUTH.double_exposed_per_experiment
         for v in e.variants:
             assert abs(v.users / e.users - split[v.name]) < 0.02
+
+
+def test_user_counts_are_exact_on_the_demo_and_flagged_when_estimated(
+    demo_ws: Workspace, monkeypatch
+) -> None:
+    events = catalog.table_summary(demo_ws, "events")
+    assert events.rows > 1_000_000 and events.users_exact
+    assert events.users == demo_ws.scalar("SELECT count(DISTINCT user_id) FROM events")
+    monkeypatch.setattr(catalog, "EXACT_USERS_MAX_ROWS", 10)
+    estimate = catalog.table_summary(demo_ws, "events")
+    assert not estimate.users_exact and abs(estimate.users / events.users - 1) < 0.06
