@@ -10,7 +10,7 @@ from analytics.charts import experiments as charts
 from analytics.experiment_curves import LiftCurve, RetentionPoint
 from analytics.method_notes import method_notes
 from analytics.verdict import arm_name
-from pages._ui import download_csv, guarded, set_url_state, url_state, workspace
+from pages._ui import download_csv, guarded, report_button, set_url_state, url_state, workspace
 
 ALPHAS = [0.01, 0.05, 0.1]
 WINSOR = ["off", "95", "99", "99.9"]
@@ -81,6 +81,8 @@ summary = next(s for s in summaries if s.name == name)
 config = experiments.experiment_config(ws, name)
 if config.description:
     st.caption(config.description)
+# The verdict is drawn here, above the settings, although it is computed from them below.
+verdict_area = st.container()
 
 arms = list(summary.variants)
 default_control = config.control if config.control in arms else ("control" if "control" in arms else arms[0])
@@ -145,40 +147,46 @@ if cuped:  # the same analysis without CUPED, to show how much the interval shra
                     None if win == "off" else float(win), None if segment == "(none)" else segment)  # fmt: skip
 
 # -- warnings above everything, then one verdict per metric --------------------------------------------
-srm_text = verdict.srm_sentence(result.srm)
-if srm_text:
-    st.error(f"⚠️ {srm_text}")
-for m in result.metrics:
-    wait = verdict.not_enough_data(m, control)
-    if wait and m.role in ("primary", "other"):
-        st.warning(f"⏳ {wait}")
+with verdict_area:
+    srm_text = verdict.srm_sentence(result.srm)
+    if srm_text:
+        st.error(f"⚠️ {srm_text}")
+    for m in result.metrics:
+        wait = verdict.not_enough_data(m, control)
+        if wait and m.role in ("primary", "other"):
+            st.warning(f"⏳ {wait}")
 
-mode = "sequential (safe to peek)" if sequential else "fixed-horizon"
-extras = (
-    [mode, f"α = {alpha:g}"]
-    + (["CUPED on"] if cuped else [])
-    + ([f"winsorized at p{win}"] if win != "off" else [])
-)
-st.caption("Mode: " + " · ".join(extras))
-st.subheader("Verdict")
-for m in result.metrics:
-    role = {"primary": "Primary", "secondary": "Secondary", "guardrail": "Guardrail"}.get(m.role, "Metric")
-    for sentence in verdict.metric_sentences(m):
-        st.markdown(f"**{role}** · {sentence}")
-    if bayes:
-        for c in m.comparisons:
-            b = verdict.bayesian_sentence(c)
-            if b:
-                st.caption(f"Bayesian view: {b}")
-    if cuped and m.variance_reduction is not None:
-        for c in m.comparisons:
-            before = plain.metric(m.spec.text).comparison(c.variant).abs_ci
-            w0, w1 = before[1] - before[0], c.abs_ci[1] - c.abs_ci[0]
-            st.caption(
-                f"CUPED reduced the variance of {m.spec.label} by {m.variance_reduction * 100:.1f}%; the "
-                f"{arm_name(c.variant)} interval went from {_width(m.spec, w0)} to {_width(m.spec, w1)} wide "
-                f"({(1 - w1 / w0) * 100 if w0 else 0.0:.1f}% narrower)."
-            )
+    mode = "sequential (safe to peek)" if sequential else "fixed-horizon"
+    extras = (
+        [mode, f"α = {alpha:g}"]
+        + (["CUPED on"] if cuped else [])
+        + ([f"winsorized at p{win}"] if win != "off" else [])
+    )
+    st.caption("Mode: " + " · ".join(extras))
+    head, button = st.columns([4, 1])
+    head.subheader("Verdict")
+    with button:
+        report_button(name, key="exp-report")
+    for m in result.metrics:
+        role = {"primary": "Primary", "secondary": "Secondary", "guardrail": "Guardrail"}.get(
+            m.role, "Metric"
+        )
+        for sentence in verdict.metric_sentences(m):
+            st.markdown(f"**{role}** · {sentence}")
+        if bayes:
+            for c in m.comparisons:
+                b = verdict.bayesian_sentence(c)
+                if b:
+                    st.caption(f"Bayesian view: {b}")
+        if cuped and m.variance_reduction is not None:
+            for c in m.comparisons:
+                before = plain.metric(m.spec.text).comparison(c.variant).abs_ci
+                w0, w1 = before[1] - before[0], c.abs_ci[1] - c.abs_ci[0]
+                st.caption(
+                    f"CUPED reduced the variance of {m.spec.label} by {m.variance_reduction * 100:.1f}%; the "
+                    f"{arm_name(c.variant)} interval went from {_width(m.spec, w0)} to {_width(m.spec, w1)} wide "
+                    f"({(1 - w1 / w0) * 100 if w0 else 0.0:.1f}% narrower)."
+                )
 
 # -- results table with interval bars ------------------------------------------------------------------
 st.subheader("Results")
