@@ -19,10 +19,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy import stats
+from scipy.stats import norm
 
 from analytics.cost import cost_sql
 from analytics.errors import LiftboardError
+from analytics.stats import Moments, arm_mean_var, compare
 from analytics.store import Workspace
 
 
@@ -92,19 +93,13 @@ class UnitEconomics:
 
 
 def _mean_var(n: int, s: float, s2: float) -> tuple[float, float]:
-    mean = s / n
-    var = max((s2 - s * s / n) / (n - 1), 0.0) if n > 1 else 0.0
-    return mean, var
+    return arm_mean_var(Moments(n, s, s2))
 
 
-def _welch(nt: int, mt: float, vt: float, nc: int, mc: float, vc: float, alpha: float) -> Estimate:
-    diff = mt - mc
-    se2 = vt / nt + vc / nc
-    if se2 <= 0:
-        return Estimate(diff, (diff, diff))
-    df = se2**2 / ((vt / nt) ** 2 / max(nt - 1, 1) + (vc / nc) ** 2 / max(nc - 1, 1))
-    half = float(stats.t.ppf(1 - alpha / 2, df)) * math.sqrt(se2)
-    return Estimate(diff, (diff - half, diff + half))
+def _welch(t: tuple[int, float, float], c: tuple[int, float, float], alpha: float) -> Estimate:
+    """Welch difference of arm means from (n, Σ, Σ²), by the Experiments engine's own comparison."""
+    comp = compare(Moments(*c), Moments(*t), kind="mean", alpha=alpha, bayesian=False)
+    return Estimate(comp.abs_lift, comp.abs_ci)
 
 
 def fetch_arms(
@@ -207,13 +202,14 @@ def unit_economics(
         rc, vrc = _mean_var(c.n, c.sum_r, c.sum_r2)
         ct, vct = _mean_var(t.n, t.sum_c, t.sum_c2)
         cc, vcc = _mean_var(c.n, c.sum_c, c.sum_c2)
-        dr = _welch(t.n, rt, vrt, c.n, rc, vrc, alpha)
-        dc = _welch(t.n, ct, vct, c.n, cc, vcc, alpha)
-        nt_s2 = t.sum_r2 - 2 * t.sum_rc + t.sum_c2
-        nc_s2 = c.sum_r2 - 2 * c.sum_rc + c.sum_c2
-        mt, vnt = _mean_var(t.n, t.sum_r - t.sum_c, nt_s2)
-        mc, vnc = _mean_var(c.n, c.sum_r - c.sum_c, nc_s2)
-        net = _welch(t.n, mt, vnt, c.n, mc, vnc, alpha)
+        dr = _welch((t.n, t.sum_r, t.sum_r2), (c.n, c.sum_r, c.sum_r2), alpha)
+        dc = _welch((t.n, t.sum_c, t.sum_c2), (c.n, c.sum_c, c.sum_c2), alpha)
+        # Net value per user r − c: its Σ² is Σr² − 2Σrc + Σc².
+        net = _welch(
+            (t.n, t.sum_r - t.sum_c, t.sum_r2 - 2 * t.sum_rc + t.sum_c2),
+            (c.n, c.sum_r - c.sum_c, c.sum_r2 - 2 * c.sum_rc + c.sum_c2),
+            alpha,
+        )
         dt = t.sum_t / t.n - c.sum_t / c.n
         roi = None
         if dc.value > 0:
@@ -223,7 +219,7 @@ def unit_economics(
             var_dr, var_dc = vrt / t.n + vrc / c.n, vct / t.n + vcc / c.n
             cov = cov_t / t.n + cov_c / c.n
             var = (var_dr - 2 * ratio * cov + ratio**2 * var_dc) / dc.value**2
-            half = float(stats.norm.ppf(1 - alpha / 2)) * math.sqrt(max(var, 0.0))
+            half = float(norm.ppf(1 - alpha / 2)) * math.sqrt(max(var, 0.0))
             roi = Estimate(ratio - 1, (ratio - 1 - half, ratio - 1 + half))
         be_price = 1000 * dr.value / dt if dt > 0 and dr.value > 0 else None
         be_mult = dr.value / dc.value if dc.value > 0 and dr.value > 0 else None
