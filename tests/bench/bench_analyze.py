@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+
+from tests.bench._common import machine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script too
 
@@ -99,6 +100,7 @@ print(json.dumps({{"rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss 
 PANDAS = """
 import json, resource, time
 import duckdb, numpy as np, pandas as pd
+
 con = duckdb.connect({path!r}, read_only=True)
 asg = con.execute("SELECT * FROM assignments").df()
 events = con.execute("SELECT * FROM events").df()
@@ -162,19 +164,6 @@ def measure(path: Path, rounds: int = 3) -> dict[str, dict]:
     return res
 
 
-def _machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GB RAM, {platform.python_version()}, DuckDB {duckdb.__version__}"
-
-
 def report(res: dict[str, dict], gen_seconds: float) -> str:
     hand, two, seg, pd_ = res["hand"], res["two_arm"], res["segment"], res["pandas"]
     ratio_hand = two["seconds"] / hand["seconds"]
@@ -189,7 +178,7 @@ def report(res: dict[str, dict], gen_seconds: float) -> str:
         f"peak RSS {two['rss_mb']:.0f} MB = {mem_pd:.2f} of pandas' {pd_['rss_mb']:.0f} MB (target < 0.25); "
         f"segment by a 20-value column {seg['seconds']:.2f} s = {ratio_seg:.2f}× two-arm (target < 3×) | "
         f"generated in {gen_seconds:.0f} s; best of 3 interleaved rounds (pandas best of 2); load average "
-        f"{os.getloadavg()[0]:.1f} | {_machine()} |\n"
+        f"{os.getloadavg()[0]:.1f} | {machine()} |\n"
     )
 
 

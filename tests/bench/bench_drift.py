@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+
+from tests.bench._common import machine
 
 ROWS = 20_000_000
 BASELINE_SECONDS = 5.0  # the issue's target on this machine
@@ -40,6 +41,7 @@ MEASURE = """
 import json, resource, time
 from analytics.store import open_workspace
 from analytics.drift import DriftSettings, compute_drift
+
 ws = open_workspace({path!r}, read_only=True)
 t = time.perf_counter()
 report = compute_drift(ws, DriftSettings(chunk="day"))
@@ -59,19 +61,6 @@ def _build(path: Path) -> None:
     con = duckdb.connect(str(path))
     con.execute(GENERATE.format(rows=ROWS))  # noqa: S608  (a constant, no user input)
     con.close()
-
-
-def _machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        mem = int(Path("/proc/meminfo").read_text().split()[1]) // 1024 // 1024
-    except OSError:
-        mem = 0
-    return f"{os.cpu_count()} cores ({cpu}), {mem} GB RAM, DuckDB {duckdb.__version__}"
 
 
 def test_drift_20m_predictions_by_day(tmp_path_factory) -> None:  # noqa: ANN001
@@ -94,7 +83,7 @@ def test_drift_20m_predictions_by_day(tmp_path_factory) -> None:  # noqa: ANN001
         f"| {datetime.now(UTC):%Y-%m-%d} | drift by day, {ROWS / 1e6:.0f}M predictions × 10 features "
         f"({best['chunks']} chunks) | {best['seconds']:.2f} s (first {runs[0]['seconds']:.2f} s; "
         f"{best['seconds'] / BASELINE_SECONDS:.2f}× the 5 s target) | peak RSS {rss:.0f} MB "
-        f"({rss / BASELINE_RSS_MB:.2f}× the 2 GB target) | {_machine()}; load average "
+        f"({rss / BASELINE_RSS_MB:.2f}× the 2 GB target) | {machine()}; load average "
         f"{os.getloadavg()[0]:.1f} while measured (a shared machine: other work inflates the time) |"
     )
     print("\n" + line)

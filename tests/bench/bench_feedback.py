@@ -4,35 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import platform
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-
-import duckdb
 
 from analytics import feedback as fb
 from analytics import tags
 from analytics.access import Actor
 from analytics.store import open_workspace
+from tests.bench._common import machine
 from tests.unit._feedback_data import build
 
 ROWS = 1_000_000
 PAGE_TARGET_S = 0.5
 BULK_TARGET_S = 3.0
-
-
-def _machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        mem = int(Path("/proc/meminfo").read_text().split()[1]) // 1024 // 1024
-    except OSError:
-        mem = 0
-    return f"{os.cpu_count()} cores ({cpu}), {mem} GB RAM, DuckDB {duckdb.__version__}"
 
 
 def _best(fn, repeat: int = 5) -> tuple[float, object]:  # noqa: ANN001
@@ -81,10 +66,10 @@ def test_feedback_queue_1m_and_bulk_100k(tmp_path_factory) -> None:  # noqa: ANN
         f"| {datetime.now(UTC):%Y-%m-%d} | feedback queue, {ROWS / 1e6:.0f}M rows: 4 filters + untagged + page at "
         f"offset 2000 ({page.total:,} match) | {page_s * 1000:.0f} ms ({page_s / PAGE_TARGET_S:.2f}× the 500 ms target;"
         f" unfiltered first page {plain_s * 1000:.0f} ms; after 200k tags {page_after_s * 1000:.0f} ms) | "
-        f"generated in {gen_s:.1f} s; joined item table built once in {prep_s:.1f} s | {_machine()} |",
+        f"generated in {gen_s:.1f} s; joined item table built once in {prep_s:.1f} s | {machine()} |",
         f"| {datetime.now(UTC):%Y-%m-%d} | feedback bulk tag, {n1:,} items of {ROWS / 1e6:.0f}M (one transaction, "
         f"MERGE + audit INSERT…SELECT) | {bulk1_s:.2f} s ({bulk1_s / BULK_TARGET_S:.2f}× the 3 s target); next "
-        f"{n2:,} items on top: {bulk2_s:.2f} s | {audits:,} audit rows | {_machine()} |",
+        f"{n2:,} items on top: {bulk2_s:.2f} s | {audits:,} audit rows | {machine()} |",
     ]
     print("\n" + "\n".join(lines))
     with (Path(__file__).resolve().parents[2] / "BENCHMARKS.md").open("a", encoding="utf-8") as fh:

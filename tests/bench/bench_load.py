@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+
+from tests.bench._common import machine
 
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = int(os.environ.get("LIFTBOARD_BENCH_LOAD_ROWS", "20000000"))
@@ -46,6 +47,7 @@ import json, resource, sys, time
 from analytics import catalog, ingest
 from analytics.access import local_actor
 from analytics.store import open_workspace
+
 ws = open_workspace(sys.argv[1])
 t0 = time.perf_counter()
 res = ingest.load(ws, sys.argv[2], "events", actor=local_actor("bench"))
@@ -58,19 +60,6 @@ print(json.dumps({"seconds": seconds, "rows": res.record["rows"], "users": res.r
                   "approximate": res.report.approximate, "catalog_seconds": catalog_seconds,
                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
-
-
-def _machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        mem = int(Path("/proc/meminfo").read_text().split()[1]) // 1024 // 1024
-    except OSError:
-        mem = 0
-    return f"{os.cpu_count()} cores ({cpu}), {mem} GB RAM, DuckDB {duckdb.__version__}"
 
 
 def _child(code: str, *args: str) -> dict:
@@ -106,7 +95,7 @@ def test_load_events_csv(tmp_path_factory) -> None:  # noqa: ANN001
         f"included, best of {REPEATS} | {ours['seconds']:.2f} s (runs {every(ours_runs)}) vs bare CTAS "
         f"{bare['seconds']:.2f} s (runs {every(bares)}): **{ratio:.2f}×** (target ≤ {TARGET_RATIO}×) | peak RSS "
         f"{max(r['rss_mb'] for r in ours_runs):.0f} MB (bare {max(r['rss_mb'] for r in bares):.0f} MB; target < "
-        f"{TARGET_RSS_MB} MB) | catalog of the loaded workspace {ours['catalog_seconds']:.2f} s | {_machine()} |"
+        f"{TARGET_RSS_MB} MB) | catalog of the loaded workspace {ours['catalog_seconds']:.2f} s | {machine()} |"
     )
     print("\n" + line)
     with (ROOT / "BENCHMARKS.md").open("a", encoding="utf-8") as fh:
