@@ -109,23 +109,38 @@ def auth_configured() -> bool:
         return False
 
 
+def _sign_in_screen() -> None:
+    st.title("Liftboard")
+    st.write("This Liftboard requires you to sign in.")
+    st.button("Sign in", on_click=st.login, type="primary")
+
+
+def _no_access_screen() -> None:
+    st.title("Liftboard")
+    st.error(
+        f"{st.user.get('email', 'This account')} has no access to this workspace; "
+        "ask an admin to give your email or domain a role."
+    )
+    st.button("Sign out", on_click=st.logout)
+
+
+def _locked(screen: Callable[[], None]) -> None:
+    """Show only this screen and stop: a one-page, hidden navigation so that no page name is listed.
+
+    Without it a fresh server lists the files of pages/ in the sidebar (Streamlit's directory mode).
+    """
+    st.navigation([st.Page(screen, title="Liftboard", default=True)], position="hidden").run()
+    st.stop()
+
+
 def gate() -> None:
     """Before anything of the workspace renders: require sign-in when configured, and a known role."""
     if not auth_configured():
         return
     if not st.user.is_logged_in:
-        st.title("Liftboard")
-        st.write("This Liftboard requires you to sign in.")
-        st.button("Sign in", on_click=st.login, type="primary")
-        st.stop()
+        _locked(_sign_in_screen)
     if actor() is None:
-        st.title("Liftboard")
-        st.error(
-            f"{st.user.get('email', 'This account')} has no access to this workspace; "
-            "ask an admin to give your email or domain a role."
-        )
-        st.button("Sign out", on_click=st.logout)
-        st.stop()
+        _locked(_no_access_screen)
 
 
 def actor() -> Actor | None:

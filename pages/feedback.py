@@ -88,6 +88,10 @@ can_tag = who is not None and who.can("tag")
 can_edit_taxonomy = who is not None and who.can("edit_taxonomy")
 if reviewer is None:
     st.info("Type your name to start tagging; until then the page is read-only.")
+elif not can_tag:
+    st.info(
+        f"Your role ({who.role}) cannot tag feedback; ask an admin for the editor role. The page is read-only."
+    )
 
 # -- filters, bound to the URL ---------------------------------------------------------------------
 exps = fb.experiments(ws)

@@ -9,8 +9,9 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import pytest
@@ -31,10 +32,18 @@ def _free_port() -> int:
 class AppServer:
     """One `streamlit run app.py` process on a workspace file."""
 
-    def __init__(self, db_path: Path, log_dir: Path) -> None:
-        self.port = _free_port()
+    def __init__(
+        self,
+        db_path: Path,
+        log_dir: Path,
+        *,
+        port: int | None = None,
+        extra_args: Sequence[str] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.port = port or _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "LIFTBOARD_DB": str(db_path), "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "LIFTBOARD_DB": str(db_path), "PYTHONUNBUFFERED": "1", **(env or {})}
         log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = log_dir / f"server-{self.port}.log"
         self._log = self.log_path.open("w")
@@ -43,7 +52,7 @@ class AppServer:
                 sys.executable, "-m", "streamlit", "run", "app.py",
                 "--server.port", str(self.port), "--server.address", "127.0.0.1",
                 "--server.headless", "true", "--browser.gatherUsageStats", "false",
-                "--server.fileWatcherType", "none",
+                "--server.fileWatcherType", "none", *extra_args,
             ],
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
         )  # fmt: skip
@@ -82,12 +91,12 @@ def artifacts(request: pytest.FixtureRequest) -> Path:
 
 
 @pytest.fixture()
-def app_server(artifacts: Path) -> Iterator[Callable[[Path], AppServer]]:
-    """Start servers on workspace files; each is stopped when the test ends."""
+def app_server(artifacts: Path) -> Iterator[Callable[..., AppServer]]:
+    """Start servers on workspace files (keywords as for AppServer); each is stopped when the test ends."""
     started: list[AppServer] = []
 
-    def start(db_path: Path) -> AppServer:
-        server = AppServer(db_path, artifacts)
+    def start(db_path: Path, **kw: Any) -> AppServer:
+        server = AppServer(db_path, artifacts, **kw)
         started.append(server)
         return server
 
