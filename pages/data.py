@@ -9,9 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pandas as pd
 import streamlit as st
 
-from analytics import catalog, ingest
+from analytics import access, catalog, ingest
 from analytics.access import Actor, local_actor, require
 from analytics.errors import LiftboardError
 from analytics.store import CANONICAL, KINDS
@@ -305,4 +306,40 @@ if not cat.empty:
             if removed is not None:
                 st.session_state["data_flash"] = f"Deleted the {target} table ({removed:,} rows)."
                 st.session_state.pop("data-delete-sure", None)
+                st.rerun()
+
+# -- administration (admins only): the audit trail and the role table -------------------------------------
+if who is not None and who.can("edit_roles"):
+    st.header("Administration")
+    st.markdown("Who did what and when, and who may do what. Only admins see this section.")
+    with st.expander("Audit trail: loads, deletions, tag changes, role and settings changes"):
+        areas = st.multiselect(
+            "Show", list(access.AUDIT_AREAS), key="data-audit-areas", placeholder="everything"
+        )
+        trail = _try(access.audit_log, ws, areas=areas, limit=1000)
+        if trail is not None:
+            st.dataframe(trail, hide_index=True, key="audit-table")
+            download_csv(trail, "audit-trail", key="dl-audit")
+    with st.expander("Roles: which emails and domains may read, tag and load, or administer"):
+        st.markdown(
+            "A full email (ada@example.com) or a domain (@example.com); an exact email wins over its domain. "
+            "Roles apply when sign-in is configured: viewer reads and downloads, editor also tags and loads, "
+            "admin also deletes datasets and edits the taxonomy and roles."
+        )
+        rules = pd.DataFrame([r.__dict__ for r in access.get_rules(ws)], columns=["match", "role"])
+        edited = st.data_editor(
+            rules,
+            num_rows="dynamic",
+            hide_index=True,
+            key="data-roles",
+            column_config={
+                "match": st.column_config.TextColumn("Email or @domain", required=True),
+                "role": st.column_config.SelectboxColumn("Role", options=list(access.ROLES), required=True),
+            },
+        )
+        if st.button("Save roles", key="data-save-roles"):
+            rows = edited.dropna(how="all")
+            new = [access.RoleRule(str(r.match or ""), str(r.role or "")) for r in rows.itertuples()]
+            if _try(access.set_rules, ws, who, new) is not None:
+                st.session_state["data_flash"] = f"Saved {len(new)} role rule(s)."
                 st.rerun()
