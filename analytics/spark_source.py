@@ -1,0 +1,317 @@
+"""A workspace whose data tables live in Spark (Parquet paths or tables) and whose own state stays in DuckDB.
+
+``SparkWorkspace`` is a ``Workspace``: the engines call ``query``/``query_df``/``scalar``/``columns`` on it as
+on the embedded one, with the same DuckDB SQL. A statement that reads a data table (events, assignments,
+predictions, feedback, users) is transpiled (``analytics.spark_sql``) and runs on Spark, which returns only
+the statement's small aggregate; any Liftboard table it joins (e.g. ``lb_prices``) is first registered in
+Spark as a temporary view of the local table. Every other statement (settings, prices, audit, tags) and every
+write runs on the local DuckDB workspace, as before.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analytics.errors import LiftboardError
+from analytics.spark_sql import SparkQuery, to_spark
+from analytics.store import CANONICAL, Workspace, open_workspace
+
+#: Spark type names → the DuckDB names the engines test for (``VARCHAR``, ``DOUBLE``, ``TIMESTAMP``…).
+_TYPES = {
+    "string": "VARCHAR",
+    "double": "DOUBLE",
+    "float": "FLOAT",
+    "bigint": "BIGINT",
+    "int": "INTEGER",
+    "smallint": "SMALLINT",
+    "tinyint": "TINYINT",
+    "boolean": "BOOLEAN",
+    "timestamp_ntz": "TIMESTAMP",
+    "timestamp": "TIMESTAMP WITH TIME ZONE",
+    "date": "DATE",
+}
+#: Local DuckDB type names → Spark DDL, for Liftboard tables registered as Spark views.
+_DDL = {"VARCHAR": "STRING", "TIMESTAMP": "TIMESTAMP_NTZ", "BIGINT[]": "ARRAY<BIGINT>"}
+#: What each engine function's query is for, in words for an error sentence.
+_PURPOSES = {
+    "run_moments": "the per-variant metric sums",
+    "resolve_arms": "the list of an experiment's arms",
+    "list_experiments": "the list of experiments",
+    "data_end": "where the data ends",
+    "parse_metrics": "the event and signal names",
+    "_multi_variant_users": "the count of users exposed to several variants",
+    "load_costs": "the cost aggregates",
+    "_add_events": "the daily active users and conversions",
+    "top_users": "the top cost users",
+    "log_range": "the time range of the predictions log",
+    "classify_columns": "the feature column profile",
+    "fetch_reference_stats": "the reference window's statistics",
+    "fetch_counts": "the drift histograms",
+    "_fetch_values": "the drift value counts",
+    "_fetch_categories": "the drift category counts",
+    "_fetch_outcome": "the drift outcome counts",
+}
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    """Where Spark is (a Spark Connect URL, or local mode) and where each data table is.
+
+    ``tables`` maps a kind (events, assignments, predictions, feedback, users) to a Parquet path (a file, a
+    folder or a glob) or to a table name in Spark's catalog.
+    """
+
+    tables: Mapping[str, str]
+    connect_url: str | None = None
+    local: bool = True
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.tables) - set(CANONICAL))
+        if unknown:
+            raise LiftboardError(
+                f"Spark tables must be one of {', '.join(CANONICAL)}; {', '.join(unknown)} is not a table kind."
+            )
+        if self.connect_url and not self.connect_url.startswith("sc://"):
+            raise LiftboardError(
+                f"The Spark Connect URL {self.connect_url!r} must start with sc://, like sc://host:15002."
+            )
+
+
+def settings_from(section: Mapping[str, Any] | None) -> SparkSettings | None:
+    """Settings from a ``[spark]`` section of ``.streamlit/secrets.toml`` (None when Spark is not configured)."""
+    if not section:
+        return None
+    tables = {str(k): str(v) for k, v in dict(section.get("tables") or {}).items()}
+    url = section.get("connect_url")
+    if not tables:
+        raise LiftboardError(
+            'The [spark] settings name no tables; add tables = {events = "path/or/table", ...}.'
+        )
+    return SparkSettings(tables=tables, connect_url=str(url) if url else None, local=not url)
+
+
+_SESSIONS: dict[str, Any] = {}
+_SESSION_LOCK = threading.Lock()
+
+
+def spark_session(settings: SparkSettings) -> Any:
+    """The process's Spark session for these settings, started once (local mode needs no network)."""
+    key = settings.connect_url or "local"
+    with _SESSION_LOCK:
+        if key in _SESSIONS:
+            return _SESSIONS[key]
+        try:
+            from pyspark.sql import SparkSession
+        except ImportError:
+            raise LiftboardError(
+                "pyspark is not installed; install requirements.txt to use a Spark source."
+            ) from None
+        try:
+            if settings.connect_url:
+                session = SparkSession.builder.remote(settings.connect_url).getOrCreate()
+            else:
+                session = _local_session(SparkSession)
+        except Exception as exc:  # noqa: BLE001  (any start-up failure becomes one sentence)
+            where = settings.connect_url or "local mode"
+            raise LiftboardError(f"Spark ({where}) could not start: {_first_line(exc)}") from None
+        _SESSIONS[key] = session
+        return session
+
+
+def _local_session(builder_cls: Any) -> Any:
+    # The driver's Python must be ours; the JVM binds loopback only and writes nothing in the work tree.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    scratch = Path(tempfile.gettempdir()) / "liftboard-spark"
+    session = (
+        builder_cls.builder.master("local[2]")
+        .appName("liftboard")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.default.parallelism", "2")
+        .config("spark.driver.memory", "1g")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.sql.session.timeZone", "UTC")
+        # Naive timestamps, as in the embedded engine (DuckDB's TIMESTAMP is Spark's TIMESTAMP_NTZ).
+        .config("spark.sql.timestampType", "TIMESTAMP_NTZ")
+        .config("spark.sql.parquet.inferTimestampNTZ.enabled", "true")
+        .config("spark.sql.mapKeyDedupPolicy", "LAST_WIN")
+        .config("spark.sql.warehouse.dir", str(scratch / "warehouse"))
+        .config("spark.local.dir", str(scratch / "tmp"))
+        .config("spark.sql.adaptive.enabled", "true")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("OFF")  # errors come back as LiftboardError sentences, not log lines
+    return session
+
+
+def _first_line(exc: BaseException) -> str:
+    """The engine's own message, one line, without the JVM stack trace or Spark's doc links."""
+    text = getattr(exc, "getMessage", None)
+    msg = text() if callable(text) else str(exc)
+    line = next((ln.strip() for ln in str(msg).splitlines() if ln.strip()), type(exc).__name__)
+    line = line.split(" Please, refer to ")[0].split(" SQLSTATE:")[0].strip()
+    return line if line.endswith(".") else line + "."
+
+
+def _purpose() -> str:
+    """What the engine function that called us was computing (for the error sentence)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        name = frame.f_code.co_name
+        if frame.f_globals.get("__name__") != __name__:
+            return _PURPOSES.get(name, f"the {name.strip('_').replace('_', ' ')} query")
+        frame = frame.f_back  # type: ignore[assignment]
+    return "a query"
+
+
+@dataclass(eq=False)
+class SparkWorkspace(Workspace):
+    """A Workspace whose data tables are Spark views; Liftboard's own tables stay in the local DuckDB file."""
+
+    spark: Any = None
+    sources: dict[str, str] = field(default_factory=dict)
+    describe: str = "Spark"
+    _schemas: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
+
+    # -- the schema, from Spark's catalog ---------------------------------------------------------------
+    def has_table(self, table: str) -> bool:
+        if table in CANONICAL:
+            return table in self.sources
+        return super().has_table(table)
+
+    def columns(self, table: str) -> dict[str, str]:
+        if table not in CANONICAL:
+            return super().columns(table)
+        if table not in self.sources:
+            return {}
+        if table not in self._schemas:
+            fields = self.spark.table(table).schema.fields
+            self._schemas[table] = {
+                f.name: _TYPES.get(f.dataType.simpleString(), f.dataType.simpleString().upper())
+                for f in fields
+            }
+        return dict(self._schemas[table])
+
+    # -- running SQL where the data is --------------------------------------------------------------------
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[tuple]:
+        planned = self._plan(sql, params)
+        if planned is None:
+            return super().query(sql, params)
+        return [tuple(_py(v) for v in row) for row in self._collect(planned)[1]]
+
+    def query_df(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
+        planned = self._plan(sql, params)
+        if planned is None:
+            return super().query_df(sql, params)
+        names, rows = self._collect(planned)
+        return pd.DataFrame.from_records([tuple(_py(v) for v in r) for r in rows], columns=names)
+
+    def _plan(self, sql: str, params: Sequence[Any] | dict[str, Any] | None) -> SparkQuery | None:
+        """The Spark form of a statement that reads a data table; None for one that stays local."""
+        if isinstance(params, dict):
+            raise LiftboardError("Named parameters are not supported on a Spark source; use ? markers.")
+        lowered = sql.lower()
+        if not any(kind in lowered for kind in self.sources):
+            return None  # cheap test first: most local statements name no data table at all
+        planned = to_spark(sql, params)
+        if not planned.tables & set(self.sources):
+            return None
+        return planned
+
+    def _collect(self, planned: SparkQuery) -> tuple[list[str], list[Any]]:
+        purpose = _purpose()
+        try:
+            for name in sorted(t for t in planned.tables if t.startswith("lb_")):
+                self._register_local(name)
+            frame = self.spark.sql(planned.sql, args=planned.args)
+            return list(frame.columns), frame.collect()
+        except LiftboardError:
+            raise
+        except Exception as exc:  # noqa: BLE001  (Py4J/Spark errors: one sentence, never a JVM trace)
+            raise LiftboardError(f"Spark could not compute {purpose}: {_first_line(exc)}") from None
+
+    def _register_local(self, table: str) -> None:
+        """Make a small Liftboard table (e.g. the price table) visible to Spark as a temporary view."""
+        cols = super().columns(table)
+        if not cols:
+            raise LiftboardError(f"The local workspace has no {table} table.")
+        ddl = ", ".join(f"`{c}` {_DDL.get(t, t)}" for c, t in cols.items())
+        rows = super().query(f"SELECT * FROM {table}")  # noqa: S608  (a Liftboard table name, not user text)
+        self.spark.createDataFrame(rows, schema=ddl).createOrReplaceTempView(table)
+
+    # -- what the Data page shows -------------------------------------------------------------------------
+    def source_summary(self) -> list[dict[str, Any]]:
+        """Per data table: where it is, its rows and its time range (one aggregate query per table)."""
+        out = []
+        for kind in (k for k in CANONICAL if k in self.sources):
+            cols = self.columns(kind)
+            ts = "`timestamp`" if "timestamp" in cols else "NULL"
+            row = self.spark.sql(f"SELECT count(*), min({ts}), max({ts}) FROM `{kind}`").collect()[0]  # noqa: S608
+            out.append(
+                {
+                    "table": kind,
+                    "source": self.sources[kind],
+                    "rows": int(row[0]),
+                    "first": row[1],
+                    "last": row[2],
+                }
+            )
+        return out
+
+
+def _py(value: Any) -> Any:
+    """Spark Rows and maps as the plain values DuckDB returns (tuples, dicts, lists)."""
+    if isinstance(value, dict):
+        return {k: _py(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_py(v) for v in value]
+    return value
+
+
+def register_sources(spark: Any, tables: Mapping[str, str]) -> None:
+    """Each data table as a temporary view named after its kind: Parquet paths read, catalog tables aliased."""
+    for kind, source in tables.items():
+        try:
+            if _is_path(source):
+                frame = spark.read.parquet(source)
+            else:
+                frame = spark.table(source)
+            frame.createOrReplaceTempView(kind)
+        except Exception as exc:  # noqa: BLE001
+            raise LiftboardError(
+                f"Spark could not open the {kind} table at {source}: {_first_line(exc)}"
+            ) from None
+
+
+def _is_path(source: str) -> bool:
+    return "/" in source or "\\" in source or source.endswith(".parquet") or "://" in source
+
+
+def open_spark_workspace(
+    db: str | Path, settings: SparkSettings, *, read_only: bool = True, create: bool = True
+) -> SparkWorkspace:
+    """The local workspace file (settings, prices, tags, audit) joined to the Spark tables of ``settings``."""
+    local = open_workspace(db, create=create and not read_only, read_only=read_only)
+    spark = spark_session(settings)
+    register_sources(spark, settings.tables)
+    where = settings.connect_url or "Spark local mode"
+    return SparkWorkspace(
+        path=local.path,
+        con=local.con,
+        read_only=local.read_only,
+        spark=spark,
+        sources=dict(settings.tables),
+        describe=where,
+    )
