@@ -8,7 +8,7 @@ from dataclasses import asdict
 from typing import Any
 
 from analytics.cost import load_costs, top_users
-from analytics.store import open_workspace
+from analytics.spark_source import add_spark_flags, workspace_from_args
 from analytics.unit_economics import UnitEconomics, fetch_arms, unit_economics
 from analytics.whatif import CostSummary, WhatIf, get_budget, summarize
 
@@ -47,6 +47,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "--route-share", type=float, default=0.0, help="share of traffic routed to --route-to (0-1)"
     )
     g.add_argument("--predictions-x", type=float, default=1.0, help="multiply predictions per user")
+    add_spark_flags(p)
     p.set_defaults(func=run)
 
 
@@ -178,7 +179,7 @@ def document(summary: CostSummary, data: Any, top: Any, ue: UnitEconomics | None
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    ws = open_workspace(args.db, create=False, read_only=True)
+    ws = workspace_from_args(args)
     try:
         w = WhatIf(
             args.input_price_x,

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from analytics.drift import METHODS, DriftReport, DriftSettings, compute_drift, parse_chunk, parse_reference
-from analytics.store import open_workspace
+from analytics.spark_source import add_spark_flags, workspace_from_args
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -39,6 +39,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "--alpha", type=float, default=0.01, help="p-value a small chunk must beat (default %(default)s)"
     )
     p.add_argument("--feature", action="append", help="only this column (repeatable; default: all)")
+    add_spark_flags(p)
     p.set_defaults(func=_drift)
 
 
@@ -53,7 +54,7 @@ def _drift(args: argparse.Namespace) -> dict[str, Any]:
         alpha=args.alpha,
         features=tuple(args.feature) if args.feature else None,
     )
-    ws = open_workspace(args.db, create=False, read_only=True)
+    ws = workspace_from_args(args)
     try:
         report = compute_drift(ws, settings)
     finally:

@@ -7,6 +7,7 @@ from typing import Any
 
 from analytics import verdict
 from analytics.experiments import analyze, experiment_config, list_experiments
+from analytics.spark_source import add_spark_flags, workspace_from_args
 from analytics.store import open_workspace
 
 
@@ -32,6 +33,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--alpha", type=float, default=0.05, help="significance level (default %(default)s)")
     p.add_argument("--winsorize", type=float, help="cap per-user values at this percentile, e.g. 99")
     p.add_argument("--segment", help="break results down by a users column or event property")
+    add_spark_flags(p)
     p.set_defaults(func=_analyze)
 
     q = sub.add_parser("experiments", parents=[common], help="list the experiments in the workspace")
@@ -39,7 +41,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def _analyze(args: argparse.Namespace) -> dict[str, Any]:
-    ws = open_workspace(args.db, read_only=True)
+    ws = workspace_from_args(args)
     try:
         metrics = args.metric or list(experiment_config(ws, args.experiment).metrics)
         if not metrics:

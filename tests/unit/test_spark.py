@@ -250,3 +250,40 @@ def test_spark_error_is_one_sentence(spark: SparkWorkspace) -> None:
     assert "no_such_column" in msg and "\n" not in msg and "org.apache" not in msg and len(msg) < 400
     with pytest.raises(LiftboardError, match=r"^Spark could not compute the top cost users: .*limit"):
         cost.top_users(spark, limit=-1)
+
+
+def _spark_flags(lake: Path) -> list[str]:
+    flags = ["--spark-local"]
+    for kind in KINDS:
+        flags += ["--spark-table", f"{kind}={lake / kind}.parquet"]
+    return flags
+
+
+def test_cli_analyze_and_drift_on_spark(
+    lake: Path, spark: SparkWorkspace, capsys: pytest.CaptureFixture
+) -> None:
+    import json
+
+    from analytics.__main__ import main
+
+    def run(argv: list[str]) -> dict[str, Any]:
+        assert main(argv) == 0
+        return json.loads(capsys.readouterr().out)
+
+    analyze = ["analyze", "--experiment", "ai_recs", "--metric", "conversion:purchase:7d", "--json"]
+    ours = run([*analyze, "--db", str(lake / "local.duckdb"), *_spark_flags(lake)])
+    theirs = run([*analyze, "--db", str(lake / "demo.duckdb")])
+    assert_same(ours, theirs)
+    assert ours["metrics"][0]["variants"][0]["users"] > 500
+    drift_args = ["drift", "--feature", "score", "--feature", "category", "--json"]
+    assert_same(
+        run([*drift_args, "--db", str(lake / "local.duckdb"), *_spark_flags(lake)]),
+        run([*drift_args, "--db", str(lake / "demo.duckdb")]),
+    )
+    assert (
+        main(
+            ["analyze", "--experiment", "ai_recs", "--spark-table", "events", "--db", str(lake / "x.duckdb")]
+        )
+        == 2
+    )
+    assert "--spark-table 'events' must be KIND=PATH" in capsys.readouterr().err
