@@ -11,10 +11,12 @@ write runs on the local DuckDB workspace, as before.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import tempfile
 import threading
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,10 +122,15 @@ def spark_session(settings: SparkSettings) -> Any:
             if settings.connect_url:
                 session = SparkSession.builder.remote(settings.connect_url).getOrCreate()
             else:
-                session = _local_session(SparkSession)
+                with warnings.catch_warnings():  # pyspark warns about pandas 3; we never hand it a DataFrame
+                    warnings.simplefilter("ignore", FutureWarning)
+                    session = _local_session(SparkSession)
         except Exception as exc:  # noqa: BLE001  (any start-up failure becomes one sentence)
             where = settings.connect_url or "local mode"
             raise LiftboardError(f"Spark ({where}) could not start: {_first_line(exc)}") from None
+        for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+            # pyspark logs every failed query with its JVM trace; ours becomes one LiftboardError sentence.
+            logging.getLogger(name).disabled = True
         _SESSIONS[key] = session
         return session
 
@@ -133,6 +140,19 @@ def _local_session(builder_cls: Any) -> Any:
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     scratch = Path(tempfile.gettempdir()) / "liftboard-spark"
+    scratch.mkdir(parents=True, exist_ok=True)
+    # Spark's own start-up chatter (native-library and config warnings) stays out of the user's terminal.
+    log_conf = scratch / "log4j2.properties"
+    log_conf.write_text(
+        "rootLogger.level = off\nrootLogger.appenderRef.stderr.ref = console\n"
+        "appender.console.type = Console\nappender.console.name = console\n"
+        "appender.console.target = SYSTEM_ERR\nappender.console.layout.type = PatternLayout\n"
+        "appender.console.layout.pattern = %m%n\n"
+    )
+    os.environ.setdefault(  # the local driver JVM starts with this log configuration
+        "PYSPARK_SUBMIT_ARGS",
+        f"--driver-java-options -Dlog4j2.configurationFile=file:{log_conf} pyspark-shell",
+    )
     session = (
         builder_cls.builder.master("local[2]")
         .appName("liftboard")
@@ -149,7 +169,6 @@ def _local_session(builder_cls: Any) -> Any:
         .config("spark.sql.parquet.inferTimestampNTZ.enabled", "true")
         .config("spark.sql.mapKeyDedupPolicy", "LAST_WIN")
         .config("spark.sql.warehouse.dir", str(scratch / "warehouse"))
-        .config("spark.local.dir", str(scratch / "tmp"))
         .config("spark.sql.adaptive.enabled", "true")
         .getOrCreate()
     )
@@ -221,15 +240,24 @@ class SparkWorkspace(Workspace):
 
     def _plan(self, sql: str, params: Sequence[Any] | dict[str, Any] | None) -> SparkQuery | None:
         """The Spark form of a statement that reads a data table; None for one that stays local."""
-        if isinstance(params, dict):
-            raise LiftboardError("Named parameters are not supported on a Spark source; use ? markers.")
         lowered = sql.lower()
         if not any(kind in lowered for kind in self.sources):
             return None  # cheap test first: most local statements name no data table at all
-        planned = to_spark(sql, params)
+        planned = to_spark(sql, params, list_columns=self._list_columns())
         if not planned.tables & set(self.sources):
             return None
         return planned
+
+    def _list_columns(self) -> set[str]:
+        """Columns that hold lists, in the data tables and in Liftboard's own (``lb_reviews.tag_ids``)."""
+        if "__lists__" not in self._schemas:
+            names = {"tag_ids"}
+            for kind in self.sources:
+                names |= {
+                    c for c, t in self.columns(kind).items() if t.startswith("ARRAY") or t.endswith("[]")
+                }
+            self._schemas["__lists__"] = dict.fromkeys(names, "")
+        return set(self._schemas["__lists__"])
 
     def _collect(self, planned: SparkQuery) -> tuple[list[str], list[Any]]:
         purpose = _purpose()

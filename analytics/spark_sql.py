@@ -6,11 +6,14 @@ without breaking the order of the others; Spark 3.4+ binds named markers from ``
 
 Fragments (each tested against DuckDB in tests/unit/test_spark.py):
 
+- ``to_days(n)``, ``to_hours(n)``, ``to_seconds(n)`` → ``make_dt_interval(…)``; ``epoch(ts)`` →
+  ``unix_micros(ts) / 1e6`` (fractional seconds kept, as in DuckDB; the session time zone is UTC).
 - ``quantile_cont(x, q)`` → ``percentile(x, q)`` (exact, linear interpolation; q a number or a list).
 - ``quantile_disc(x, [q…])`` → ``array(percentile_disc(qᵢ) WITHIN GROUP (ORDER BY x), …)``: both take the
   smallest value whose cumulative share is ≥ q.
 - ``histogram(x, edges)`` → ``map_from_arrays(edges ++ [inf], [count_if(eᵢ₋₁ < x ≤ eᵢ)…])``: DuckDB's bins
   are right-closed, keyed by their upper edge, with an ``inf`` bin above the last edge.
+- ``len(list_column)`` → ``size(list_column)`` (the caller names the list columns from the schema).
 - ``list(DISTINCT x ORDER BY x)`` → ``array_sort(collect_set(x))``.
 - ``rowid % k = 0`` (DuckDB's systematic sample) → ``pmod(xxhash64(…row…), k) = 0`` for k > 1, a
   deterministic sample of the same size (not the same rows: Spark has no stable row order), and TRUE for
@@ -19,7 +22,7 @@ Fragments (each tested against DuckDB in tests/unit/test_spark.py):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,23 +67,38 @@ def tables_read(tree: exp.Expression) -> frozenset[str]:
 
 
 def parse_duckdb(sql: str) -> tuple[exp.Expression, int]:
+    """The statement's syntax tree with its ``?`` markers named, and how many there were."""
     text, n = named_markers(sql)
+    return _parse(text), n
+
+
+def _parse(text: str) -> exp.Expression:
     try:
-        return sqlglot.parse_one(text, read="duckdb"), n
+        return sqlglot.parse_one(text, read="duckdb")
     except sqlglot.errors.ParseError as exc:
         raise LiftboardError(
             f"A query could not be translated for Spark ({str(exc).splitlines()[0]})."
         ) from None
 
 
-def to_spark(sql: str, params: Sequence[Any] | None = None) -> SparkQuery:
-    """Translate one DuckDB statement with ``?`` parameters into Spark SQL with named parameters."""
-    tree, n = parse_duckdb(sql)
-    values = list(params or [])
-    if len(values) != n:
-        raise LiftboardError(f"A query has {n} parameter markers but {len(values)} values were given.")
-    args = {f"p{i}": v for i, v in enumerate(values)}
-    tree = tree.transform(lambda node: _fragment(node, args))
+def to_spark(
+    sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None, *, list_columns: Collection[str] = ()
+) -> SparkQuery:
+    """Translate one DuckDB statement with ``?`` parameters into Spark SQL with named parameters.
+
+    ``list_columns`` names the columns that hold lists (e.g. ``tag_ids``): DuckDB's ``len()`` of a list is
+    Spark's ``size()``, and only the schema can tell a list from a string.
+    """
+    if isinstance(params, Mapping):  # DuckDB's $name markers are Spark's :name markers, by the same names
+        tree, args = _parse(sql), dict(params)
+    else:
+        tree, n = parse_duckdb(sql)
+        values = list(params or [])
+        if len(values) != n:
+            raise LiftboardError(f"A query has {n} parameter markers but {len(values)} values were given.")
+        args = {f"p{i}": v for i, v in enumerate(values)}
+    lists = {c.lower() for c in list_columns}
+    tree = tree.transform(lambda node: _fragment(node, args, lists))
     tables = tables_read(tree)
     text = tree.sql(dialect="spark")
     # Only the parameters the statement still uses (a fragment may have inlined some into new ones).
@@ -97,6 +115,10 @@ def _arg(value: Any) -> Any:
     return value
 
 
+#: DuckDB's to_hours(n), to_minutes(n), to_seconds(n) as make_dt_interval(days, hours, mins, secs).
+_INTERVAL_ARGS = {"to_hours": 1, "to_minutes": 2, "to_seconds": 3}
+
+
 def _spark(text: str) -> exp.Expression:
     return sqlglot.parse_one(text, read="spark")
 
@@ -109,7 +131,18 @@ def _param_value(node: exp.Expression, args: dict[str, Any]) -> tuple[str, Any] 
     return None
 
 
-def _fragment(node: exp.Expression, args: dict[str, Any]) -> exp.Expression:
+def _fragment(node: exp.Expression, args: dict[str, Any], lists: set[str]) -> exp.Expression:
+    if isinstance(node, exp.Length) and isinstance(node.this, exp.Column) and node.this.name.lower() in lists:
+        return exp.Anonymous(this="size", expressions=[node.this])
+    if isinstance(node, exp.ToDays):
+        return exp.Anonymous(this="make_dt_interval", expressions=[node.this])
+    if isinstance(node, exp.Anonymous) and node.name.lower() in _INTERVAL_ARGS and len(node.expressions) == 1:
+        zeros = [exp.Literal.number(0)] * _INTERVAL_ARGS[node.name.lower()]
+        return exp.Anonymous(this="make_dt_interval", expressions=[*zeros, node.expressions[0]])
+    if isinstance(node, exp.TimeToUnix):
+        # DuckDB's epoch() keeps the fraction of a second; Spark's unix_timestamp() drops it.
+        ts = node.this.sql(dialect="spark")
+        return _spark(f"unix_micros(CAST({ts} AS TIMESTAMP_LTZ)) / 1000000.0")
     if isinstance(node, exp.PercentileCont):
         return exp.Anonymous(this="percentile", expressions=[node.this, node.expression])
     if isinstance(node, exp.PercentileDisc):

@@ -287,3 +287,24 @@ def test_cli_analyze_and_drift_on_spark(
         == 2
     )
     assert "--spark-table 'events' must be KIND=PATH" in capsys.readouterr().err
+
+
+def test_unit_economics_and_curves_match(spark: SparkWorkspace, duck: Workspace) -> None:
+    from analytics import experiment_curves, unit_economics
+
+    assert_same(unit_economics.fetch_arms(spark, "ai_recs"), unit_economics.fetch_arms(duck, "ai_recs"))
+    a = experiment_curves.cumulative_lift(spark, "ai_recs", "conversion:purchase:7d")
+    assert_same(a, experiment_curves.cumulative_lift(duck, "ai_recs", "conversion:purchase:7d"))
+
+
+def test_interval_epoch_and_list_length_fragments(spark: SparkWorkspace, duck: Workspace) -> None:
+    sql = (
+        "SELECT count(*) FILTER (WHERE timestamp < CAST($t AS TIMESTAMP) + to_days($d)), "
+        "count(*) FILTER (WHERE timestamp < CAST($t AS TIMESTAMP) + to_hours(5)), "
+        "sum(epoch(timestamp) - epoch(CAST($t AS TIMESTAMP))) FROM events"
+    )
+    params = {"t": datetime(2026, 9, 10, 0, 0, 0, 250_000), "d": 3}
+    assert_same(spark.query(sql, params), duck.query(sql, params))
+    reviews = "SELECT count(*), sum(len(tag_ids)) FROM lb_reviews r JOIN feedback f USING (feedback_id)"
+    ((n, tags),) = duck.query(reviews)
+    assert n > 0 and spark.query(reviews) == [(n, tags)]
