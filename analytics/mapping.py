@@ -131,8 +131,17 @@ def guess_mapping(kind: str, header: tuple[str, ...] | list[str]) -> dict[str, s
     return mapping
 
 
+#: The most columns a file may have: validation checks every column, and its cost grows faster than their number.
+MAX_COLUMNS = 1000
+
+
 def check_header(info: FileInfo) -> None:
-    """Refuse blank or duplicate column names (a mapping to them would be ambiguous)."""
+    """Refuse blank or duplicate column names (a mapping to them would be ambiguous), and too many columns."""
+    if len(info.header) > MAX_COLUMNS:
+        raise LiftboardError(
+            f"{info.name} has {len(info.header):,} columns, more than the {MAX_COLUMNS:,} Liftboard loads; "
+            "keep the columns you need (ids, time, event and the properties you analyse) and load it again."
+        )
     blank = [i + 1 for i, h in enumerate(info.header) if not h.strip()]
     if blank:
         raise LiftboardError(

@@ -187,11 +187,12 @@ def check_names(spec: MetricSpec, events: Collection[str], signals: Collection[s
 
 
 def _unknown(what: str, name: str, known: Collection[str]) -> str:
-    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.5)
+    shown = repr(name if len(name) <= 80 else name[:80] + "…")  # a pasted megabyte is not echoed back whole
+    close = difflib.get_close_matches(name[:200], list(known), n=3, cutoff=0.5)
     if close:
-        return f"There is no {what} {name!r} in the data; did you mean {', '.join(close)}?"
+        return f"There is no {what} {shown} in the data; did you mean {', '.join(close)}?"
     listed = ", ".join(sorted(known)[:12]) or "none"
-    return f"There is no {what} {name!r} in the data; the known ones are: {listed}."
+    return f"There is no {what} {shown} in the data; the known ones are: {listed}."
 
 
 def parse_metrics(ws: Workspace, texts: Sequence[str]) -> list[MetricSpec]:

@@ -75,6 +75,29 @@ def _gzip_size(path: Path) -> int:
         return struct.unpack("<I", fh.read(4))[0]
 
 
+def _gzip_expands_beyond(path: Path, limit: int) -> bool:
+    """True when the gzip file decompresses to more than ``limit`` bytes.
+
+    The trailer is checked first (free); it can lie (it is the size mod 2**32, and anyone can write it), so the
+    stream is then counted, in chunks, never further than the limit: a bomb costs at most ``limit`` bytes of
+    decompression and no memory.
+    """
+    if _gzip_size(path) > limit:
+        return True
+    seen = 0
+    try:
+        with gzip.open(path, "rb") as fh:
+            while chunk := fh.read(8 * 2**20):
+                seen += len(chunk)
+                if seen > limit:
+                    return True
+    except (OSError, EOFError, zlib.error):
+        raise LiftboardError(
+            f"{path.name} looks gzipped but cannot be decompressed; check the file is a complete .gz export."
+        ) from None
+    return False
+
+
 def detect_encoding(head: bytes) -> str:
     """utf-16 when a UTF-16 byte-order mark opens the file, latin-1 when the bytes are not UTF-8, else utf-8."""
     if head.startswith(b"\xfe\xff"):
@@ -149,6 +172,19 @@ def _parquet_header(path: Path) -> tuple[str, ...]:
         ) from None
     finally:
         con.close()
+
+    # Nested columns (struct, list, map) would reach segments and drift as values no chart or test can read.
+    def _nesting(dtype: str) -> str | None:
+        if dtype.endswith("]"):
+            return "list"
+        return next((k.lower() for k in ("STRUCT", "MAP", "UNION") if dtype.startswith(k)), None)
+
+    nested = [f"{r[0]} ({_nesting(r[1])})" for r in rows if _nesting(r[1])]
+    if nested:
+        raise LiftboardError(
+            f"{path.name} has nested columns, {', '.join(nested[:5])}; Liftboard loads flat columns: "
+            "flatten them (e.g. props.a into props_a) or drop them, and load the file again."
+        )
     return tuple(r[0] for r in rows)
 
 
@@ -195,7 +231,7 @@ def sniff(
     if magic.startswith(b"PAR1"):
         return FileInfo(path, shown, size, "parquet", "none", "utf-8", ",", _parquet_header(path))
     compression = "gzip" if magic.startswith(b"\x1f\x8b") else "none"
-    if compression == "gzip" and _gzip_size(path) > limit:
+    if compression == "gzip" and _gzip_expands_beyond(path, limit):
         raise LiftboardError(
             f"{shown} expands to more than the {limit / 2**20:,.0f} MB limit when decompressed; "
             "split the file or raise LIFTBOARD_MAX_LOAD_MB."
