@@ -395,3 +395,11 @@ def workspace_from_args(args: argparse.Namespace) -> Workspace:
     if settings is None:
         return open_workspace(args.db, create=False, read_only=True)
     return open_spark_workspace(args.db, settings)
+
+
+def open_configured(db: str | Path, spark_section: Mapping[str, Any] | None) -> Workspace:
+    """The app's workspace: on Spark when ``secrets.toml`` has a ``[spark]`` section, else the DuckDB file."""
+    settings = settings_from(spark_section)
+    if settings is None:
+        return open_workspace(db)
+    return open_spark_workspace(db, settings, read_only=False)

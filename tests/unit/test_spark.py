@@ -308,3 +308,20 @@ def test_interval_epoch_and_list_length_fragments(spark: SparkWorkspace, duck: W
     reviews = "SELECT count(*), sum(len(tag_ids)) FROM lb_reviews r JOIN feedback f USING (feedback_id)"
     ((n, tags),) = duck.query(reviews)
     assert n > 0 and spark.query(reviews) == [(n, tags)]
+
+
+def test_open_configured_from_a_secrets_section(lake: Path, spark: SparkWorkspace, tmp_path: Path) -> None:
+    from analytics.spark_source import open_configured
+
+    plain = open_configured(tmp_path / "plain.duckdb", None)
+    assert type(plain) is Workspace and plain.data_tables() == []
+    plain.close()
+    section = {"local": True, "tables": {"events": str(lake / "events.parquet")}}
+    ws = open_configured(tmp_path / "app.duckdb", section)
+    assert isinstance(ws, SparkWorkspace) and ws.data_tables() == ["events"]
+    summary = ws.source_summary()
+    n, first, last = spark.query("SELECT count(*), min(timestamp), max(timestamp) FROM events")[0]
+    assert summary == [
+        {"table": "events", "source": section["tables"]["events"], "rows": n, "first": first, "last": last}
+    ]
+    ws.close()
