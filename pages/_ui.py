@@ -31,9 +31,6 @@ def _leave_pages_directory_mode() -> None:
         st.rerun()
 
 
-_leave_pages_directory_mode()
-
-
 def default_db() -> Path:
     """The workspace the app opens: $LIFTBOARD_DB, else data/workspace.duckdb."""
     return Path(os.environ.get("LIFTBOARD_DB", str(DEFAULT_DB)))
@@ -188,3 +185,8 @@ def report_button(experiment: str, *, key: str | None = None) -> None:
         icon="📄",
         help="A self-contained HTML file (no network needed); print it to PDF from the browser.",
     )
+
+
+# Last, once every name above exists: the rerun it may raise stops this import midway, and a concurrent
+# session's page importing this module must never find it half-defined (seen with 20 sessions at once).
+_leave_pages_directory_mode()
