@@ -158,7 +158,7 @@ def _local_session(builder_cls: Any) -> Any:
         .appName("liftboard")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.shuffle.partitions", "2")  # one per local core; a cluster sets its own
         .config("spark.default.parallelism", "2")
         .config("spark.driver.memory", "1g")
         .config("spark.driver.host", "127.0.0.1")
