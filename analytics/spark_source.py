@@ -135,6 +135,14 @@ def spark_session(settings: SparkSettings) -> Any:
         return session
 
 
+def stop_sessions() -> None:
+    """Stop every Spark session this process started (its JVM stops working; a later query starts anew)."""
+    with _SESSION_LOCK:
+        for session in _SESSIONS.values():
+            session.stop()
+        _SESSIONS.clear()
+
+
 def _local_session(builder_cls: Any) -> Any:
     # The driver's Python must be ours; the JVM binds loopback only and writes nothing in the work tree.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)

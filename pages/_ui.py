@@ -45,8 +45,22 @@ def workspace_choices() -> list[Path]:
 
 @st.cache_resource(show_spinner=False)
 def _open(path: str) -> Workspace:
-    # One DuckDB connection per process and file; pages take a cursor per query.
-    return open_workspace(path)
+    # One DuckDB connection per process and file; pages take a cursor per query. With a [spark] section in
+    # secrets.toml the data tables are read on Spark and Liftboard's own state stays in this file.
+    spark = _secrets_section("spark")
+    if spark is None:
+        return open_workspace(path)
+    from analytics.spark_source import open_configured  # pyspark and sqlglot load only when configured
+
+    return open_configured(path, spark)
+
+
+def _secrets_section(name: str) -> dict[str, Any] | None:
+    try:
+        section = st.secrets.get(name)
+    except Exception:  # no secrets file at all: Streamlit raises rather than returning empty
+        return None
+    return dict(section) if section is not None else None
 
 
 def workspace() -> Workspace:

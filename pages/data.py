@@ -104,6 +104,20 @@ flash = st.session_state.pop("data_flash", None)
 if flash:
     st.success(flash)
 
+# -- a Spark source: the data tables live in the lake; nothing is copied -----------------------------
+if hasattr(ws, "source_summary"):  # a SparkWorkspace ([spark] in secrets.toml)
+    st.subheader("Source: Spark")
+    st.caption(
+        f"The data tables are read where they live and only aggregates come back; Liftboard's own state "
+        f"(tags, prices, settings, audit) stays in {ws.path}."
+    )
+    with st.spinner("Counting rows on Spark…"):
+        rows = _try(ws.source_summary)
+    if rows is not None:
+        source = pd.DataFrame(rows)
+        st.dataframe(source, hide_index=True, width="stretch")
+        download_csv(source, "spark-source", key="dl-spark-source")
+
 # -- what the workspace holds -------------------------------------------------------------------------
 cat = _catalog(token, str(ws.path))
 if cat.empty:

@@ -19,7 +19,13 @@ from analytics.demo import build_demo
 from analytics.drift_sql import classify_columns, fetch_counts, fetch_reference_stats
 from analytics.errors import LiftboardError
 from analytics.metrics import parse_metrics
-from analytics.spark_source import SparkSettings, SparkWorkspace, open_spark_workspace, settings_from
+from analytics.spark_source import (
+    SparkSettings,
+    SparkWorkspace,
+    open_spark_workspace,
+    settings_from,
+    stop_sessions,
+)
 from analytics.spark_sql import named_markers, to_spark
 from analytics.store import CANONICAL, Workspace, open_workspace
 
@@ -58,6 +64,7 @@ def spark(lake: Path) -> Iterator[SparkWorkspace]:
     ws = open_spark_workspace(lake / "local.duckdb", settings)
     yield ws
     ws.close()
+    stop_sessions()  # the rest of the suite should not share two cores with an idle Spark
 
 
 def assert_same(a: Any, b: Any, path: str = "") -> None:
@@ -325,3 +332,25 @@ def test_open_configured_from_a_secrets_section(lake: Path, spark: SparkWorkspac
         {"table": "events", "source": section["tables"]["events"], "rows": n, "first": first, "last": last}
     ]
     ws.close()
+
+
+def test_data_page_shows_the_spark_source(lake: Path, spark: SparkWorkspace, monkeypatch) -> None:
+    """With [spark] in the secrets, the app's workspace reads the lake: the Data page lists its tables."""
+    from streamlit.testing.v1 import AppTest
+
+    copy = lake / "page-local.duckdb"
+    copy.write_bytes((lake / "local.duckdb").read_bytes())
+    monkeypatch.setenv("LIFTBOARD_DB", str(copy))
+    page = Path(__file__).resolve().parents[2] / "pages" / "data.py"
+    at = AppTest.from_file(str(page), default_timeout=300)
+    at.secrets["spark"] = {"local": True, "tables": {k: str(lake / f"{k}.parquet") for k in KINDS}}
+    at.run()
+    assert not at.exception and not at.error
+    assert at.subheader[0].value == "Source: Spark"
+    source = at.dataframe[0].value
+    assert list(source["table"]) == list(KINDS)
+    duck = open_workspace(lake / "demo.duckdb", read_only=True)
+    try:
+        assert list(source["rows"]) == [duck.scalar(f"SELECT count(*) FROM {k}") for k in KINDS]
+    finally:
+        duck.close()
