@@ -23,3 +23,18 @@ def screenshot(page: Page, folder: Path, name: str) -> Path:
     path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def pick_option(page: Page, label: str, option: str, attempts: int = 5) -> None:
+    """Choose an option of a multiselect; a late rerun can close the dropdown, so open it again until it sticks."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(attempts):
+        wait_idle(page)
+        page.get_by_label(label).click()
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=10_000)
+            return
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+    raise AssertionError(f"could not choose {option!r} in {label!r} after {attempts} attempts")

@@ -7,7 +7,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from analytics import feedback as fb
-from tests.e2e.support import screenshot, wait_idle
+from tests.e2e.support import pick_option, screenshot, wait_idle
 from tests.unit._feedback_data import make
 
 
@@ -40,8 +40,7 @@ def test_reviewer_tags_items_and_charts_change(
 
     page.get_by_role("tab", name="Review queue").click()
     page.get_by_text("Bulk action on every item matching the filters").click()
-    page.get_by_label("Add tags").click()  # the multiselect's input
-    page.get_by_role("option", name="irrelevant").click()
+    pick_option(page, "Add tags", "irrelevant")
     page.keyboard.press("Escape")
     wait_idle(page)
     expect(

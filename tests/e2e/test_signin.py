@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from analytics import feedback as fb
 from analytics.access import Actor, RoleRule, set_rules
 from tests.e2e.conftest import LOCAL_HOSTS, _free_port
-from tests.e2e.support import screenshot, wait_idle
+from tests.e2e.support import pick_option, screenshot, wait_idle
 from tests.unit._feedback_data import make
 
 VIEWER, EDITOR, STRANGER = "viewer@example.com", "editor@example.com", "stranger@elsewhere.org"
@@ -195,8 +195,7 @@ def test_sign_in_as_viewer_editor_and_stranger(
     page.get_by_role("tab", name="Review queue").click()
     page.get_by_text("Bulk action on every item matching the filters").click()
     wait_idle(page)
-    page.get_by_label("Add tags").click()
-    page.get_by_role("option", name="irrelevant").click()
+    pick_option(page, "Add tags", "irrelevant")
     page.keyboard.press("Escape")
     wait_idle(page)
     page.get_by_text(f"Yes, change {n_reject:,} items").click()
