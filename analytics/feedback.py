@@ -484,3 +484,11 @@ def export_frame(ws: Workspace, flt: FeedbackFilter, *, limit: int = 200_000) ->
     """Tagged feedback as a (bounded) DataFrame for a download button; text already neutralised."""
     sel = export_sql(ws, flt)
     return ws.query_df(f"SELECT * FROM ({sel.sql}) x LIMIT ?", [*sel.params, int(limit)])  # noqa: S608
+
+
+def date_range(ws: Workspace) -> tuple[dt.date | None, dt.date | None]:
+    """The first and last day of the feedback log (None, None when it is empty or has no timestamps)."""
+    if "timestamp" not in ws.columns("feedback"):
+        return None, None
+    lo, hi = ws.query(f"SELECT min(timestamp)::DATE, max(timestamp)::DATE FROM {ws.table('feedback')}")[0]  # noqa: S608
+    return lo, hi

@@ -7,6 +7,7 @@ import streamlit as st
 
 from analytics import cost, unit_economics, whatif
 from analytics.charts import cost as charts
+from analytics.experiments import list_experiments
 from analytics.prices import Price, set_prices
 from pages._ui import actor, download_csv, guarded, set_url_state, url_state, workspace
 
@@ -30,7 +31,7 @@ def _experiments(token: str, path: str) -> list[str]:
     ws = workspace()
     if not ws.has_table("assignments"):
         return []
-    return [r[0] for r in ws.query(f"SELECT DISTINCT experiment FROM {ws.table('assignments')} ORDER BY 1")]  # noqa: S608
+    return [e.name for e in list_experiments(ws)]
 
 
 def _from_url(key: str, url_key: str, default: float) -> None:
@@ -200,7 +201,7 @@ if proj:
 with st.expander("Method: the power law and the projection"):
     st.markdown(
         "Daily cost is fitted as **cost = a·xᵇ** by ordinary least squares on logs, "
-        "log(cost) = log a + b·log(x), over days with x > 0 and cost > 0 (statsmodels). "
+        "log(cost) = log a + b·log(x), over days with x > 0 and cost > 0 (ordinary least squares). "
         "The interval of b is a t interval. Projections are at 2×, 10× and 100× the mean of the last 7 days; "
         "the 95% **prediction interval** is for one future day's cost (log-scale interval, exponentiated). "
         "The point estimate applies **Duan's smearing** correction (mean of exp(residual)) so it estimates the "

@@ -49,7 +49,7 @@ def _options(token: str, experiment: str | None) -> dict[str, list[str]]:
 
 
 def _date_bounds(token: str) -> tuple[dt.date, dt.date]:
-    lo, hi = workspace().query("SELECT min(timestamp)::DATE, max(timestamp)::DATE FROM feedback")[0]
+    lo, hi = fb.date_range(workspace())
     today = dt.date.today()
     return (lo or today, hi or today)
 
