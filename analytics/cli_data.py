@@ -31,6 +31,11 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--replace", action="store_true", help="replace the table instead of appending")
     p.add_argument("--skip-bad-rows", action="store_true", help="skip rows that fail validation")
     p.add_argument(
+        "--allow-unmatched",
+        action="store_true",
+        help="load a feedback file even when none of its prediction_ids is in the predictions table",
+    )
+    p.add_argument(
         "--encoding", choices=["utf-8", "latin-1", "utf-16"], help="override the detected encoding"
     )
     p.add_argument("--delimiter", help="override the detected delimiter: , ; | or tab")
@@ -89,6 +94,7 @@ def cmd_load(args: argparse.Namespace) -> dict[str, Any]:
             mapping=_parse_map(args.map),
             replace=args.replace,
             skip_bad_rows=args.skip_bad_rows,
+            allow_unmatched=args.allow_unmatched,
             encoding=args.encoding,
             delimiter=args.delimiter,
             max_bytes=max_bytes,

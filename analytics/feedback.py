@@ -386,6 +386,11 @@ def options(ws: Workspace, experiment: str | None) -> dict[str, list[str]]:
     return out
 
 
+#: The condition on a feedback row (aliased ``f``) whose prediction_id names no prediction; shared with
+#: the loader's check of a feedback file before it is loaded (analytics.validate).
+UNMATCHED = "NOT EXISTS (SELECT 1 FROM predictions p WHERE p.prediction_id = f.prediction_id)"
+
+
 def unmatched_predictions(ws: Workspace) -> tuple[int, int]:
     """(feedback rows whose prediction_id matches no prediction, feedback rows with a prediction_id)."""
     if not ws.has_table("feedback") or not _has(ws, "feedback", "prediction_id"):
@@ -394,8 +399,7 @@ def unmatched_predictions(ws: Workspace) -> tuple[int, int]:
         n = int(ws.scalar("SELECT count(*) FROM feedback WHERE prediction_id IS NOT NULL"))
         return (n, n)
     row = ws.query(
-        "SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM predictions p WHERE p.prediction_id = f.prediction_id)),"
-        " count(*) FROM feedback f WHERE f.prediction_id IS NOT NULL"
+        f"SELECT count(*) FILTER (WHERE {UNMATCHED}), count(*) FROM feedback f WHERE f.prediction_id IS NOT NULL"  # noqa: S608
     )[0]
     return (int(row[0]), int(row[1]))
 

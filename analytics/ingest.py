@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import hashlib
 import json
@@ -153,65 +154,85 @@ def preview(
     return Preview(info, mapping, df, tuple(h for h in info.header if h not in mapped))
 
 
+@dataclass(frozen=True)
+class _Options:
+    """How to read and load a file: the keyword arguments of ``validate`` and ``load``, passed as one."""
+
+    mapping: dict[str, str | None] | None = None
+    replace: bool = False
+    skip_bad_rows: bool = False
+    allow_unmatched: bool = False
+    encoding: str | None = None
+    delimiter: str | None = None
+    name: str | None = None
+    max_bytes: int | None = None
+
+
 def _process(
     ws: Workspace,
     path: str | Path,
     kind: str,
+    opts: _Options,
     *,
-    mapping: dict[str, str | None] | None,
-    replace: bool,
-    skip_bad_rows: bool,
-    encoding: str | None,
-    delimiter: str | None,
-    name: str | None,
-    source_label: str | None,
-    actor: Actor | None,
-    progress: Progress | None,
-    max_bytes: int | None,
     commit: bool,
+    source_label: str | None = None,
+    actor: Actor | None = None,
+    progress: Progress | None = None,
 ) -> LoadResult | ValidationReport:
     _check_kind(kind)
     if ws.read_only:
         raise LiftboardError(f"The workspace {ws.path} is open read-only; nothing can be loaded.")
     say = progress or (lambda _f, _s: None)
     say(0.0, "Inspecting the file")
-    info = sniff(path, encoding=encoding, delimiter=delimiter, name=name, max_bytes=max_bytes)
+    info = sniff(
+        path, encoding=opts.encoding, delimiter=opts.delimiter, name=opts.name, max_bytes=opts.max_bytes
+    )
     check_header(info)
-    resolved = resolve_mapping(kind, info, mapping)
+    resolved = resolve_mapping(kind, info, opts.mapping)
     hasher = _Hasher(info.path)
     if commit:
         hasher.start()
+    run: dict[str, Any] = {
+        "commit": commit,
+        "source_label": source_label,
+        "actor": actor,
+        "progress": progress,
+    }
     if info.encoding == "utf-16-be":
         with tempfile.TemporaryDirectory(prefix="liftboard-") as tmp:
             say(0.01, "Converting the file to UTF-8")
-            return _stage_and_commit(ws, utf8_copy(info, tmp), kind, resolved, hasher, replace=replace,
-                                     skip_bad_rows=skip_bad_rows, encoding="utf-16-be", source_label=source_label,
-                                     actor=actor, progress=progress, commit=commit, retry=None)  # fmt: skip
-    retry = dict(path=path, mapping=mapping, name=name, max_bytes=max_bytes)
-    return _stage_and_commit(ws, info, kind, resolved, hasher, replace=replace, skip_bad_rows=skip_bad_rows,
-                             encoding=encoding, source_label=source_label, actor=actor, progress=progress,
-                             commit=commit, retry=retry)  # fmt: skip
+            converted = dataclasses.replace(opts, encoding="utf-16-be")
+            return _stage_and_commit(
+                ws, utf8_copy(info, tmp), kind, resolved, hasher, converted, retry=None, **run
+            )
+    return _stage_and_commit(ws, info, kind, resolved, hasher, opts, retry=path, **run)
 
 
 def _stage_and_commit(
-    ws: Workspace, info: FileInfo, kind: str, resolved: dict[str, str | None], hasher: _Hasher, *,
-    replace: bool, skip_bad_rows: bool, encoding: str | None, source_label: str | None, actor: Actor | None,
-    progress: Progress | None, commit: bool, retry: dict[str, Any] | None,
-) -> LoadResult | ValidationReport:  # fmt: skip
+    ws: Workspace,
+    info: FileInfo,
+    kind: str,
+    resolved: dict[str, str | None],
+    hasher: _Hasher,
+    opts: _Options,
+    *,
+    retry: str | Path | None,
+    commit: bool,
+    source_label: str | None,
+    actor: Actor | None,
+    progress: Progress | None,
+) -> LoadResult | ValidationReport:
+    """Stage, validate and (when commit) load in one transaction; retry: the path to read again as Latin-1."""
     say = progress or (lambda _f, _s: None)
+    tables = frozenset(ws.data_tables())  # the canonical tables before this load
     cur = ws.cursor()
     cur.execute("SET TimeZone = 'UTC'")  # naive timestamps are UTC; offsets are converted to UTC
     cur.execute("BEGIN TRANSACTION")
     try:
         load_id = int(cur.execute("SELECT nextval('lb_load_seq')").fetchone()[0])
         stage = quote_ident(f"lb_stage_{load_id}")
-        target_exists = bool(
-            cur.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?",
-                [kind],
-            ).fetchone()[0]
-        )
-        mode = "replace" if (replace and target_exists) else ("append" if target_exists else "new")
+        target_exists = kind in tables
+        mode = "replace" if (opts.replace and target_exists) else ("append" if target_exists else "new")
         refs = _raw_refs(info, cur)
         sql, columns = _stage_sql(kind, info, resolved, refs, stage)
         _, params = _source(info)
@@ -220,20 +241,32 @@ def _stage_and_commit(
         try:
             _run(cur, sql, params, progress, 0.02, 0.8, "Reading the file")
         except duckdb.Error as exc:
-            if retry and info.encoding == "utf-8" and encoding is None and "unicode" in str(exc).lower():
+            if (
+                retry is not None
+                and info.encoding == "utf-8"
+                and opts.encoding is None
+                and "unicode" in str(exc).lower()
+            ):
                 # Invalid UTF-8 beyond the sniffed sample: the file is Latin-1 after all.
                 cur.execute("ROLLBACK")
                 cur.close()
-                return _process(ws, retry["path"], kind, mapping=retry["mapping"], replace=replace,
-                                skip_bad_rows=skip_bad_rows, encoding="latin-1", delimiter=info.delimiter,
-                                name=retry["name"], source_label=source_label, actor=actor, progress=progress,
-                                max_bytes=retry["max_bytes"], commit=commit)  # fmt: skip
+                latin = dataclasses.replace(opts, encoding="latin-1", delimiter=info.delimiter)
+                return _process(
+                    ws,
+                    retry,
+                    kind,
+                    latin,
+                    commit=commit,
+                    source_label=source_label,
+                    actor=actor,
+                    progress=progress,
+                )
             raise _read_error(info, exc) from None
         say(0.82, "Validating")
         fmt = {
             "format": info.format,
             "compression": info.compression,
-            "encoding": "utf-16-be" if encoding == "utf-16-be" else info.encoding,
+            "encoding": "utf-16-be" if opts.encoding == "utf-16-be" else info.encoding,
             "delimiter": info.delimiter,
         }
         report, skip_cond = build_report(
@@ -241,12 +274,13 @@ def _stage_and_commit(
             stage,
             kind=kind,
             mode=mode,
-            target_exists=target_exists,
+            tables=tables,
             columns=columns,
             mapping=resolved,
             file_name=info.name,
-            skip_bad_rows=skip_bad_rows,
+            skip_bad_rows=opts.skip_bad_rows,
             file_format=fmt,
+            allow_unmatched=opts.allow_unmatched,
         )
         if not commit:
             cur.execute("ROLLBACK")
@@ -383,6 +417,7 @@ def validate(
     mapping: dict[str, str | None] | None = None,
     replace: bool = False,
     skip_bad_rows: bool = False,
+    allow_unmatched: bool = False,
     encoding: str | None = None,
     delimiter: str | None = None,
     name: str | None = None,
@@ -392,24 +427,14 @@ def validate(
     """The validation report of a load, computed by staging the file in a transaction that is rolled back.
 
     Nothing is committed; errors are in the report (``report.ok`` is False) rather than raised, except
-    problems that stop the file from being read at all (those raise LiftboardError).
+    problems that stop the file from being read at all (those raise LiftboardError). The arguments are
+    those of ``load``.
     """
-    out = _process(
-        ws,
-        path,
-        kind,
-        mapping=mapping,
-        replace=replace,
-        skip_bad_rows=skip_bad_rows,
-        encoding=encoding,
-        delimiter=delimiter,
-        name=name,
-        source_label=None,
-        actor=None,
-        progress=progress,
-        max_bytes=max_bytes,
-        commit=False,
-    )
+    opts = _Options(
+        mapping=mapping, replace=replace, skip_bad_rows=skip_bad_rows, allow_unmatched=allow_unmatched,
+        encoding=encoding, delimiter=delimiter, name=name, max_bytes=max_bytes,
+    )  # fmt: skip
+    out = _process(ws, path, kind, opts, commit=False, progress=progress)
     assert isinstance(out, ValidationReport)
     return out
 
@@ -422,6 +447,7 @@ def load(
     mapping: dict[str, str | None] | None = None,
     replace: bool = False,
     skip_bad_rows: bool = False,
+    allow_unmatched: bool = False,
     encoding: str | None = None,
     delimiter: str | None = None,
     name: str | None = None,
@@ -439,27 +465,18 @@ def load(
         mapping: canonical column -> source column overrides of the automatic mapping (None unmaps).
         replace: replace the kind's table instead of appending to it.
         skip_bad_rows: drop rows with unparseable timestamps/numbers or blank ids instead of refusing.
+        allow_unmatched: load a feedback file even when none of its prediction_ids is in the predictions
+            table (refused by default: it most likely belongs to another workspace).
         name: the file name to record (an upload's original name); source: where it came from.
         progress: called with (fraction 0..1, step label) from the calling thread.
         actor: who loads; their role must allow loading (editor or admin), checked before anything is read.
     """
     require(actor, "load")
-    out = _process(
-        ws,
-        path,
-        kind,
-        mapping=mapping,
-        replace=replace,
-        skip_bad_rows=skip_bad_rows,
-        encoding=encoding,
-        delimiter=delimiter,
-        name=name,
-        source_label=source,
-        actor=actor,
-        progress=progress,
-        max_bytes=max_bytes,
-        commit=True,
-    )
+    opts = _Options(
+        mapping=mapping, replace=replace, skip_bad_rows=skip_bad_rows, allow_unmatched=allow_unmatched,
+        encoding=encoding, delimiter=delimiter, name=name, max_bytes=max_bytes,
+    )  # fmt: skip
+    out = _process(ws, path, kind, opts, commit=True, source_label=source, actor=actor, progress=progress)
     assert isinstance(out, LoadResult)
     return out
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import duckdb
 
+from analytics.feedback import UNMATCHED
 from analytics.store import CANONICAL, quote_ident
 
 #: A number written with thousands separators (1,234 or 12,345.6): 1234 or 1.234? Refused as ambiguous.
@@ -56,6 +57,10 @@ class ValidationReport:
     duplicates_in_file: int = 0
     duplicates_of_loaded: int = 0
     file_format: dict[str, str] = field(default_factory=dict)
+    # feedback: rows naming a prediction_id, and those whose id is in no prediction (None: not checked,
+    # because the file has no prediction_id or the workspace has no predictions table yet)
+    rows_with_prediction_id: int = 0
+    unmatched_prediction_ids: int | None = None
 
     @property
     def errors(self) -> tuple[Issue, ...]:
@@ -73,10 +78,19 @@ class ValidationReport:
     def rows_to_load(self) -> int:
         return self.rows - self.skipped_rows
 
+    @property
+    def all_unmatched(self) -> bool:
+        """True when no prediction_id of a feedback file is in the predictions table: loads only if confirmed."""
+        return (
+            bool(self.rows_with_prediction_id)
+            and self.unmatched_prediction_ids == self.rows_with_prediction_id
+        )
+
     def to_dict(self) -> dict[str, Any]:
         doc = asdict(self)
         doc["ok"] = self.ok
         doc["rows_to_load"] = self.rows_to_load
+        doc["all_unmatched"] = self.all_unmatched
         return doc
 
 
@@ -107,19 +121,23 @@ def build_report(
     *,
     kind: str,
     mode: str,
-    target_exists: bool,
+    tables: frozenset[str],
     columns: list[Column],
     mapping: dict[str, str | None],
     file_name: str,
     skip_bad_rows: bool,
     file_format: dict[str, str],
+    allow_unmatched: bool = False,
     exact_limit: int = EXACT_LIMIT,
 ) -> tuple[ValidationReport, str | None]:
     """Validate the staged rows; return the report and the SQL condition of rows to skip (or None).
 
     `stage` is a quoted stage-table name; every other name comes from CANONICAL or was quoted by the caller.
+    `tables` are the canonical tables the workspace held before this load (``Workspace.data_tables``).
+    `allow_unmatched` loads a feedback file none of whose prediction_ids is in the predictions table.
     """
     q = quote_ident
+    target_exists = kind in tables
     by_name = {c.name: c for c in columns}
     ts = by_name.get("timestamp")
     has_user = "user_id" in by_name
@@ -327,7 +345,7 @@ def build_report(
                     multi,
                 )
             )
-    if rows and kind == "events" and ts and _has_table(cur, "assignments"):
+    if rows and kind == "events" and ts and "assignments" in tables:
         outside = _count(
             cur,
             f"WITH p AS (SELECT min(timestamp) AS lo, max(timestamp) + INTERVAL {PERIOD_TAIL_DAYS} DAY AS hi "  # noqa: S608
@@ -345,6 +363,15 @@ def build_report(
             )
     if rows and dup_in_file == rows - 1 and rows > 1:
         pass  # every row identical: the duplicates warning already says so
+    with_pid, unmatched = 0, None
+    if rows and kind == "feedback":  # every canonical column is staged: an unmapped prediction_id is NULL
+        # rows that will be skipped do not count
+        keep = f"NOT ({bad_cond})" if skipped and bad_cond else "true"
+        with_pid, unmatched, issue = _unmatched_predictions(
+            cur, stage, keep, file_name, has_predictions="predictions" in tables, allow=allow_unmatched
+        )
+        if issue is not None:
+            issues.append(issue)
 
     report = ValidationReport(
         file_name=file_name,
@@ -362,8 +389,80 @@ def build_report(
         duplicates_in_file=int(dup_in_file),
         duplicates_of_loaded=int(dup_loaded),
         file_format=dict(file_format),
+        rows_with_prediction_id=int(with_pid),
+        unmatched_prediction_ids=unmatched,
     )
     return report, (bad_cond if skipped else None)
+
+
+def _share(part: int, whole: int) -> str:
+    """A percentage that never rounds a few rows to 0% or almost all of them to 100%."""
+    ratio = part / whole
+    if 0 < ratio < 0.01:
+        return "<1%"
+    if 0.99 < ratio < 1:
+        return ">99%"
+    return f"{ratio:.0%}"
+
+
+def _unmatched_predictions(
+    cur: duckdb.DuckDBPyConnection,
+    stage: str,
+    keep: str,
+    file_name: str,
+    *,
+    has_predictions: bool,
+    allow: bool,
+) -> tuple[int, int | None, Issue | None]:
+    """(rows with a prediction_id, rows whose id is in no prediction or None, the finding) of a feedback file.
+
+    Counted in SQL against the staged rows and the predictions table (the condition the Feedback page
+    counts loaded rows with). Every id unmatched means the file most likely belongs to another workspace
+    or inference log: refused unless the user confirms. Some ids unmatched is a warning, not a refusal:
+    inference logs are often sampled or cover a shorter period than the feedback, and those rows still
+    count in the signal rates (and join to a variant through their user); an analyst wants them loaded
+    and counted, not a file to edit by hand. The Feedback page keeps reporting them once loaded.
+    """
+    where = f"f.prediction_id IS NOT NULL AND {keep}"
+    if not has_predictions:
+        with_pid = int(_count(cur, f"SELECT count(*) FROM {stage} f WHERE {where}"))  # noqa: S608
+        said = (
+            f"The workspace has no predictions table yet, so the {with_pid:,} feedback rows of {file_name} that "
+            "name a prediction_id cannot be joined to their model version and score until the inference log is loaded."
+        )
+        return with_pid, None, Issue("warning", "no_predictions", said, with_pid) if with_pid else None
+    row = cur.execute(
+        f"SELECT count(*) FILTER (WHERE {UNMATCHED}), count(*) FROM {stage} f WHERE {where}"  # noqa: S608
+    ).fetchone()
+    unmatched, with_pid = int(row[0]), int(row[1])
+    if not unmatched:
+        return with_pid, (0 if with_pid else None), None
+    examples = _fmt_examples(
+        [
+            r[0]
+            for r in cur.execute(
+                f"SELECT f.prediction_id FROM {stage} f WHERE {where} AND {UNMATCHED} "  # noqa: S608
+                "GROUP BY f.prediction_id ORDER BY count(*) DESC, f.prediction_id LIMIT 5"
+            ).fetchall()
+        ]
+    )
+    said = (
+        f"{unmatched:,} of {with_pid:,} feedback rows of {file_name} ({_share(unmatched, with_pid)}) name a "
+        f"prediction_id that is not in the predictions table (e.g. {', '.join(repr(e) for e in examples[:3])})"
+    )
+    level = "warning"
+    if unmatched < with_pid:
+        fix = "they will be loaded, without a model version or score until their predictions are loaded"
+    elif allow:
+        fix = "they will be loaded as confirmed, without a model version or score"
+    else:
+        level = "error"
+        fix = (
+            "check that the file belongs to this workspace's inference log, or load it anyway to keep it "
+            "(--allow-unmatched, or the Load anyway box)"
+        )
+    said = f"{said}; {fix}."
+    return with_pid, unmatched, Issue(level, "unmatched_predictions", said, unmatched, examples)
 
 
 def _parses(ref: str, dtype: str) -> str:
@@ -388,16 +487,6 @@ def _candidate_type(cur: duckdb.DuckDBPyConnection, stage: str, name: str) -> st
     if not nonblank or leading_zero:
         return None
     return next((t for t, n in zip(EXTRA_TYPES, row[2:], strict=True) if n == nonblank), None)
-
-
-def _has_table(cur: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(
-        _count(
-            cur,
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?",
-            [table],
-        )
-    )
 
 
 def _target_columns(cur: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:

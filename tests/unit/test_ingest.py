@@ -362,7 +362,7 @@ def test_approximate_counts_above_the_exact_limit(tmp_ws: Workspace) -> None:
     kwargs = dict(
         kind="events",
         mode="new",
-        target_exists=False,
+        tables=frozenset(),
         columns=cols,
         mapping={},
         file_name="f",
