@@ -455,6 +455,26 @@ def test_approximate_mode_for_large_logs_is_close_to_exact(tmp_ws: Workspace) ->
     assert any("HyperLogLog" in n for n in approx.notes) and not exact.notes
 
 
+def test_large_logs_take_latency_percentiles_from_a_systematic_sample(
+    tmp_ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import analytics.cost as cost_module
+
+    _log(tmp_ws, [600] * 10, [6.0] * 10)  # latency 100..699 ms every day: p50 399.5, p95 669.05
+    monkeypatch.setattr(cost_module, "LATENCY_SAMPLE_ROWS", 600)  # 6,000 rows → every 10th row
+    exact = load_costs(tmp_ws, exact=True)
+    approx = load_costs(tmp_ws, exact=False, start=dt.date(2026, 9, 3))
+    assert exact.totals["lat_p50"] == pytest.approx(399.5) and exact.totals["lat_p95"] == pytest.approx(
+        669.05
+    )
+    # Every 10th of 600 evenly spread latencies per day: the sample's percentiles sit within a few ms.
+    assert approx.totals["lat_p50"] == pytest.approx(399.5, abs=10)
+    assert approx.totals["lat_p95"] == pytest.approx(669.05, abs=10)
+    assert approx.by_day["lat_p50"].notna().all() and len(approx.by_day) == 8  # the window applies too
+    assert approx.totals["predictions"] == 8 * 600  # counts and costs are never sampled
+    assert any("every 10th prediction" in n for n in approx.notes)
+
+
 @pytest.mark.parametrize("experiment", ["ai_recs", "model_size"])
 def test_unit_economics_agrees_with_the_experiments_engine(demo_ws: Workspace, experiment: str) -> None:
     from analytics.experiments import analyze
