@@ -68,10 +68,10 @@ def _preview(file: str, kind: str, encoding: str | None, delimiter: str | None, 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _validate(token: str, file: str, kind: str, mapping_json: str, replace: bool, skip: bool,
-              encoding: str | None, delimiter: str | None, name: str) -> ValidationReport:  # fmt: skip
+              allow_unmatched: bool, encoding: str | None, delimiter: str | None, name: str) -> ValidationReport:  # fmt: skip
     return ingest.validate(
         workspace(), file, kind, mapping=json.loads(mapping_json), replace=replace, skip_bad_rows=skip,
-        encoding=encoding, delimiter=delimiter, name=name,
+        allow_unmatched=allow_unmatched, encoding=encoding, delimiter=delimiter, name=name,
     )  # fmt: skip
 
 
@@ -249,11 +249,16 @@ if file is not None:
             key="data-skip",
         )
 
+        # The confirmation box is drawn below the report that asks for it; its value from the last run
+        # (kept under its key) decides whether this run validates with the confirmation given.
+        allow_key = f"data-allow-unmatched-{name}"
+        allow_unmatched = kind == "feedback" and bool(st.session_state.get(allow_key, False))
+
         st.subheader("Validation")
         with st.spinner("Checking every row of the file…"):
             report = _try(
                 _validate, token, str(file), kind, json.dumps(mapping, sort_keys=True), replace, skip,
-                encoding, delimiter, name,
+                allow_unmatched, encoding, delimiter, name,
             )  # fmt: skip
         if report is not None:
             span = f", {_fmt_date(report.first)} to {_fmt_date(report.last)}" if report.first else ""
@@ -270,25 +275,34 @@ if file is not None:
                 st.error(issue.message)
             for issue in report.warnings:
                 st.warning(issue.message)
-            with st.expander("Details: mapping, properties and how the file was read"):
-                st.json(
-                    {
-                        "rows in file": report.rows,
-                        "rows to load": report.rows_to_load,
-                        "mapping": report.mapping,
-                        "properties kept": report.extras,
-                        "duplicates within the file": report.duplicates_in_file,
-                        "rows already loaded": report.duplicates_of_loaded,
-                        "file": report.file_format,
-                    }
+            if report.all_unmatched:
+                st.checkbox(
+                    f"Load anyway: I understand none of these {report.rows_with_prediction_id:,} feedback rows "
+                    "match a prediction",
+                    key=allow_key,
+                    help="They will be loaded without a model version or score; the Feedback page keeps "
+                    "counting them as unmatched.",
                 )
+            with st.expander("Details: mapping, properties and how the file was read"):
+                details: dict[str, Any] = {
+                    "rows in file": report.rows,
+                    "rows to load": report.rows_to_load,
+                    "mapping": report.mapping,
+                    "properties kept": report.extras,
+                    "duplicates within the file": report.duplicates_in_file,
+                    "rows already loaded": report.duplicates_of_loaded,
+                }
+                if kind == "feedback":
+                    details["feedback rows with a prediction_id"] = report.rows_with_prediction_id
+                    details["of which match no prediction"] = report.unmatched_prediction_ids
+                st.json(details | {"file": report.file_format})
             _role_note(who, "load")
             if st.button("Load", type="primary", disabled=not (report.ok and can_load), key="data-load"):
                 bar = st.progress(0.0, text="Starting…")
                 result = _try(
                     lambda: ingest.load(
                         ws, file, kind, mapping=mapping, replace=replace, skip_bad_rows=skip,
-                        encoding=encoding, delimiter=delimiter, name=name,
+                        allow_unmatched=allow_unmatched, encoding=encoding, delimiter=delimiter, name=name,
                         source="upload" if source == "Upload" else str(file), actor=who,
                         progress=lambda f, s: bar.progress(min(max(f, 0.0), 1.0), text=s),
                     )

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from analytics import ingest
+from analytics.access import Actor
 from analytics.store import open_workspace
 
 PAGE = Path(__file__).resolve().parents[2] / "pages" / "data.py"
@@ -125,3 +127,54 @@ def test_server_path_errors_and_delete(tmp_path: Path, monkeypatch: pytest.Monke
     at.button(key="data-delete").click().run()
     assert "Deleted the events table (3 rows)" in at.success[0].value
     assert _counts(db) == (0, 2)
+
+
+def test_unmatched_feedback_loads_only_when_confirmed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "w.duckdb"
+    ws = open_workspace(db)
+    preds = tmp_path / "preds.csv"
+    preds.write_text(
+        "prediction_id,user_id,timestamp\np-1,u1,2026-09-01 10:00:00\np-2,u2,2026-09-01 11:00:00\n"
+    )
+    ingest.load(ws, preds, "predictions", actor=Actor("tester", "editor"))
+    ws.close()
+
+    def counts() -> tuple[int, int]:
+        ws = open_workspace(db)
+        try:
+            feedback = ws.scalar("SELECT count(*) FROM feedback") if ws.has_table("feedback") else 0
+            return feedback, ws.scalar("SELECT count(*) FROM lb_loads")
+        finally:
+            ws.close()
+
+    at = _page(db, monkeypatch, kind="feedback")
+    other = "prediction_id,signal\np-9,accept\np-10,reject\np-11,accept\n"
+    at.file_uploader(key="data-upload-0").upload("other.csv", other.encode(), "text/csv").run()
+    assert not at.exception
+    assert any("cannot be loaded as it is" in m.value for m in at.markdown)
+    assert len(at.error) == 1
+    assert at.error[0].value.startswith("3 of 3 feedback rows of other.csv (100%) name a prediction_id")
+    assert at.button(key="data-load").disabled
+    confirm = at.checkbox(key="data-allow-unmatched-other.csv")
+    assert confirm.label == "Load anyway: I understand none of these 3 feedback rows match a prediction"
+    assert counts() == (0, 1)
+
+    confirm.check().run()
+    assert not at.error
+    assert any("Ready to load 3 rows" in m.value for m in at.markdown)
+    assert any("3 of 3 feedback rows" in w.value and "loaded as confirmed" in w.value for w in at.warning)
+    assert not at.button(key="data-load").disabled
+    at.button(key="data-load").click().run()
+    assert not at.exception and not at.error
+    assert "Loaded 3 rows of other.csv into feedback (new)" in at.success[0].value
+    assert counts() == (3, 2)
+
+    # some ids unmatched: a warning with counts, no confirmation asked, the Load button enabled
+    some = "prediction_id,signal\np-1,accept\np-2,reject\np-7,accept\n"
+    at.file_uploader(key="data-upload-1").upload("some.csv", some.encode(), "text/csv").run()
+    assert not at.error
+    assert any(w.value.startswith("1 of 3 feedback rows of some.csv (33%)") for w in at.warning)
+    assert not any(c.key.startswith("data-allow-unmatched") for c in at.checkbox)
+    assert not at.button(key="data-load").disabled
