@@ -49,7 +49,8 @@ def _ts_from_text(t: str) -> str:
     # Then epoch seconds or milliseconds.
     after = f"substr({t}, 11)"
     return (
-        f"COALESCE(CASE WHEN contains({after}, '+') OR contains({after}, '-') OR contains(upper({after}), 'Z') "
+        f"COALESCE(CASE WHEN contains({after}, '+') OR contains({after}, '-') OR contains({after}, 'Z') "
+        f"OR contains({after}, 'z') "
         f"THEN timezone('UTC', TRY_CAST({t} AS TIMESTAMPTZ)) ELSE TRY_CAST({t} AS TIMESTAMP) END, CASE "
         f"WHEN regexp_full_match({t}, '\\s*[0-9]{{9,10}}(\\.[0-9]*)?\\s*') "
         f"THEN make_timestamp(CAST(CAST(trim({t}) AS DOUBLE) * 1000000 AS BIGINT)) "
@@ -85,7 +86,9 @@ def _typed(ref: str, src_type: str, dtype: str) -> tuple[str, str | None]:
     } or st.startswith("DECIMAL")
     if numeric:
         return f"CAST({ref} AS {dtype})", None
-    as_double = f"TRY_CAST(trim({text}) AS DOUBLE)"
+    # DuckDB's number casts skip ASCII whitespace themselves, so trim() (which also strips Unicode spaces
+    # such as a no-break space) runs only on the values the plain cast could not read.
+    as_double = f"COALESCE(TRY_CAST({text} AS DOUBLE), TRY_CAST(trim({text}) AS DOUBLE))"
     return (as_double if dtype == "DOUBLE" else f"TRY_CAST(round({as_double}) AS {dtype})"), text
 
 

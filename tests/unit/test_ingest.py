@@ -475,6 +475,15 @@ def test_text_in_numeric_and_thousands_separators(loaded_ws: Workspace, tmp_path
 def test_blank_or_null_ids(loaded_ws: Workspace, tmp_path: Path) -> None:
     text = 'user_id,timestamp,event\n,2026-09-01,view\n"  ",2026-09-01,view\nc,2026-09-01,view\n'
     _refused(loaded_ws, write(tmp_path, "ids.csv", text), match="2 rows with a blank or null user_id")
+    # Unicode spaces only (no-break, ideographic) are blank too; a leading one before text is not.
+    text = "user_id,timestamp,event\n\u00a0,2026-09-01,view\n\u3000\u00a0,2026-09-01,view\n\u00a0c,2026-09-01,view\n"
+    _refused(loaded_ws, write(tmp_path, "nbsp.csv", text), match="2 rows with a blank or null user_id")
+
+
+def test_numbers_padded_with_spaces_of_any_kind_read_as_numbers(tmp_ws: Workspace, tmp_path: Path) -> None:
+    text = 'user_id,timestamp,event,value\na,2026-09-01,purchase, 1.5\nb,2026-09-01,purchase,"\t2 "\nc,2026-09-01,purchase,\u00a03\n'
+    ingest.load(tmp_ws, write(tmp_path, "pad.csv", text), "events", actor=Actor("tester", "editor"))
+    assert tmp_ws.query("SELECT value FROM events ORDER BY user_id") == [(1.5,), (2.0,), (3.0,)]
 
 
 def test_paths_that_are_missing_or_a_directory(loaded_ws: Workspace, tmp_path: Path) -> None:
