@@ -35,6 +35,12 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         default="predictions",
         help="active users for the cost curve: with a prediction that day (default) or with any event",
     )
+    p.add_argument(
+        "--period",
+        choices=["day", "week"],
+        default="day",
+        help="fit and project cost per day (default) or per whole calendar week (weekly active users)",
+    )
     p.add_argument("--top", type=int, default=10, help="how many top cost users to list (default 10)")
     g = p.add_argument_group("what-if")
     g.add_argument(
@@ -84,7 +90,8 @@ def document(summary: CostSummary, data: Any, top: Any, ue: UnitEconomics | None
             "exponent": _num(fit.exponent),
             "exponent_ci": None if fit.exponent_ci is None else [_num(v) for v in fit.exponent_ci],
             "points": fit.n_points,
-            "excluded_days": fit.excluded,
+            "excluded_days": fit.excluded,  # days, or weeks with --period week
+            "period": summary.period,
             "r_squared": _num(fit.r_squared),
             "kind": fit.kind,
             "reading": fit.reading,
@@ -105,6 +112,7 @@ def document(summary: CostSummary, data: Any, top: Any, ue: UnitEconomics | None
         "tokens": {k: _num(data.totals[f"tokens_{k}"]) for k in ("in", "out", "cached")},
         "scaling": fit_doc(summary.fit_users),
         "scaling_predictions": fit_doc(summary.fit_predictions),
+        "period": summary.period,  # what a projection's cost covers: one day or one week
         "projection": [
             {
                 "multiple": p.multiple,
@@ -192,7 +200,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         data = load_costs(ws, conversion_event=args.revenue_event)
         budget = args.budget if args.budget is not None else get_budget(ws)
         summary = summarize(
-            data, w, users="users" if args.users == "predictions" else "event_users", budget=budget
+            data,
+            w,
+            users="users" if args.users == "predictions" else "event_users",
+            budget=budget,
+            period=args.period,
         )
         top = top_users(ws, limit=args.top)
         ue = None
@@ -235,9 +247,10 @@ def _print(s: CostSummary, doc: dict[str, Any]) -> None:
         print(f"  latency p50/p95/p99 {lat['p50']:.0f} / {lat['p95']:.0f} / {lat['p99']:.0f} ms")
     print(s.fit_users.reading)
     print(s.fit_predictions.reading)
+    adj = "daily" if s.period == "day" else "weekly"
     for p in s.projection:
         print(
-            f"  at {p.multiple:g}x ({p.x:,.0f} daily active users): {_money(p.cost, 2)} a day "
+            f"  at {p.multiple:g}x ({p.x:,.0f} {adj} active users): {_money(p.cost, 2)} a {s.period} "
             f"(95% prediction interval {_money(p.low, 2)} to {_money(p.high, 2)})"
         )
     if s.budget:

@@ -1,7 +1,7 @@
 """The cost curve: a power law cost = a·xᵇ fitted on logs by OLS, and projections with prediction intervals.
 
-The fit is ``log(cost) = log a + b·log(x)`` by ordinary least squares (statsmodels) over days with x > 0
-and cost > 0. The exponent b reads: its interval below 1 → economies of scale; containing 1 → roughly
+The fit is ``log(cost) = log a + b·log(x)`` by ordinary least squares (statsmodels) over days (or whole
+weeks) with x > 0 and cost > 0. The exponent b reads: its interval below 1 → economies of scale; containing 1 → roughly
 linear; above 1 → costs outgrow users.
 
 Projections back-transform the log-scale prediction interval with exp (exact for a monotone transform:
@@ -51,7 +51,7 @@ class ScalingFit:
         if hi - lo > 1:
             return (
                 f"Too uncertain to say how cost scales with {self.against} yet ({b}); "
-                "more days with different volumes will narrow it."
+                "more data with different volumes will narrow it."
             )
         if hi < 1:
             return f"Economies of scale: cost grows slower than {self.against} ({b})."
@@ -83,9 +83,17 @@ class Projection:
 
 
 def fit_power_law(
-    x: np.ndarray | list[float], y: np.ndarray | list[float], *, against: str = "users", alpha: float = 0.05
+    x: np.ndarray | list[float],
+    y: np.ndarray | list[float],
+    *,
+    against: str = "users",
+    alpha: float = 0.05,
+    unit: str = "day",
 ) -> ScalingFit:
-    """Fit cost = a·xᵇ on the points with x > 0 and y > 0; too few or constant x gives ``ok=False``."""
+    """Fit cost = a·xᵇ on the points with x > 0 and y > 0; too few or constant x gives ``ok=False``.
+
+    ``unit`` names a point ("day" or "week") in the reasons a fit cannot be made yet.
+    """
     xa = np.asarray(x, dtype=float)
     ya = np.asarray(y, dtype=float)
     keep = np.isfinite(xa) & np.isfinite(ya) & (xa > 0) & (ya > 0)
@@ -103,8 +111,8 @@ def fit_power_law(
         return ScalingFit(
             ok=False,
             reason=(
-                f"it needs at least {MIN_POINTS} days with {against} and cost above zero, "
-                f"and has {len(xs)}; come back after {MIN_POINTS - len(xs)} more day(s) of data."
+                f"it needs at least {MIN_POINTS} {unit}s with {against} and cost above zero, "
+                f"and has {len(xs)}; come back after {MIN_POINTS - len(xs)} more {unit}(s) of data."
             ),
             **common,
         )
@@ -113,8 +121,9 @@ def fit_power_law(
         return ScalingFit(
             ok=False,
             reason=(
-                f"the number of {against} barely varies between days ({len(np.unique(xs))} distinct "
-                "values); a slope needs days with different volumes, e.g. a ramp-up or a weekly cycle."
+                f"the number of {against} barely varies between {unit}s ({len(np.unique(xs))} distinct "
+                f"values); a slope needs {unit}s with different volumes, e.g. a ramp-up"
+                f"{' or a weekly cycle' if unit == 'day' else ''}."
             ),
             **common,
         )

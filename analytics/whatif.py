@@ -80,6 +80,8 @@ class CostSummary:
     projection_predictions: tuple[Projection, ...]
     budget: Budget | None
     notes: tuple[str, ...] = field(default=())
+    period: str = "day"
+    points: pd.DataFrame | None = None  # the days (or whole weeks) the cost curves were fitted on
 
 
 def _check(w: WhatIf, models: list[str]) -> None:
@@ -229,6 +231,21 @@ def budget_status(by_day: pd.DataFrame, monthly_budget: float, *, recent_days: i
     return Budget(monthly_budget, month, spent, projected, rate, crosses, sentence)
 
 
+PERIODS = ("day", "week")
+
+
+def weekly_points(data: CostData, by_day: pd.DataFrame, users: str = "users") -> pd.DataFrame:
+    """Whole calendar weeks: cost and predictions summed over the (what-if) days, active users distinct in
+    the week (from the scan: a user active on five days is one weekly user, not five)."""
+    cols = ["week", users, "cost", "predictions"]
+    if data.by_week.empty or users not in data.by_week.columns:
+        return pd.DataFrame(columns=cols)
+    whole = data.by_week[data.by_week["days"] == 7][["week", users]]
+    monday = by_day["day"].map(lambda d: d - dt.timedelta(days=d.weekday()))
+    sums = by_day.assign(week=monday).groupby("week", as_index=False)[["cost", "predictions"]].sum()
+    return whole.merge(sums, on="week", how="left").fillna({"cost": 0.0, "predictions": 0.0})[cols]
+
+
 def summarize(
     data: CostData,
     w: WhatIf | None = None,
@@ -237,27 +254,44 @@ def summarize(
     budget: float | None = None,
     multiples: tuple[float, ...] = MULTIPLES,
     alpha: float = 0.05,
+    period: str = "day",
 ) -> CostSummary:
-    """Cards, the two cost curves, projections at multiples of the recent mean DAU, and the budget.
+    """Cards, the two cost curves, projections at multiples of recent volume, and the budget.
 
     Args:
         users: ``"users"`` (prediction-active) or ``"event_users"`` (event-active) for the cost curve.
+        period: ``"day"`` fits daily cost against daily volume and projects from the mean of the last 7
+            days; ``"week"`` fits weekly cost against weekly active users (distinct in the week) over whole
+            calendar weeks, which takes the weekday cycle out, and projects from the last whole week.
     """
     w = w or WhatIf()
+    if period not in PERIODS:
+        raise LiftboardError(f"The cost curve is fitted per day or per week, not per {period!r}.")
     if users not in data.by_day.columns:
         raise LiftboardError(
             "Event-active users need an events table; load events or use prediction-active users."
         )
     by_day, mult = apply_whatif(data, w)
     head = headline(data, by_day)
-    fit_u = fit_power_law(by_day[users], by_day["cost"], against="active users", alpha=alpha)
-    fit_p = fit_power_law(by_day["predictions"], by_day["cost"], against="predictions", alpha=alpha)
-    recent = by_day.tail(7)
+    points = by_day if period == "day" else weekly_points(data, by_day, users)
+    fit_u = fit_power_law(points[users], points["cost"], against="active users", alpha=alpha, unit=period)
+    fit_p = fit_power_law(
+        points["predictions"], points["cost"], against="predictions", alpha=alpha, unit=period
+    )
+    recent = points.tail(7 if period == "day" else 1)
     base_u = float(recent[users].mean()) if len(recent) else 0.0
     base_p = float(recent["predictions"].mean()) if len(recent) else 0.0
     notes = list(data.notes)
     if fit_u.excluded:
-        notes.append(f"{fit_u.excluded} day(s) without active users or cost are left out of the cost curve.")
+        notes.append(
+            f"{fit_u.excluded} {period}(s) without active users or cost are left out of the cost curve."
+        )
+    if period == "week" and not data.by_week.empty:
+        partial = int((data.by_week["days"] < 7).sum())
+        if partial:
+            notes.append(
+                f"{partial} partial week(s) at the ends of the data are left out of the weekly cost curve."
+            )
     return CostSummary(
         whatif=w,
         headline=head,
@@ -270,6 +304,8 @@ def summarize(
         projection_predictions=tuple(project(fit_p, base_p, multiples)),
         budget=None if budget is None else budget_status(by_day, budget),
         notes=tuple(notes),
+        period=period,
+        points=points,
     )
 
 

@@ -126,8 +126,12 @@ with st.expander("What if… (prices, cache, routing, usage)", expanded=False):
 saved_budget = whatif.get_budget(ws)
 st.session_state.setdefault("cost_budget", float(saved_budget or 0.0))
 budget = st.session_state["cost_budget"] or None
-summary = guarded(whatif.summarize, data, scenario, budget=budget)
+# The curve's period is chosen in its section below; its value is read here so the verdict agrees with it.
+st.session_state.setdefault("cost_period", "Weeks" if url_state("period", "day") == "week" else "Days")
+period = "week" if st.session_state["cost_period"] == "Weeks" else "day"
+summary = guarded(whatif.summarize, data, scenario, budget=budget, period=period)
 h, fit = summary.headline, summary.fit_users
+per_day = period == "day"
 
 # -- verdict first, then the cards -------------------------------------------------------------
 if not scenario.is_identity:
@@ -135,11 +139,12 @@ if not scenario.is_identity:
 st.markdown(f"**{fit.reading}**")
 if summary.projection:
     p10 = next(p for p in summary.projection if p.multiple == 10)
+    monthly = p10.cost * (cost.DAYS_PER_MONTH if per_day else cost.DAYS_PER_MONTH / 7)
     st.markdown(
         _md(
-            f"At 10× today's {p10.x / 10:,.0f} daily active users, the AI feature would cost about "
-            f"**{_usd(p10.cost)} a day** (95% prediction interval {_usd(p10.low)}–{_usd(p10.high)}), "
-            f"about {_usd(p10.cost * cost.DAYS_PER_MONTH, 0)} a month."
+            f"At 10× today's {p10.x / 10:,.0f} {'daily' if per_day else 'weekly'} active users, the AI "
+            f"feature would cost about **{_usd(p10.cost)} a {period}** (95% prediction interval "
+            f"{_usd(p10.low)}–{_usd(p10.high)}), about {_usd(monthly, 0)} a month."
         )
     )
 c1, c2, c3, c4 = st.columns(4)
@@ -172,23 +177,33 @@ for note in summary.notes:
 
 # -- the cost curve ------------------------------------------------------------------------------
 st.subheader("How cost grows with users")
-against = st.segmented_control(
-    "Fit daily cost against", ["Active users", "Predictions"], default="Active users", key="cost_against"
+c1, c2 = st.columns(2)
+against = c1.segmented_control(
+    "Fit cost against", ["Active users", "Predictions"], default="Active users", key="cost_against"
 )
+c2.segmented_control(
+    "Per",
+    ["Days", "Weeks"],
+    key="cost_period",
+    help="Weeks: weekly cost against users active in the week, over whole calendar weeks. It takes the "
+    "weekday cycle out of the fit and needs at least 7 whole weeks of data.",
+)
+set_url_state(period=None if per_day else "week")
+adj = "Daily" if per_day else "Weekly"
 if against == "Predictions":
-    cfit, proj, xl = summary.fit_predictions, summary.projection_predictions, "Daily predictions"
+    cfit, proj, xl = summary.fit_predictions, summary.projection_predictions, f"{adj} predictions"
 else:
-    cfit, proj, xl = fit, summary.projection, "Daily active users"
+    cfit, proj, xl = fit, summary.projection, f"{adj} active users"
 if not cfit.ok:
     st.warning(cfit.reading)
-st.plotly_chart(charts.cost_curve(cfit, proj, x_label=xl), width="stretch")
+st.plotly_chart(charts.cost_curve(cfit, proj, x_label=xl, period=period), width="stretch")
 if proj:
     proj_df = pd.DataFrame(
         [
             {
                 "multiple": p.multiple,
                 xl.lower(): round(p.x),
-                "daily cost (USD, mean)": p.cost,
+                f"{adj.lower()} cost (USD, mean)": p.cost,
                 "median": p.median,
                 "low (95% PI)": p.low,
                 "high (95% PI)": p.high,
@@ -201,9 +216,12 @@ if proj:
 with st.expander("Method: the power law and the projection"):
     st.markdown(
         "Daily cost is fitted as **cost = a·xᵇ** by ordinary least squares on logs, "
-        "log(cost) = log a + b·log(x), over days with x > 0 and cost > 0 (ordinary least squares). "
+        "log(cost) = log a + b·log(x), over days with x > 0 and cost > 0. "
         "The interval of b is a t interval. Projections are at 2×, 10× and 100× the mean of the last 7 days; "
         "the 95% **prediction interval** is for one future day's cost (log-scale interval, exponentiated). "
+        "**Per week** fits weekly cost against the users active in the week (each user counted once a week, "
+        "not once a day) over whole calendar weeks only, projects from the last whole week, and gives the "
+        "interval for one future week's cost; it takes the weekday cycle out of the fit. "
         "The point estimate applies **Duan's smearing** correction (mean of exp(residual)) so it estimates the "
         "mean daily cost; the median is shown beside it. Extrapolating 10× or 100× beyond the data assumes "
         "the power law holds there."
@@ -211,7 +229,7 @@ with st.expander("Method: the power law and the projection"):
     if cfit.ok:
         st.markdown(
             f"b = {cfit.exponent:.3f}, 95% CI {cfit.exponent_ci[0]:.3f}–{cfit.exponent_ci[1]:.3f}; "
-            f"R² = {cfit.r_squared:.3f}; {cfit.n_points} days; smearing factor {cfit.smearing:.4f}."
+            f"R² = {cfit.r_squared:.3f}; {cfit.n_points} {period}s; smearing factor {cfit.smearing:.4f}."
         )
 
 # -- unit economics ------------------------------------------------------------------------------

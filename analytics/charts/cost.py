@@ -14,13 +14,21 @@ from analytics.unit_economics import UnitEconomics
 
 
 def cost_curve(
-    fit: ScalingFit, projection: tuple[Projection, ...] = (), *, x_label: str = "Daily active users"
+    fit: ScalingFit,
+    projection: tuple[Projection, ...] = (),
+    *,
+    x_label: str = "Daily active users",
+    period: str = "day",
 ) -> go.Figure:
-    """Daily cost against daily volume on log–log axes: the days, the power-law fit, its band, projections."""
+    """Cost per day (or week) against volume on log–log axes: the points, the fit, its band, projections."""
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(
-            x=list(fit.x), y=list(fit.y), mode="markers", name="Days", marker={"color": PALETTE[0], "size": 7}
+            x=list(fit.x),
+            y=list(fit.y),
+            mode="markers",
+            name="Weeks" if period == "week" else "Days",
+            marker={"color": PALETTE[0], "size": 7},
         )
     )
     if fit.ok:
@@ -67,7 +75,8 @@ def cost_curve(
         )
     fig.update_xaxes(type="log")
     fig.update_yaxes(type="log")
-    return style(fig, x=f"{x_label} (log scale)", y="Daily cost, USD (log scale)")
+    per = "Weekly" if period == "week" else "Daily"
+    return style(fig, x=f"{x_label} (log scale)", y=f"{per} cost, USD (log scale)")
 
 
 def cost_per_user_by_model(per: pd.DataFrame) -> go.Figure:

@@ -100,3 +100,45 @@ def test_a_log_without_cost_or_tokens_is_one_red_sentence(
     at = _page(db, monkeypatch)
     assert not at.exception
     assert "neither a cost_usd column nor tokens_in" in at.error[0].value
+
+
+def _weekly_log(path: Path) -> None:
+    """13 calendar weeks from Monday 2026-08-31; every day of week w has the same 50·(w+1) users."""
+    ws = open_workspace(path)
+    with ws.transaction() as cur:
+        cur.execute(
+            """
+            CREATE TABLE predictions AS
+            SELECT 'p' || d || '-' || u AS prediction_id, 'u' || u AS user_id,
+              TIMESTAMP '2026-08-31 12:00' + to_days(d::INT) AS timestamp, 'm1' AS model_version,
+              0.002 * pow(50 * (d // 7 + 1), 0.2) AS cost_usd, 120.0 AS latency_ms
+            FROM range(91) t(d), range(650) s(u) WHERE u < 50 * (d // 7 + 1)
+            """
+        )
+    ws.close()
+
+
+def test_weekly_fit_from_the_url_and_the_control(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "weekly.duckdb"
+    _weekly_log(db)
+    at = _page(db, monkeypatch, period="week")
+    assert not at.exception and not at.error
+    assert at.segmented_control(key="cost_period").value == "Weeks"
+    # Weekly cost = 7·50(w+1)·0.002·(50(w+1))^0.2: an exact power law with b = 1.2 in weekly users.
+    assert _metric(at, "Scaling exponent b") == pytest.approx(1.2, abs=0.01)
+    text = " ".join(m.value for m in at.markdown)
+    assert "weekly active users" in text and "a week" in text
+    at.segmented_control(key="cost_period").set_value("Days").run()
+    assert not at.exception
+    assert "period" not in at.query_params
+    assert "daily active users" in " ".join(m.value for m in at.markdown)
+
+
+def test_weekly_fit_on_the_demo_says_how_many_weeks_it_needs(
+    demo_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = _page(demo_copy, monkeypatch)
+    at.segmented_control(key="cost_period").set_value("Weeks").run()
+    assert not at.exception and not at.error
+    assert any("at least 7 weeks" in w.value for w in at.warning)
+    assert at.query_params["period"] in (["week"], "week")

@@ -45,6 +45,13 @@ def test_cost_curve_when_it_cannot_fit() -> None:
     assert [t.name for t in fig.data] == ["Days"]
 
 
+def test_weekly_cost_curve_names_its_points_and_axis() -> None:
+    fig = cost_curve(_fit(), x_label="Weekly active users", period="week")
+    assert fig.data[0].name == "Weeks"
+    assert fig.layout.yaxis.title.text.startswith("Weekly cost, USD")
+    assert fig.layout.xaxis.title.text.startswith("Weekly active users")
+
+
 def test_time_charts_with_units_and_gaps() -> None:
     days = [dt.date(2026, 9, 1) + dt.timedelta(days=i) for i in range(3)]
     per = pd.DataFrame(

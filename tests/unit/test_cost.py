@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import numpy as np
 import pandas as pd
@@ -186,6 +187,53 @@ def test_one_model_version_and_a_day_without_users(tmp_ws: Workspace) -> None:
     assert s.fit_users.ok and s.fit_users.n_points == 11 and s.fit_users.excluded == 1
     assert s.fit_users.exponent == pytest.approx(0.8, abs=1e-9)  # noiseless: exact
     assert any("left out of the cost curve" in n for n in s.notes)
+
+
+def test_weekly_fit_counts_weekly_users_once_and_uses_whole_weeks_only(tmp_ws: Workspace) -> None:
+    # 2026-09-01 is a Tuesday: 6 days of a partial week, 11 whole weeks, then 2 days of a partial week.
+    # Every day of week w has the same U_w users (the same ids), so a week has U_w distinct users while the
+    # sum of its daily active users is 7·U_w; weekly cost = 7·0.01·U_w^0.9, an exact power law in U_w.
+    rng = np.random.default_rng(5)
+    weekly = [int(x) for x in rng.integers(30, 400, 13)]
+    days = [weekly[0]] * 6 + [u for u in weekly[1:12] for _ in range(7)] + [weekly[12]] * 2
+    _log(tmp_ws, days, [0.01 * u**0.9 for u in days])
+    data = load_costs(tmp_ws)
+    assert list(data.by_week["days"]) == [6, *[7] * 11, 2]
+    assert list(data.by_week["users"]) == [weekly[0], *weekly[1:12], weekly[12]]  # distinct, not summed
+    assert data.by_week["cost"].sum() == pytest.approx(data.by_day["cost"].sum())
+    s = summarize(data, period="week")
+    assert s.period == "week" and len(s.points) == 11 and s.fit_users.n_points == 11
+    assert s.fit_users.exponent == pytest.approx(0.9, abs=1e-9)  # noiseless: exact
+    last_week = weekly[11]
+    assert [p.x for p in s.projection] == pytest.approx([2 * last_week, 10 * last_week, 100 * last_week])
+    assert s.projection[0].median == pytest.approx(7 * 0.01 * (2 * last_week) ** 0.9, rel=1e-9)
+    assert any("2 partial week(s)" in n for n in s.notes)
+    # A what-if applies to weekly cost too: half the predictions per user, half the cost.
+    half = summarize(data, WhatIf(predictions_x=0.5), period="week")
+    assert half.points["cost"].sum() == pytest.approx(0.5 * s.points["cost"].sum())
+
+
+def test_cli_cost_per_week(tmp_ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    from analytics.__main__ import main
+
+    days = [u for u in (40, 60, 90, 130, 200, 260, 330, 420, 500) for _ in range(7)]
+    _log(tmp_ws, days[1:], [0.02 * u for u in days[1:]])  # from Wednesday: 8 whole weeks
+    path = tmp_ws.path
+    tmp_ws.close()
+    assert main(["cost", "--db", str(path), "--period", "week", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["period"] == "week" and doc["scaling"]["period"] == "week"
+    assert doc["scaling"]["points"] == 8 and doc["scaling"]["exponent"] == pytest.approx(1.0, abs=1e-9)
+    assert doc["projection"][0]["users"] == pytest.approx(2 * 500)
+
+
+def test_weekly_fit_with_too_few_weeks_says_what_it_needs(tmp_ws: Workspace) -> None:
+    _log(tmp_ws, [100 + d for d in range(20)], [1.0 + d for d in range(20)])
+    s = summarize(load_costs(tmp_ws), period="week")
+    assert not s.fit_users.ok and not s.projection
+    assert "at least 7 weeks" in s.fit_users.reading and "more week(s)" in s.fit_users.reading
+    with pytest.raises(LiftboardError, match="per day or per week"):
+        summarize(load_costs(tmp_ws), period="month")
 
 
 @pytest.mark.parametrize("b", [0.7, 1.0, 1.3])
@@ -410,6 +458,18 @@ def test_demo_unit_economics_and_scaling(demo_ws: Workspace) -> None:
     assert s.headline.cost_per_prediction == pytest.approx(
         float(demo_ws.scalar("SELECT avg(cost_usd) FROM predictions")), rel=1e-9
     )
+    # Weekly event-active users are distinct in the week: between the busiest day and the sum of days.
+    data = load_costs(demo_ws)
+    weeks = data.by_week[data.by_week["days"] == 7]
+    for _, wk in weeks.iterrows():
+        days = data.by_day[[wk["week"] <= d < wk["week"] + dt.timedelta(days=7) for d in data.by_day["day"]]]
+        assert days["event_users"].max() <= wk["event_users"] < days["event_users"].sum()
+        assert wk["conversions"] == days["conversions"].sum()
+    exact = demo_ws.scalar(
+        "SELECT count(DISTINCT user_id) FROM events WHERE timestamp >= ? AND timestamp < ?",
+        [weeks["week"].iloc[0], weeks["week"].iloc[0] + dt.timedelta(days=7)],
+    )
+    assert weeks["event_users"].iloc[0] == exact
 
 
 def test_cli_cost_json_and_errors(demo_path, tmp_path, capsys) -> None:
