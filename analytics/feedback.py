@@ -95,6 +95,12 @@ def default_experiment(ws: Workspace) -> str | None:
 
 
 ITEMS = "lb_feedback_items"
+#: The item table's own columns; on a remote source it also holds the item's context (see ``_live_sql``).
+ITEM_COLUMNS: tuple[str, ...] = (
+    "feedback_id", "ts", "signal", "rating", "prediction_id", "user_id", "model_version", "score", "variants",
+)  # fmt: skip
+#: Prediction columns the item already holds under its own names (the rest are its context).
+_PREDICTION_KEYS = frozenset({"prediction_id", "user_id", "timestamp", "model_version", "score"})
 
 # Building the item table and tag writes are serialised per workspace file (threads of one process
 # share a connection; DuckDB lets only one process write a file).
@@ -112,12 +118,14 @@ def serialised(ws: Workspace) -> Iterator[None]:
         yield
 
 
-def _live_sql(ws: Workspace) -> str:
+def _live_sql(ws: Workspace, *, context: bool = False) -> str:
     """Feedback joined to its prediction and to the user's variant in every experiment (a MAP).
 
     One row per feedback_id (duplicated ids in an upload keep their first row), so an item is never
     queued twice; predictions are deduplicated on prediction_id likewise. Users exposed to more than
     one variant of an experiment get no variant in it. ``ts`` is the feedback time, else the prediction's.
+    With ``context`` each row also carries the feedback's comment and correction and the prediction's
+    other columns (input, output, features).
     """
     fb = ws.table("feedback")
     fcols = ws.columns("feedback")
@@ -143,6 +151,12 @@ def _live_sql(ws: Workspace) -> str:
         f"{p('score', 'DOUBLE')}::DOUBLE AS score",
         "a.variants AS variants",
     ]
+    if context:
+        select += [f"{f(c, 'VARCHAR')} AS {c}" for c in ("comment", "corrected_output")]
+        taken = {*ITEM_COLUMNS, "variant", "comment", "corrected_output"}
+        select += [
+            f"p.{quote_ident(c)} AS {quote_ident(c)}" for c in pcols if c not in _PREDICTION_KEYS | taken
+        ]
     joins = ""
     if has_pred:
         joins += (
@@ -167,12 +181,11 @@ def _live_sql(ws: Workspace) -> str:
 
 
 def _signature(ws: Workspace) -> str:
-    # Data enters through loads (recorded in lb_loads) and the counts move with any append or delete.
-    parts = [str(ws.scalar("SELECT max(load_id) FROM lb_loads"))]
-    for t in ("feedback", "predictions", "assignments"):
-        if ws.has_table(t):
-            parts.append(f"{t}:{ws.scalar(f'SELECT count(*) FROM {quote_ident(t)}')}:{len(ws.columns(t))}")  # noqa: S608
-    return "|".join(parts)
+    return ws.data_version(("feedback", "predictions", "assignments"))
+
+
+def _is_current(ws: Workspace, sig: str) -> bool:
+    return ws.scalar("SELECT value FROM lb_meta WHERE key = 'feedback_items'") == sig and ws.has_table(ITEMS)
 
 
 def ensure_items(ws: Workspace) -> bool:
@@ -180,16 +193,24 @@ def ensure_items(ws: Workspace) -> bool:
 
     The join of feedback, predictions and assignments is the expensive part of every queue query, so
     it is materialised once per change of the data and reused by the queue, the metrics and bulk tags.
-    A read-only workspace whose table is stale falls back to the live join.
+    A read-only workspace whose table is stale falls back to the live join; on a remote source (Spark)
+    there is no live join to fall back to (see ``_copy_remote_items``), so that is an error.
     """
     sig = _signature(ws)
-    current = ws.scalar("SELECT value FROM lb_meta WHERE key = 'feedback_items'") == sig and ws.has_table(
-        ITEMS
-    )
-    if current or ws.read_only:
-        return current
+    if _is_current(ws, sig):
+        return True
+    if ws.read_only:
+        if ws.remote_data:
+            raise LiftboardError(
+                "The feedback items of a Spark source are kept in the local workspace, which is open "
+                "read-only; open it writable (as the app does) to review feedback."
+            )
+        return False
     with serialised(ws):
-        if ws.scalar("SELECT value FROM lb_meta WHERE key = 'feedback_items'") == sig and ws.has_table(ITEMS):
+        if _is_current(ws, sig):
+            return True
+        if ws.remote_data:
+            _copy_remote_items(ws, sig)
             return True
         with ws.transaction() as cur:
             cur.execute(
@@ -197,6 +218,39 @@ def ensure_items(ws: Workspace) -> bool:
             )  # noqa: S608
             cur.execute("INSERT OR REPLACE INTO lb_meta VALUES ('feedback_items', ?)", [sig])
     return True
+
+
+def _copy_remote_items(ws: Workspace, sig: str) -> None:
+    """Run the item join where the data is (Spark) and keep its result in the local workspace.
+
+    Why a local copy, when every other analysis brings back only aggregates: the review queue is a list of
+    items, not an aggregate. Every screen pages, filters and counts them and joins each one with the
+    reviewers' tags (``lb_reviews``, local and written on every save), dozens of queries per rerun; on Spark
+    each would be a distributed job that also ships the tags there. The copy is one row per feedback item
+    (never events or predictions: those stay in the lake), with the item's context (comment, correction,
+    input and output) so that reading an item needs no lookup in the lake either. The result travels as
+    Arrow record batches (``spark.sql.execution.arrow.maxRecordsPerBatch`` rows each, no Python row objects)
+    and DuckDB reads those batches directly. It is rebuilt when the source changes (``data_version``) or on
+    ``refresh_items``.
+    """
+    items = ws.fetch_arrow(_live_sql(ws, context=True))
+    view = "lb_tmp_remote_items"
+    with ws.transaction() as cur:
+        cur.register(view, items)
+        try:
+            cur.execute(f"CREATE OR REPLACE TABLE {ITEMS} AS SELECT * FROM {view} ORDER BY ts, feedback_id")  # noqa: S608
+        finally:
+            cur.unregister(view)
+        cur.execute("INSERT OR REPLACE INTO lb_meta VALUES ('feedback_items', ?)", [sig])
+
+
+def refresh_items(ws: Workspace) -> bool:
+    """Re-read the data source now and rebuild the item table, changed or not (the page's Refresh button)."""
+    ws.refresh_source()
+    if not ws.read_only:
+        with serialised(ws), ws.transaction() as cur:
+            cur.execute("DELETE FROM lb_meta WHERE key = 'feedback_items'")
+    return ensure_items(ws)
 
 
 def joined_sql(ws: Workspace, experiment: str | None, *, context: bool = False) -> Selection:
@@ -208,11 +262,14 @@ def joined_sql(ws: Workspace, experiment: str | None, *, context: bool = False) 
     src = ITEMS if ensure_items(ws) else f"({_live_sql(ws)})"
     var = "variants[?]" if experiment is not None else "NULL::VARCHAR"
     params: list[Any] = [experiment] if experiment is not None else []
+    held = ""
+    if context and ws.remote_data:  # the remote source's item table already holds the context
+        held = "".join(f", {quote_ident(c)}" for c in ws.columns(ITEMS) if c not in ITEM_COLUMNS)
     sql = (
         "SELECT feedback_id, ts, signal, rating, prediction_id, user_id, model_version, score, "  # noqa: S608
-        f"{var} AS variant FROM {src} i"
+        f"{var} AS variant{held} FROM {src} i"
     )
-    if context:
+    if context and not ws.remote_data:
         fcols = ws.columns("feedback")
         extra = [f"fx.{quote_ident(c)} AS {quote_ident(c)}" if c in fcols else f"NULL::VARCHAR AS {c}"
                  for c in ("comment", "corrected_output")]  # fmt: skip
@@ -341,6 +398,14 @@ def queue(
 
 def item_context(ws: Workspace, feedback_id: str, experiment: str | None = None) -> dict[str, Any]:
     """Everything known about one item: signal, comment, correction, the prediction's input/output."""
+    if ws.remote_data:  # all of it is in the local item table: no lookup in the lake
+        base = joined_sql(ws, experiment, context=True)
+        df = ws.query_df(f"SELECT * FROM ({base.sql}) b WHERE feedback_id = ?", [*base.params, feedback_id])  # noqa: S608
+        if df.empty:
+            raise LiftboardError(
+                f"There is no feedback item {feedback_id!r}; check the id or reload the queue."
+            )
+        return {k: v if isinstance(v, list) or not pd.isna(v) else None for k, v in df.iloc[0].items()}
     base = joined_sql(ws, experiment)
     df = ws.query_df(f"SELECT * FROM ({base.sql}) b WHERE feedback_id = ?", [*base.params, feedback_id])  # noqa: S608
     if df.empty:

@@ -5,28 +5,39 @@ on the embedded one, with the same DuckDB SQL. A statement that reads a data tab
 predictions, feedback, users) is transpiled (``analytics.spark_sql``) and runs on Spark, which returns only
 the statement's small aggregate; any Liftboard table it joins (e.g. ``lb_prices``) is first registered in
 Spark as a temporary view of the local table. Every other statement (settings, prices, audit, tags) and every
-write runs on the local DuckDB workspace, as before.
+write runs on the local DuckDB workspace, as before. The one result that is not an aggregate is the feedback
+review queue's item table (one row per feedback item), which ``fetch_arrow`` brings back as Arrow batches to be
+kept locally (see ``analytics.feedback._copy_remote_items``).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import logging
 import os
+import re
 import sys
 import tempfile
 import threading
+import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import pandas as pd
 
 from analytics.errors import LiftboardError
 from analytics.spark_sql import SparkQuery, to_spark
 from analytics.store import CANONICAL, Workspace, open_workspace
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+T = TypeVar("T")
 
 #: Spark type names → the DuckDB names the engines test for (``VARCHAR``, ``DOUBLE``, ``TIMESTAMP``…).
 _TYPES = {
@@ -62,6 +73,11 @@ _PURPOSES = {
     "_fetch_values": "the drift value counts",
     "_fetch_categories": "the drift category counts",
     "_fetch_outcome": "the drift outcome counts",
+    "_copy_remote_items": "the feedback items joined to their predictions and variants",
+    "options": "the feedback filter options",
+    "experiments": "the list of experiments",
+    "unmatched_predictions": "the count of feedback rows that match no prediction",
+    "date_range": "the feedback log's date range",
 }
 
 
@@ -211,7 +227,11 @@ class SparkWorkspace(Workspace):
     spark: Any = None
     sources: dict[str, str] = field(default_factory=dict)
     describe: str = "Spark"
+    #: How long a check that the data tables are unchanged holds (``data_version``); ``refresh_source`` ends it.
+    check_seconds: float = 60.0
     _schemas: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
+    _versions: dict[tuple[str, ...], tuple[float, str]] = field(default_factory=dict, repr=False)
+    remote_data: ClassVar[bool] = True
 
     # -- the schema, from Spark's catalog ---------------------------------------------------------------
     def has_table(self, table: str) -> bool:
@@ -246,11 +266,25 @@ class SparkWorkspace(Workspace):
         names, rows = self._collect(planned)
         return pd.DataFrame.from_records([tuple(_py(v) for v in r) for r in rows], columns=names)
 
+    def fetch_arrow(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pa.Table:
+        """A data table query's whole result as Arrow: Spark sends Arrow record batches, no Python rows."""
+        planned = self._plan(sql, params)
+        if planned is None:
+            return super().fetch_arrow(sql, params)
+
+        def run() -> pa.Table:
+            self._register_locals(planned)
+            return self.spark.sql(planned.sql, args=planned.args).toArrow()
+
+        return self._run(_purpose(), run)
+
     def _plan(self, sql: str, params: Sequence[Any] | dict[str, Any] | None) -> SparkQuery | None:
         """The Spark form of a statement that reads a data table; None for one that stays local."""
-        lowered = sql.lower()
-        if not any(kind in lowered for kind in self.sources):
-            return None  # cheap test first: most local statements name no data table at all
+        names = "|".join(re.escape(kind) for kind in self.sources)
+        if not names or not re.search(rf"\b({names})\b", sql, re.IGNORECASE):
+            # Cheap test first: most local statements name no data table at all (``feedback_id`` and
+            # ``lb_feedback_items`` are not the feedback table).
+            return None
         planned = to_spark(sql, params, list_columns=self._list_columns())
         if not planned.tables & set(self.sources):
             return None
@@ -268,16 +302,26 @@ class SparkWorkspace(Workspace):
         return set(self._schemas["__lists__"])
 
     def _collect(self, planned: SparkQuery) -> tuple[list[str], list[Any]]:
-        purpose = _purpose()
-        try:
-            for name in sorted(t for t in planned.tables if t.startswith("lb_")):
-                self._register_local(name)
+        def run() -> tuple[list[str], list[Any]]:
+            self._register_locals(planned)
             frame = self.spark.sql(planned.sql, args=planned.args)
             return list(frame.columns), frame.collect()
+
+        return self._run(_purpose(), run)
+
+    @staticmethod
+    def _run(purpose: str, action: Callable[[], T]) -> T:
+        """Run a Spark action; any engine error becomes one sentence naming what was being computed."""
+        try:
+            return action()
         except LiftboardError:
             raise
-        except Exception as exc:  # noqa: BLE001  (Py4J/Spark errors: one sentence, never a JVM trace)
+        except Exception as exc:  # noqa: BLE001  (Py4J, Spark Connect/gRPC errors: never a JVM trace)
             raise LiftboardError(f"Spark could not compute {purpose}: {_first_line(exc)}") from None
+
+    def _register_locals(self, planned: SparkQuery) -> None:
+        for name in sorted(t for t in planned.tables if t.startswith("lb_")):
+            self._register_local(name)
 
     def _register_local(self, table: str) -> None:
         """Make a small Liftboard table (e.g. the price table) visible to Spark as a temporary view."""
@@ -287,6 +331,47 @@ class SparkWorkspace(Workspace):
         ddl = ", ".join(f"`{c}` {_DDL.get(t, t)}" for c, t in cols.items())
         rows = super().query(f"SELECT * FROM {table}")  # noqa: S608  (a Liftboard table name, not user text)
         self.spark.createDataFrame(rows, schema=ddl).createOrReplaceTempView(table)
+
+    # -- noticing that the source changed ------------------------------------------------------------------
+    def data_version(self, tables: Sequence[str]) -> str:
+        """A token that changes when any of these Spark tables changes: its files, row count or columns.
+
+        A Spark view keeps the file list it was created with, so the tables are opened afresh first (new
+        files in a folder, a new table version). That costs a file listing and one count query, so a check
+        holds for ``check_seconds``; ``refresh_source`` ends it at once.
+        """
+        kinds = tuple(t for t in tables if t in self.sources)
+        now = time.monotonic()
+        seen = self._versions.get(kinds)
+        if seen is not None and now - seen[0] < self.check_seconds:
+            return seen[1]
+        self._reopen(kinds)
+
+        def measure() -> tuple[dict[str, list[str]], list[int]]:
+            files = {k: sorted(self.spark.table(k).inputFiles()) for k in kinds}
+            counts = ", ".join(f"(SELECT count(*) FROM `{k}`)" for k in kinds)  # noqa: S608 - kinds are ours
+            return files, list(self.spark.sql(f"SELECT {counts}").collect()[0]) if kinds else []
+
+        files, counts = self._run("whether the data tables changed", measure)
+        shape = {k: self.columns(k) for k in kinds}
+        digest = hashlib.sha256(json.dumps([kinds, files, counts, shape]).encode()).hexdigest()[:16]
+        version = f"spark:{digest}"
+        self._versions[kinds] = (now, version)
+        return version
+
+    def refresh_source(self) -> None:
+        """Open every data table afresh now, and forget earlier checks (the pages' Refresh button)."""
+        self._reopen(tuple(self.sources))
+        self._versions.clear()
+
+    def _reopen(self, kinds: Sequence[str]) -> None:
+        register_sources(self.spark, {k: self.sources[k] for k in kinds}, refresh=True)
+        for k in (*kinds, "__lists__"):
+            self._schemas.pop(k, None)
+
+    def state_token(self) -> str:
+        # The pages' cache key also moves when a check saw the source change (no Spark query here).
+        return ":".join([super().state_token(), *sorted(v for _, v in self._versions.values())])
 
     # -- what the Data page shows -------------------------------------------------------------------------
     def source_summary(self) -> list[dict[str, Any]]:
@@ -317,13 +402,19 @@ def _py(value: Any) -> Any:
     return value
 
 
-def register_sources(spark: Any, tables: Mapping[str, str]) -> None:
-    """Each data table as a temporary view named after its kind: Parquet paths read, catalog tables aliased."""
+def register_sources(spark: Any, tables: Mapping[str, str], *, refresh: bool = False) -> None:
+    """Each data table as a temporary view named after its kind: Parquet paths read, catalog tables aliased.
+
+    With ``refresh`` a catalog table's cached metadata and file list are dropped first, so that its newest
+    data is seen (a Parquet path is listed afresh by the new read anyway).
+    """
     for kind, source in tables.items():
         try:
             if _is_path(source):
                 frame = spark.read.parquet(source)
             else:
+                if refresh:
+                    spark.catalog.refreshTable(source)
                 frame = spark.table(source)
             frame.createOrReplaceTempView(kind)
         except Exception as exc:  # noqa: BLE001

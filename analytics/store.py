@@ -9,12 +9,15 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import duckdb
 import pandas as pd
 
 from analytics.errors import LiftboardError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 DEFAULT_DB = Path("data/workspace.duckdb")
 
@@ -113,6 +116,8 @@ class Workspace:
     con: duckdb.DuckDBPyConnection
     read_only: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    #: True when the data tables live elsewhere (a Spark source) and only Liftboard's own tables are local.
+    remote_data: ClassVar[bool] = False
 
     # -- running SQL -----------------------------------------------------------------
     def cursor(self) -> duckdb.DuckDBPyConnection:
@@ -133,6 +138,14 @@ class Workspace:
         cur = self.cursor()
         try:
             return cur.execute(sql, params).df()
+        finally:
+            cur.close()
+
+    def fetch_arrow(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pa.Table:
+        """Run a query whose result is too big for Python rows (one row per item) and return it as Arrow."""
+        cur = self.cursor()
+        try:
+            return cur.sql(sql, params=params).to_arrow_table()
         finally:
             cur.close()
 
@@ -230,6 +243,21 @@ class Workspace:
                 None if after is None else json.dumps(after, default=str, sort_keys=True),
             ],
         )
+
+    def data_version(self, tables: Sequence[str]) -> str:
+        """A token that changes when any of these data tables changes (a cache key for tables built on them).
+
+        Data enters through loads (recorded in lb_loads) and the row counts move with any append or delete.
+        """
+        parts = [str(self.scalar("SELECT max(load_id) FROM lb_loads"))]
+        for t in tables:
+            if self.has_table(t):
+                n = self.scalar(f"SELECT count(*) FROM {quote_ident(t)}")  # noqa: S608 - a canonical name
+                parts.append(f"{t}:{n}:{len(self.columns(t))}")
+        return "|".join(parts)
+
+    def refresh_source(self) -> None:
+        """Re-read the data tables' source (a no-op here: the embedded tables are always current)."""
 
     def state_token(self) -> str:
         """Changes whenever data is loaded or deleted or any audited change is made: a cache key for pages."""

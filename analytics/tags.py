@@ -11,7 +11,7 @@ import pandas as pd
 
 from analytics.access import Actor, require
 from analytics.errors import LiftboardError
-from analytics.feedback import FeedbackFilter, ensure_items, selection
+from analytics.feedback import ITEMS, FeedbackFilter, ensure_items, selection
 from analytics.feedback import serialised as _serialised
 from analytics.store import Workspace
 
@@ -244,6 +244,7 @@ def save_tags(ws: Workspace, actor: Actor | None, edits: Sequence[TagEdit]) -> W
     wanted = {e.feedback_id: _ids(ws, e.tags, allow_retired=True) for e in edits}
     retired = {t.tag_id: t.name for t in list_tags(ws, include_retired=True) if t.retired}
     ch = f"lb_tmp_{uuid.uuid4().hex}"
+    ensure_items(ws)  # the items known to exist: on a Spark source the feedback table is not local
     try:
         with _serialised(ws), ws.transaction() as cur:
             cur.execute(
@@ -254,7 +255,7 @@ def save_tags(ws: Workspace, actor: Actor | None, edits: Sequence[TagEdit]) -> W
                 [[e.feedback_id, wanted[e.feedback_id], int(e.expected_version)] for e in edits],
             )
             missing = cur.execute(
-                f"SELECT feedback_id FROM {ch}_in WHERE feedback_id NOT IN (SELECT feedback_id FROM feedback) LIMIT 1"  # noqa: S608
+                f"SELECT feedback_id FROM {ch}_in WHERE feedback_id NOT IN (SELECT feedback_id FROM {ITEMS}) LIMIT 1"  # noqa: S608
             ).fetchall()
             if missing:
                 raise LiftboardError(f"There is no feedback item {missing[0][0]!r}; reload the queue.")

@@ -64,14 +64,22 @@ def _pct(x: float) -> str:
 
 
 ws = workspace()
-token = ws.state_token()
 st.title("Feedback")
 st.caption("What users accepted, rejected and corrected, what reviewers tagged it as, and how that moves.")
 if not ws.has_table("feedback"):
     st.info("This workspace has no feedback yet: load a feedback file on the Data page, or build the demo.")
     st.stop()
-with st.spinner("Joining feedback to predictions and variants (once after each load)…"):
+if ws.remote_data and st.button(
+    "Refresh from the source",
+    key="fb_refresh",
+    help="Read feedback, predictions and assignments again now (changes are also noticed within a minute).",
+):
+    with st.spinner("Reading the source again…"):
+        guarded(fb.refresh_items, ws)
+    st.session_state["fb_saves"] = st.session_state.get("fb_saves", 0) + 1  # a fresh queue snapshot
+with st.spinner("Joining feedback to predictions and variants (once after each change of the data)…"):
     guarded(fb.ensure_items, ws)
+token = ws.state_token()  # after the join: a rebuilt item table is a new cache key
 
 # -- who is reviewing -------------------------------------------------------------------------------
 who = actor()

@@ -354,3 +354,141 @@ def test_data_page_shows_the_spark_source(lake: Path, spark: SparkWorkspace, mon
         assert list(source["rows"]) == [duck.scalar(f"SELECT count(*) FROM {k}") for k in KINDS]
     finally:
         duck.close()
+
+
+# -- feedback review on a Spark source: the item table is built on Spark, tags stay local -----------------
+
+
+@pytest.fixture(scope="module")
+def review_pair(lake: Path, spark: SparkWorkspace) -> Iterator[tuple[SparkWorkspace, Workspace]]:
+    """Writable copies of the local state (over the lake) and of the embedded demo, to tag the same items."""
+    (lake / "fb-local.duckdb").write_bytes((lake / "local.duckdb").read_bytes())
+    (lake / "fb-demo.duckdb").write_bytes((lake / "demo.duckdb").read_bytes())
+    settings = SparkSettings(tables={k: str(lake / f"{k}.parquet") for k in KINDS})
+    ours = open_spark_workspace(lake / "fb-local.duckdb", settings, read_only=False)
+    theirs = open_workspace(lake / "fb-demo.duckdb")
+    yield ours, theirs
+    ours.close()
+    theirs.close()
+
+
+def test_feedback_review_on_spark_matches(review_pair: tuple[SparkWorkspace, Workspace]) -> None:
+    from analytics import agreement, tags
+    from analytics import feedback as fb
+    from analytics import feedback_metrics as fm
+    from analytics.access import local_actor
+
+    ours, theirs = review_pair
+    assert fb.ensure_items(ours) and fb.ensure_items(theirs)
+    # The joined items were computed on Spark and now live in the local file, with the item's context.
+    local_cols = ours.con.execute(f"SELECT * FROM {fb.ITEMS} LIMIT 0").fetchdf().columns
+    assert {"feedback_id", "variants", "comment", "corrected_output", "input_text", "output_text"} <= set(
+        local_cols
+    )
+    flt = fb.FeedbackFilter(experiment="ai_recs")
+    queued = dataclasses.replace(flt, status="untagged")
+    first = fb.queue(theirs, queued, limit=20, viewer="carol")
+    assert first.total > 500
+    assert_same(fb.queue(ours, queued, limit=20, viewer="carol"), first)
+    item = str(first.rows.feedback_id[0])
+    carol = local_actor("carol")
+    for ws in (ours, theirs):
+        assert tags.tag_item(ws, item, ["wrong"], carol, expected_version=0).changed == 1
+        assert tags.bulk_tag(
+            ws, dataclasses.replace(flt, signals=("reject",)), carol, add=["irrelevant"]
+        ).changed
+    after = fb.queue(theirs, queued, limit=20, viewer="carol")
+    assert after.total < first.total - 1
+    assert_same(fb.queue(ours, queued, limit=20, viewer="carol"), after)
+    tagged = dataclasses.replace(flt, status="tagged", reviewer="carol")
+    assert_same(
+        fb.queue(ours, tagged, limit=50, viewer="carol"), fb.queue(theirs, tagged, limit=50, viewer="carol")
+    )
+    assert_same(fm.summary(ours, flt), fm.summary(theirs, flt))
+    for by, period in (("variant", "day"), ("model_version", None), ("none", "week")):
+        assert_same(fm.rates(ours, flt, by=by, period=period), fm.rates(theirs, flt, by=by, period=period))
+    assert_same(fm.tag_mix(ours, flt), fm.tag_mix(theirs, flt))
+    kappas = agreement.kappas(theirs, flt)
+    assert kappas and any(k.tag == "(all tags)" for k in kappas)
+    assert_same(agreement.kappas(ours, flt), kappas)
+    assert_same(fb.item_context(ours, item, "ai_recs"), fb.item_context(theirs, item, "ai_recs"))
+    exported = fb.export_frame(theirs, flt).drop(columns="updated_at")  # when each engine's tag was saved
+    assert_same(fb.export_frame(ours, flt).drop(columns="updated_at"), exported)
+    assert "carol" in set(exported.reviewer) and exported.input_text.notna().all()
+    assert_same(fb.options(ours, "ai_recs"), fb.options(theirs, "ai_recs"))
+    assert fb.date_range(ours) == fb.date_range(theirs)
+    # The tags are in the local workspace, keyed by the lake's feedback ids, and audited there.
+    audit = "SELECT target, action, after FROM lb_audit WHERE actor = 'carol' ORDER BY target, audit_id"
+    assert ours.query(audit) == theirs.query(audit) and (item, tags.TAG_ACTION) in {
+        r[:2] for r in ours.query(audit)
+    }
+
+
+def test_feedback_queue_needs_a_writable_local_workspace(spark: SparkWorkspace) -> None:
+    from analytics import feedback as fb
+    from analytics import feedback_metrics as fm
+
+    # The items are copied into the local file; read-only (the CLI's analyze) there is nowhere to keep them.
+    with pytest.raises(LiftboardError, match="open it writable"):
+        fm.summary(spark, fb.FeedbackFilter())
+
+
+def test_feedback_items_follow_the_source(lake: Path, duck: Workspace, spark: SparkWorkspace) -> None:
+    from analytics import feedback as fb
+    from analytics import feedback_metrics as fm
+    from analytics.spark_source import register_sources
+
+    folder = lake / "feedback-folder"
+    folder.mkdir()
+    src = lake / "feedback.parquet"
+    con = duckdb.connect()
+    newest = f"SELECT feedback_id FROM '{src}' ORDER BY timestamp DESC, feedback_id LIMIT 5"
+    con.execute(
+        f"COPY (SELECT * FROM '{src}' WHERE feedback_id NOT IN ({newest})) TO '{folder}/part-0.parquet'"
+    )
+    tables = {**{k: str(lake / f"{k}.parquet") for k in KINDS}, "feedback": str(folder)}
+    ws = open_spark_workspace(lake / "fb-refresh.duckdb", SparkSettings(tables=tables), read_only=False)
+    flt = fb.FeedbackFilter()
+    try:
+        total = duck.scalar("SELECT count(DISTINCT feedback_id) FROM feedback")
+        assert fm.summary(ws, flt).total == total - 5
+        token = ws.state_token()
+        con.execute(
+            f"COPY (SELECT * FROM '{src}' WHERE feedback_id IN ({newest})) TO '{folder}/part-1.parquet'"
+        )
+        assert fm.summary(ws, flt).total == total - 5  # a check holds for check_seconds
+        ws.check_seconds = 0
+        assert fm.summary(ws, flt).total == total  # new files in the folder are noticed
+        assert ws.state_token() != token  # so the pages' caches move on
+        ws.check_seconds = 60
+        ws.con.execute(f"DELETE FROM {fb.ITEMS} WHERE signal = 'accept'")
+        assert fb.refresh_items(ws)  # an explicit refresh rebuilds, changed or not
+        assert fm.summary(ws, flt).total == total
+    finally:
+        ws.close()
+        con.close()
+        register_sources(spark.spark, {"feedback": str(src)})  # the session's view, as the other tests expect
+
+
+def test_feedback_page_on_the_spark_source(
+    lake: Path, duck: Workspace, spark: SparkWorkspace, monkeypatch
+) -> None:
+    """With [spark] in the secrets the Feedback page reviews the lake's feedback; its numbers are DuckDB's."""
+    from streamlit.testing.v1 import AppTest
+
+    from analytics import feedback as fb
+    from analytics import feedback_metrics as fm
+
+    copy = lake / "fb-page-local.duckdb"
+    copy.write_bytes((lake / "local.duckdb").read_bytes())
+    monkeypatch.setenv("LIFTBOARD_DB", str(copy))
+    page = Path(__file__).resolve().parents[2] / "pages" / "feedback.py"
+    at = AppTest.from_file(str(page), default_timeout=300)
+    at.secrets["spark"] = {"local": True, "tables": {k: str(lake / f"{k}.parquet") for k in KINDS}}
+    at.run()
+    assert not at.exception and not at.error
+    want = fm.headline(fm.summary(duck, fb.FeedbackFilter(experiment="ai_recs")))
+    assert want in [m.value.strip("*") for m in at.markdown]
+    at.button(key="fb_refresh").click().run()
+    assert not at.exception and not at.error
+    assert want in [m.value.strip("*") for m in at.markdown]
