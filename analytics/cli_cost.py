@@ -7,7 +7,7 @@ import math
 from dataclasses import asdict
 from typing import Any
 
-from analytics.cost import load_costs, top_users
+from analytics.cost import load_costs, top_users, with_weeks
 from analytics.spark_source import add_spark_flags, workspace_from_args
 from analytics.unit_economics import UnitEconomics, fetch_arms, unit_economics
 from analytics.whatif import CostSummary, WhatIf, get_budget, summarize
@@ -198,6 +198,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             args.predictions_x,
         )
         data = load_costs(ws, conversion_event=args.revenue_event)
+        if args.period == "week":
+            data = with_weeks(ws, data)
         budget = args.budget if args.budget is not None else get_budget(ws)
         summary = summarize(
             data,

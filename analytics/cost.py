@@ -16,6 +16,7 @@ so the what-if (``analytics.whatif``) never reruns SQL.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 
@@ -41,10 +42,10 @@ class CostData:
             event_users and conversions when an events table exists.
         by_model: the same columns per model version over the whole period.
         totals: the same columns over the whole period (one row; users = distinct users).
-        by_week: per calendar week (``week``: its Monday): predictions, users (distinct in the week), cost,
-            tokens, ``days`` (how many of its 7 days lie between the first and last day of data) and
-            ``event_users`` (distinct in the week) when an events table exists. Only weeks with all 7 days
-            are comparable: a partial week at either end holds fewer days' cost.
+        by_week: empty until ``with_weeks``: per calendar week (``week``: its Monday) predictions, cost and
+            conversions (sums of its days), users distinct in the week, ``days`` (how many of its 7 days lie
+            between the first and last day of data) and ``event_users`` (distinct in the week) when an events
+            table exists. Only weeks with all 7 days are comparable: a partial week holds fewer days' cost.
         prices: the price table at the time of the query.
         notes: plain sentences about what was assumed or left out (e.g. predictions without a price).
     """
@@ -57,7 +58,8 @@ class CostData:
     has_events: bool
     conversion_event: str
     notes: tuple[str, ...]
-    by_week: pd.DataFrame = field(default_factory=pd.DataFrame)
+    by_week: pd.DataFrame = field(default_factory=pd.DataFrame)  # filled by with_weeks()
+    window: tuple[dt.date | None, dt.date | None] = (None, None)  # the start/end it was loaded with
 
     @property
     def first_day(self) -> dt.date | None:
@@ -175,9 +177,13 @@ _LATENCY = "quantile_cont(latency_ms, [0.5, 0.95, 0.99])"
 _SETS = (
     "GROUP BY GROUPING SETS ((day, model_version), (day), (model_version), ()) ORDER BY day, model_version"
 )
-#: The main pass adds calendar weeks (distinct users per week are not a sum of days: they need the scan).
-_SETS_WEEKS = _SETS.replace("(model_version), ()", "(model_version), (), (week)")
-_WEEK = "CAST(date_trunc('week', day) AS DATE) AS week"
+
+
+def _week_of(day: str) -> str:
+    """The Monday of a date expression's calendar week (ISO weeks, as in date_trunc)."""
+    return f"CAST(date_trunc('week', {day}) AS DATE)"
+
+
 #: Rows kept (about) by the systematic sample that estimates latency percentiles on large logs.
 LATENCY_SAMPLE_ROWS = 1_000_000
 
@@ -211,13 +217,7 @@ def load_costs(
     )
     head = "SELECT day, model_version, GROUPING(day) AS g_day, GROUPING(model_version) AS g_model"
     # Identifiers in `base` are schema-checked; dates are parameters.
-    df = ws.query_df(
-        f"WITH c AS ({base}), w AS (SELECT *, {_WEEK} FROM c{where}) "  # noqa: S608
-        f"{head}, week, GROUPING(week) AS g_week, {sums} FROM w {_SETS_WEEKS}",
-        params,
-    )
-    weeks = df[df.g_week == 0].drop(columns=["day", "model_version", "g_day", "g_model", "g_week", "lat_q"])
-    df = df[df.g_week == 1].drop(columns=["week", "g_week"])
+    df = ws.query_df(f"WITH c AS ({base}) {head}, {sums} FROM c{where} {_SETS}", params)  # noqa: S608
     if not exact:
         step = max(1, -(-n_rows // LATENCY_SAMPLE_ROWS))  # ceil: at most about LATENCY_SAMPLE_ROWS rows
         sampled, _ = cost_sql(ws, sample=True)
@@ -268,10 +268,9 @@ def load_costs(
     for frame in (by_day_model, by_day):
         frame["day"] = pd.to_datetime(frame["day"]).dt.date
     by_day = _with_calendar(by_day)
-    by_week = _weeks(weeks.drop(columns=["negative"]), by_day)
     has_events = ws.has_table("events")
     if has_events:
-        by_day, by_week = _add_events(ws, by_day, by_week, conversion_event)
+        by_day = _add_events(ws, by_day, conversion_event)
     return CostData(
         by_day_model=by_day_model,
         by_day=by_day,
@@ -281,7 +280,7 @@ def load_costs(
         has_events=has_events,
         conversion_event=conversion_event,
         notes=tuple(notes),
-        by_week=by_week,
+        window=(start, end),
     )
 
 
@@ -301,42 +300,60 @@ def _with_calendar(by_day: pd.DataFrame) -> pd.DataFrame:
     return full
 
 
-def _weeks(weeks: pd.DataFrame, by_day: pd.DataFrame) -> pd.DataFrame:
-    """The weekly rows in calendar order, with how many of each week's days the data covers."""
-    if weeks.empty or by_day.empty:
-        return weeks.assign(days=pd.Series(dtype="int64"))
-    weeks = weeks.copy()
+def with_weeks(ws: Workspace, data: CostData, *, exact: bool | None = None) -> CostData:
+    """``data`` with ``by_week`` filled in: users distinct per calendar week need their own scan.
+
+    Asked for only when a weekly view is wanted, so the daily page pays nothing for it (a week grouping set
+    in the main pass doubled its time on 20M predictions: tests/bench/bench_cost.py). Cost and predictions
+    per week are sums of the days; users (and event-active users) are counted once a week.
+    """
+    if data.by_day.empty:
+        return data
+    base, _ = cost_sql(ws)
+    start, end = data.window
+    where, params = _window(start, end)
+    if exact is None:
+        exact = int(ws.scalar(f"SELECT count(*) FROM {ws.table('predictions')}")) <= EXACT_LIMIT  # noqa: S608
+    distinct = "count(DISTINCT user_id)" if exact else "approx_count_distinct(user_id)"
+    weeks = ws.query_df(
+        f"WITH c AS ({base}) SELECT {_week_of('day')} AS week, {distinct} AS users "  # noqa: S608
+        f"FROM c{where} GROUP BY 1",
+        params,
+    )
     weeks["week"] = pd.to_datetime(weeks["week"]).dt.date
-    mondays = pd.Series([d - dt.timedelta(days=d.weekday()) for d in by_day["day"]])
-    covered = mondays.value_counts()
-    weeks["days"] = weeks["week"].map(covered).fillna(0).astype("int64")
-    return weeks.sort_values("week").reset_index(drop=True)
+    days = data.by_day.assign(week=[d - dt.timedelta(days=d.weekday()) for d in data.by_day["day"]])
+    sums = [c for c in ("predictions", "cost", "conversions") if c in days.columns]
+    per = days.groupby("week", as_index=False).agg(days=("day", "size"), **{c: (c, "sum") for c in sums})
+    by_week = per.merge(weeks, on="week", how="left").fillna({"users": 0})
+    if data.has_events:
+        ts, uid = ws.column("events", "timestamp"), ws.column("events", "user_id")
+        ev = ws.query_df(
+            f"SELECT {_week_of(f'CAST({ts} AS DATE)')} AS week, "  # noqa: S608
+            f"count(DISTINCT {uid}) AS event_users FROM {ws.table('events')} "
+            f"WHERE {ts} >= ? AND {ts} < ? GROUP BY 1",
+            [data.first_day, data.last_day + dt.timedelta(days=1)],
+        )
+        ev["week"] = pd.to_datetime(ev["week"]).dt.date
+        by_week = by_week.merge(ev, on="week", how="left").fillna({"event_users": 0})
+    by_week = by_week.sort_values("week").reset_index(drop=True)
+    return dataclasses.replace(data, by_week=by_week)
 
 
-def _add_events(
-    ws: Workspace, by_day: pd.DataFrame, by_week: pd.DataFrame, conversion_event: str
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _add_events(ws: Workspace, by_day: pd.DataFrame, conversion_event: str) -> pd.DataFrame:
     ts = ws.column("events", "timestamp")
     uid = ws.column("events", "user_id")
     ev = ws.column("events", "event")
     first, last = by_day["day"].min(), by_day["day"].max()
     rows = ws.query_df(
-        f"WITH e AS (SELECT CAST({ts} AS DATE) AS day, {uid} AS uid, {ev} AS ev "  # noqa: S608
-        f"FROM {ws.table('events')} WHERE {ts} >= ? AND {ts} < ?) "
-        f"SELECT day, CAST(date_trunc('week', day) AS DATE) AS week, GROUPING(day) AS g_day, "
-        "count(DISTINCT uid) AS event_users, count(*) FILTER (WHERE ev = ?) AS conversions "
-        "FROM e GROUP BY GROUPING SETS ((day), (week))",
-        [first, last + dt.timedelta(days=1), conversion_event],
+        f"SELECT CAST({ts} AS DATE) AS day, count(DISTINCT {uid}) AS event_users, "  # noqa: S608
+        f"count(*) FILTER (WHERE {ev} = ?) AS conversions FROM {ws.table('events')} "
+        f"WHERE {ts} >= ? AND {ts} < ? GROUP BY 1",
+        [conversion_event, first, last + dt.timedelta(days=1)],
     )
-    days = rows[rows.g_day == 0][["day", "event_users", "conversions"]].copy()
-    days["day"] = pd.to_datetime(days["day"]).dt.date
-    out = by_day.merge(days, on="day", how="left")
+    rows["day"] = pd.to_datetime(rows["day"]).dt.date
+    out = by_day.merge(rows, on="day", how="left")
     out[["event_users", "conversions"]] = out[["event_users", "conversions"]].fillna(0)
-    weeks = rows[rows.g_day == 1][["week", "event_users", "conversions"]].copy()
-    weeks["week"] = pd.to_datetime(weeks["week"]).dt.date
-    wk = by_week.merge(weeks, on="week", how="left")
-    wk[["event_users", "conversions"]] = wk[["event_users", "conversions"]].fillna(0)
-    return out, wk
+    return out
 
 
 def _ratio(num: float, den: float) -> float | None:

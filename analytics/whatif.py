@@ -238,7 +238,9 @@ def weekly_points(data: CostData, by_day: pd.DataFrame, users: str = "users") ->
     """Whole calendar weeks: cost and predictions summed over the (what-if) days, active users distinct in
     the week (from the scan: a user active on five days is one weekly user, not five)."""
     cols = ["week", users, "cost", "predictions"]
-    if data.by_week.empty or users not in data.by_week.columns:
+    if data.by_week.empty and not data.by_day.empty:
+        raise LiftboardError("Weekly active users are not counted yet: fetch them with cost.with_weeks().")
+    if data.by_week.empty:
         return pd.DataFrame(columns=cols)
     whole = data.by_week[data.by_week["days"] == 7][["week", users]]
     monday = by_day["day"].map(lambda d: d - dt.timedelta(days=d.weekday()))

@@ -18,6 +18,11 @@ def _costs(token: str, path: str) -> cost.CostData:  # token: the workspace's st
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
+def _weeks(token: str, path: str) -> cost.CostData:
+    return cost.with_weeks(workspace(), _costs(token, path))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
 def _top(token: str, path: str, limit: int) -> pd.DataFrame:
     return cost.top_users(workspace(), limit=limit)
 
@@ -129,6 +134,9 @@ budget = st.session_state["cost_budget"] or None
 # The curve's period is chosen in its section below; its value is read here so the verdict agrees with it.
 st.session_state.setdefault("cost_period", "Weeks" if url_state("period", "day") == "week" else "Days")
 period = "week" if st.session_state["cost_period"] == "Weeks" else "day"
+if period == "week":
+    with st.spinner("Counting weekly active users…"):
+        data = guarded(_weeks, token, str(ws.path))
 summary = guarded(whatif.summarize, data, scenario, budget=budget, period=period)
 h, fit = summary.headline, summary.fit_users
 per_day = period == "day"

@@ -11,7 +11,7 @@ import pytest
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 from analytics.access import Actor
-from analytics.cost import headline, load_costs, per_user_by_model, top_users
+from analytics.cost import headline, load_costs, per_user_by_model, top_users, with_weeks
 from analytics.errors import LiftboardError
 from analytics.prices import Price, set_prices
 from analytics.store import Workspace
@@ -197,7 +197,11 @@ def test_weekly_fit_counts_weekly_users_once_and_uses_whole_weeks_only(tmp_ws: W
     weekly = [int(x) for x in rng.integers(30, 400, 13)]
     days = [weekly[0]] * 6 + [u for u in weekly[1:12] for _ in range(7)] + [weekly[12]] * 2
     _log(tmp_ws, days, [0.01 * u**0.9 for u in days])
-    data = load_costs(tmp_ws)
+    daily = load_costs(tmp_ws)
+    assert daily.by_week.empty  # weekly users cost a scan of their own, made only when asked for
+    with pytest.raises(LiftboardError, match="with_weeks"):
+        summarize(daily, period="week")
+    data = with_weeks(tmp_ws, daily)
     assert list(data.by_week["days"]) == [6, *[7] * 11, 2]
     assert list(data.by_week["users"]) == [weekly[0], *weekly[1:12], weekly[12]]  # distinct, not summed
     assert data.by_week["cost"].sum() == pytest.approx(data.by_day["cost"].sum())
@@ -229,7 +233,7 @@ def test_cli_cost_per_week(tmp_ws: Workspace, capsys: pytest.CaptureFixture[str]
 
 def test_weekly_fit_with_too_few_weeks_says_what_it_needs(tmp_ws: Workspace) -> None:
     _log(tmp_ws, [100 + d for d in range(20)], [1.0 + d for d in range(20)])
-    s = summarize(load_costs(tmp_ws), period="week")
+    s = summarize(with_weeks(tmp_ws, load_costs(tmp_ws)), period="week")
     assert not s.fit_users.ok and not s.projection
     assert "at least 7 weeks" in s.fit_users.reading and "more week(s)" in s.fit_users.reading
     with pytest.raises(LiftboardError, match="per day or per week"):
@@ -459,7 +463,7 @@ def test_demo_unit_economics_and_scaling(demo_ws: Workspace) -> None:
         float(demo_ws.scalar("SELECT avg(cost_usd) FROM predictions")), rel=1e-9
     )
     # Weekly event-active users are distinct in the week: between the busiest day and the sum of days.
-    data = load_costs(demo_ws)
+    data = with_weeks(demo_ws, load_costs(demo_ws))
     weeks = data.by_week[data.by_week["days"] == 7]
     for _, wk in weeks.iterrows():
         days = data.by_day[[wk["week"] <= d < wk["week"] + dt.timedelta(days=7) for d in data.by_day["day"]]]
