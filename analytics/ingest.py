@@ -30,7 +30,7 @@ from analytics.mapping import (  # re-exported: the page and the CLI use ingest 
     resolve_mapping,
 )
 from analytics.sniff import FileInfo, sniff, utf8_copy
-from analytics.staging import _raw_refs, _read_error, _source, _stage_sql
+from analytics.staging import _raw_refs, _read_error, _source, _stage_sql, reader_types
 from analytics.store import Workspace, quote_ident
 from analytics.validate import Column, ValidationReport, build_report
 
@@ -166,6 +166,7 @@ class _Options:
     delimiter: str | None = None
     name: str | None = None
     max_bytes: int | None = None
+    typed_read: bool = True  # first let the CSV reader type timestamps and numbers (see staging.reader_types)
 
 
 def _process(
@@ -208,6 +209,19 @@ def _process(
     return _stage_and_commit(ws, info, kind, resolved, hasher, opts, retry=path, **run)
 
 
+def _monotonic(progress: Progress | None) -> Progress | None:
+    """A progress callback that never goes back (a second read of the file restarts DuckDB's progress)."""
+    if progress is None:
+        return None
+    high = [0.0]
+
+    def say(fraction: float, label: str) -> None:
+        high[0] = max(high[0], fraction)
+        progress(high[0], label)
+
+    return say
+
+
 def _stage_and_commit(
     ws: Workspace,
     info: FileInfo,
@@ -233,14 +247,33 @@ def _stage_and_commit(
         stage = quote_ident(f"lb_stage_{load_id}")
         target_exists = kind in tables
         mode = "replace" if (opts.replace and target_exists) else ("append" if target_exists else "new")
-        refs = _raw_refs(info, cur)
+        typed = reader_types(kind, info, resolved) if opts.typed_read else {}
+        refs = _raw_refs(info, cur, typed)
         sql, columns = _stage_sql(kind, info, resolved, refs, stage)
-        _, params = _source(info)
+        _, params = _source(info, typed)
         if "$load_id" in sql:
             params["load_id"] = str(load_id)
         try:
             _run(cur, sql, params, progress, 0.02, 0.8, "Reading the file")
         except duckdb.Error as exc:
+            if typed:
+                # Some value would not parse as its type: read every column as text instead, where each
+                # bad value is counted and shown (and can be skipped). Clean files never pay for this.
+                cur.execute("ROLLBACK")
+                cur.close()
+                return _stage_and_commit(
+                    ws,
+                    info,
+                    kind,
+                    resolved,
+                    hasher,
+                    dataclasses.replace(opts, typed_read=False),
+                    retry=retry,
+                    commit=commit,
+                    source_label=source_label,
+                    actor=actor,
+                    progress=_monotonic(progress),
+                )
             if (
                 retry is not None
                 and info.encoding == "utf-8"

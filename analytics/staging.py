@@ -19,11 +19,40 @@ _READ_OPTS = (
 )
 
 
-def _source(info: FileInfo) -> tuple[str, dict[str, Any]]:
+#: Canonical types the CSV reader parses itself, as it reads (about as fast as a bare CREATE TABLE AS).
+#: A TIMESTAMP is read as TIMESTAMPTZ: with the session in UTC a naive value stays as written and a UTC
+#: offset is applied, where the reader's TIMESTAMP would silently drop the offset.
+READER_TYPES = {"TIMESTAMP": "TIMESTAMPTZ", "DOUBLE": "DOUBLE", "BIGINT": "BIGINT"}
+
+
+def reader_types(kind: str, info: FileInfo, mapping: dict[str, str | None]) -> dict[str, str]:
+    """CSV source columns the reader can type directly: each mapped to one TIMESTAMP/DOUBLE/BIGINT column.
+
+    The first attempt of a load reads these typed; if any value does not parse (a malformed timestamp, an
+    epoch, text in a number column, a thousands separator), the reader raises and the load reads every
+    column as text instead (``_typed``), where each bad value is counted, shown and optionally skipped.
+    """
+    if info.format != "csv":
+        return {}
+    wanted: dict[str, set[str]] = {}
+    for canon, dtype in canonical_columns(kind).items():
+        src = mapping.get(canon)
+        if src is not None:
+            wanted.setdefault(src, set()).add(dtype)
+    out = {}
+    for src, dtypes in wanted.items():
+        (dtype,) = dtypes if len(dtypes) == 1 else (None,)
+        if dtype in READER_TYPES:
+            out[src] = READER_TYPES[dtype]
+    return out
+
+
+def _source(info: FileInfo, typed: dict[str, str] | None = None) -> tuple[str, dict[str, Any]]:
     """The table function that reads the file, with its parameters (no user text in the SQL)."""
     if info.format == "parquet":
         return "read_parquet($path)", {"path": str(info.path)}
-    cols = {f"c{i}": "VARCHAR" for i in range(len(info.header))}
+    typed = typed or {}
+    cols = {f"c{i}": typed.get(h, "VARCHAR") for i, h in enumerate(info.header)}
     params = {
         "path": str(info.path),
         "delim": info.delimiter,
@@ -34,12 +63,15 @@ def _source(info: FileInfo) -> tuple[str, dict[str, Any]]:
     return f"read_csv($path, {_READ_OPTS})", params
 
 
-def _raw_refs(info: FileInfo, cur: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str]]:
+def _raw_refs(
+    info: FileInfo, cur: duckdb.DuckDBPyConnection, typed: dict[str, str] | None = None
+) -> dict[str, tuple[str, str]]:
     """Source column -> (SQL reference, source type)."""
     if info.format == "parquet":
         rows = cur.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(info.path)]).fetchall()
         return {r[0]: (quote_ident(r[0]), str(r[1])) for r in rows}
-    return {h: (f"c{i}", "VARCHAR") for i, h in enumerate(info.header)}
+    typed = typed or {}
+    return {h: (f"c{i}", typed.get(h, "VARCHAR")) for i, h in enumerate(info.header)}
 
 
 def _ts_from_text(t: str) -> str:
@@ -67,7 +99,9 @@ def _typed(ref: str, src_type: str, dtype: str) -> tuple[str, str | None]:
         return text, None
     if dtype == "TIMESTAMP":
         if st.startswith("TIMESTAMP WITH") or st == "TIMESTAMPTZ":
-            return f"timezone('UTC', {ref})", None
+            # The instant's UTC microseconds as a naive timestamp: what timezone('UTC', …) gives, without
+            # a time-zone library call per row.
+            return f"make_timestamp(epoch_us({ref}))", None
         if st.startswith("TIMESTAMP") or st == "DATE":
             return f"CAST({ref} AS TIMESTAMP)", None
         return _ts_from_text(text), text

@@ -228,6 +228,35 @@ def test_timestamps_iso_offsets_and_epochs_become_utc(tmp_ws: Workspace, tmp_pat
     }  # fmt: skip
 
 
+def test_typed_read_applies_offsets_and_the_text_read_takes_over_on_a_bad_value(
+    tmp_ws: Workspace, tmp_path: Path
+) -> None:
+    # Without epochs the CSV reader types the timestamps itself: a UTC offset must be applied, not dropped.
+    rows = [f"u{i},2026-09-01 {10 + i % 3}:00:00+0{i % 3}:00,purchase,{i}.5\n" for i in range(3000)]
+    text = "user_id,timestamp,event,value\n" + "".join(rows)
+    ingest.load(tmp_ws, write(tmp_path, "offsets.csv", text), "events", actor=Actor("tester", "editor"))
+    assert tmp_ws.query("SELECT DISTINCT strftime(timestamp, '%H:%M') FROM events") == [("10:00",)]
+    assert tmp_ws.scalar("SELECT sum(value) FROM events") == pytest.approx(sum(i + 0.5 for i in range(3000)))
+    # One bad timestamp and one bad number far down the file: the typed read fails, the text read counts
+    # them, skips them on request, and progress never goes back.
+    bad = [*rows[:2500], "x,not a date,purchase,1\n", "y,2026-09-01 10:00:00,purchase,1O\n", *rows[2500:]]
+    path = write(tmp_path, "bad.csv", "user_id,timestamp,event,value\n" + "".join(bad))
+    with pytest.raises(LiftboardError, match="1 timestamps in 'timestamp' that do not parse"):
+        ingest.load(tmp_ws, path, "events", replace=True, actor=Actor("tester", "editor"))
+    seen: list[float] = []
+    res = ingest.load(
+        tmp_ws,
+        path,
+        "events",
+        replace=True,
+        skip_bad_rows=True,
+        progress=lambda f, _s: seen.append(f),
+        actor=Actor("tester", "editor"),
+    )
+    assert res.report.skipped_rows == 2 and tmp_ws.scalar("SELECT count(*) FROM events") == 3000
+    assert seen == sorted(seen) and seen[-1] == 1.0
+
+
 def test_extra_columns_get_types_and_leading_zero_ids_stay_text(tmp_ws: Workspace, tmp_path: Path) -> None:
     text = "user_id,country,signup_date,age,score_x,zip\n1,FR,2026-08-01,31,0.5,01234\n2,DE,2026-08-02,45,1,99999\n"
     res = ingest.load(tmp_ws, write(tmp_path, "users.csv", text), "users", actor=Actor("tester", "editor"))
