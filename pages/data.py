@@ -52,7 +52,7 @@ def _role_note(who: Actor | None, action: str) -> None:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _catalog(token: str, path: str) -> catalog.Catalog:  # token: the workspace's state, the cache key
+def _catalog(version: str, path: str) -> catalog.Catalog:  # version: the data tables' (cache key)
     return catalog.catalog(workspace())
 
 
@@ -119,7 +119,9 @@ if hasattr(ws, "source_summary"):  # a SparkWorkspace ([spark] in secrets.toml)
         download_csv(source, "spark-source", key="dl-spark-source")
 
 # -- what the workspace holds -------------------------------------------------------------------------
-cat = _catalog(token, str(ws.path))
+# Keyed on the data tables alone: a tag, a price or a setting (which move the state token) must not
+# send the catalog back over 20M rows.
+cat = _catalog(ws.data_version(ws.data_tables()), str(ws.path))
 if cat.empty:
     st.info(
         "This workspace holds no data yet. Build the demo workspace to explore Liftboard with a known "
