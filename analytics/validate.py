@@ -156,9 +156,24 @@ def build_report(
     bad_checks: list[tuple[Column, int]] = []
     extra_checks: list[tuple[Column, int, str]] = []
     bad_conds: list[str] = []
+    # A text column whose values all start with a printable ASCII character holds no empty or space-only
+    # value, so its blanks are its NULLs. DuckDB answers min() and max() from the column's statistics
+    # almost for free, while trim() on every row costs more than the rest of the validation together.
+    texts = [c for c in columns if c.required and c.dtype == "VARCHAR"]
+    no_blank_text: set[str] = set()
+    if texts:
+        ends = cur.execute(
+            f"SELECT {', '.join(f'min({q(c.name)}), max({q(c.name)})' for c in texts)} FROM {stage}"  # noqa: S608
+        ).fetchone()
+        for i, c in enumerate(texts):
+            low, high = ends[2 * i], ends[2 * i + 1]
+            if low is None or (low[:1] > " " and high[:1] < "\x80"):
+                no_blank_text.add(c.name)
     for col in columns:
         if col.required:
-            if col.dtype == "VARCHAR":
+            if col.name in no_blank_text:
+                blank = f"({q(col.name)} IS NULL)"
+            elif col.dtype == "VARCHAR":
                 # A blank value starts with an ASCII space (sorts below '!') or a Unicode space that trim()
                 # also removes (non-ASCII: sorts from chr(128)); the cheap comparisons spare trim() on nearly
                 # every row (DuckDB evaluates AND's right side only where the left holds).
