@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -11,11 +10,9 @@ from typing import Any
 
 import duckdb
 import numpy as np
-import pandas as pd
 import pytest
 
 from analytics import cost, drift, experiments
-from analytics.demo import build_demo
 from analytics.drift_sql import classify_columns, fetch_counts, fetch_reference_stats
 from analytics.errors import LiftboardError
 from analytics.metrics import parse_metrics
@@ -28,27 +25,15 @@ from analytics.spark_source import (
 )
 from analytics.spark_sql import named_markers, to_spark
 from analytics.store import CANONICAL, Workspace, open_workspace
+from tests.unit._spark_data import ALL_KINDS, KINDS, REL, assert_same, write_lake
 
-REL = 1e-9
 pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")
-KINDS = ("events", "assignments", "predictions", "feedback", "users")
 
 
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small demo workspace, its data tables written to Parquet, and a local copy without them."""
-    root = tmp_path_factory.mktemp("lake")
-    build_demo(root / "demo.duckdb", users=3000, seed=11)
-    con = duckdb.connect(str(root / "demo.duckdb"), read_only=True)
-    for kind in KINDS:
-        con.execute(f"COPY {kind} TO '{root / kind}.parquet' (FORMAT parquet)")
-    con.close()
-    (root / "local.duckdb").write_bytes((root / "demo.duckdb").read_bytes())
-    con = duckdb.connect(str(root / "local.duckdb"))
-    for kind in KINDS:  # the data lives only in the lake: a query that reached the local file would fail
-        con.execute(f"DROP TABLE {kind} CASCADE")
-    con.close()
-    return root
+    return write_lake(tmp_path_factory.mktemp("lake"))
 
 
 @pytest.fixture(scope="module")
@@ -65,36 +50,6 @@ def spark(lake: Path) -> Iterator[SparkWorkspace]:
     yield ws
     ws.close()
     stop_sessions()  # the rest of the suite should not share two cores with an idle Spark
-
-
-def assert_same(a: Any, b: Any, path: str = "") -> None:
-    """Equal structures; floats equal to REL relative (sums over another order differ in the last bits)."""
-    if dataclasses.is_dataclass(a) and not isinstance(a, type):
-        assert type(a) is type(b), path
-        for f in dataclasses.fields(a):
-            assert_same(getattr(a, f.name), getattr(b, f.name), f"{path}.{f.name}")
-    elif isinstance(a, pd.DataFrame):
-        assert list(a.columns) == list(b.columns), path
-        assert len(a) == len(b), path
-        for col in a.columns:
-            assert_same(a[col].tolist(), b[col].tolist(), f"{path}[{col}]")
-    elif isinstance(a, pd.Series):
-        assert_same(a.to_dict(), b.to_dict(), path)
-    elif isinstance(a, dict):
-        assert set(a) == set(b), f"{path}: {sorted(map(str, a))} != {sorted(map(str, b))}"
-        for k in a:
-            assert_same(a[k], b[k], f"{path}[{k!r}]")
-    elif isinstance(a, (list, tuple, np.ndarray)):
-        assert len(a) == len(b), path
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            assert_same(x, y, f"{path}[{i}]")
-    elif isinstance(a, (float, np.floating)) or isinstance(b, (float, np.floating)):
-        if a is None or b is None or pd.isna(a) or pd.isna(b):
-            assert (a is None or pd.isna(a)) and (b is None or pd.isna(b)), f"{path}: {a} != {b}"
-        else:
-            assert math.isclose(float(a), float(b), rel_tol=REL, abs_tol=1e-12), f"{path}: {a} != {b}"
-    else:
-        assert a == b or (pd.isna(a) and pd.isna(b)), f"{path}: {a!r} != {b!r}"
 
 
 # -- the transpiler, without Spark --------------------------------------------------------------------
@@ -146,16 +101,6 @@ def test_schema_from_spark_catalog(spark: SparkWorkspace, duck: Workspace) -> No
     assert spark.data_tables() == [k for k in CANONICAL if k in KINDS]
     assert spark.has_table("lb_prices")  # Liftboard's own tables answer from the local file
     assert spark.get_setting("experiment:ai_recs") == duck.get_setting("experiment:ai_recs")
-
-
-ALL_KINDS = [
-    "conversion:purchase:7d",
-    "retention:7d",
-    "mean:purchase:7d",
-    "count:share:7d",
-    "ratio:purchase/view:7d",
-    "cost:7d",
-]
 
 
 def test_analyze_every_metric_kind_matches(spark: SparkWorkspace, duck: Workspace) -> None:
