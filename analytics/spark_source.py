@@ -18,10 +18,12 @@ import json
 import logging
 import os
 import re
+import socket
 import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -55,6 +57,17 @@ _TYPES = {
 }
 #: Local DuckDB type names → Spark DDL, for Liftboard tables registered as Spark views.
 _DDL = {"VARCHAR": "STRING", "TIMESTAMP": "TIMESTAMP_NTZ", "BIGINT[]": "ARRAY<BIGINT>"}
+#: SQL settings every Liftboard session needs, in local mode and on a Spark Connect server alike: naive timestamps
+#: as in the embedded engine (DuckDB's TIMESTAMP is Spark's TIMESTAMP_NTZ, also when Parquet is read), UTC, and a
+#: duplicated map key keeping its last value. On Connect they are set per session, leaving the server's alone.
+_SQL_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.timestampType": "TIMESTAMP_NTZ",
+    "spark.sql.parquet.inferTimestampNTZ.enabled": "true",
+    "spark.sql.mapKeyDedupPolicy": "LAST_WIN",
+}
+#: Spark Connect's port when a URL names none.
+CONNECT_PORT = 15002
 #: What each engine function's query is for, in words for an error sentence.
 _PURPOSES = {
     "run_moments": "the per-variant metric sums",
@@ -134,12 +147,16 @@ def spark_session(settings: SparkSettings) -> Any:
             raise LiftboardError(
                 "pyspark is not installed; install requirements.txt to use a Spark source."
             ) from None
+        if settings.connect_url:
+            _check_reachable(settings.connect_url)
         try:
-            if settings.connect_url:
-                session = SparkSession.builder.remote(settings.connect_url).getOrCreate()
-            else:
-                with warnings.catch_warnings():  # pyspark warns about pandas 3; we never hand it a DataFrame
-                    warnings.simplefilter("ignore", FutureWarning)
+            with warnings.catch_warnings():  # pyspark warns about pandas 3; we never hand it a DataFrame
+                warnings.simplefilter("ignore", FutureWarning)
+                if settings.connect_url:
+                    session = SparkSession.builder.remote(settings.connect_url).getOrCreate()
+                    for key, value in _SQL_CONF.items():
+                        session.conf.set(key, value)
+                else:
                     session = _local_session(SparkSession)
         except Exception as exc:  # noqa: BLE001  (any start-up failure becomes one sentence)
             where = settings.connect_url or "local mode"
@@ -149,6 +166,29 @@ def spark_session(settings: SparkSettings) -> Any:
             logging.getLogger(name).disabled = True
         _SESSIONS[key] = session
         return session
+
+
+def _check_reachable(url: str) -> None:
+    """Fail at once, in one sentence, when nothing answers at a Connect URL.
+
+    The Connect client connects lazily and then retries an unreachable server for ten minutes or more (its
+    policy, made for server restarts), which a user who mistyped the host would take for a hang.
+    """
+    parsed = urllib.parse.urlparse(url)
+    try:
+        host, port = parsed.hostname or "localhost", parsed.port or CONNECT_PORT
+    except ValueError:
+        raise LiftboardError(
+            f"The Spark Connect URL {url!r} has no valid port; use sc://host:15002."
+        ) from None
+    try:
+        with socket.create_connection((host, port), timeout=5):
+            pass
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise LiftboardError(
+            f"Spark Connect at {host}:{port} is not reachable ({why}); check the URL and that the server runs."
+        ) from None
 
 
 def stop_sessions() -> None:
@@ -187,13 +227,9 @@ def _local_session(builder_cls: Any) -> Any:
         .config("spark.driver.memory", "1g")
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.sql.session.timeZone", "UTC")
-        # Naive timestamps, as in the embedded engine (DuckDB's TIMESTAMP is Spark's TIMESTAMP_NTZ).
-        .config("spark.sql.timestampType", "TIMESTAMP_NTZ")
-        .config("spark.sql.parquet.inferTimestampNTZ.enabled", "true")
-        .config("spark.sql.mapKeyDedupPolicy", "LAST_WIN")
         .config("spark.sql.warehouse.dir", str(scratch / "warehouse"))
         .config("spark.sql.adaptive.enabled", "true")
+        .config(map=_SQL_CONF)
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("OFF")  # errors come back as LiftboardError sentences, not log lines
