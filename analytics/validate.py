@@ -155,40 +155,25 @@ def build_report(
     blank_checks: list[tuple[Column, int]] = []
     bad_checks: list[tuple[Column, int]] = []
     extra_checks: list[tuple[Column, int, str]] = []
-    bad_conds: list[str] = []
-    # A text column whose values all start with a printable ASCII character holds no empty or space-only
-    # value, so its blanks are its NULLs. DuckDB answers min() and max() from the column's statistics
-    # almost for free, while trim() on every row costs more than the rest of the validation together.
-    texts = [c for c in columns if c.required and c.dtype == "VARCHAR"]
-    no_blank_text: set[str] = set()
-    if texts:
-        ends = cur.execute(
-            f"SELECT {', '.join(f'min({q(c.name)}), max({q(c.name)})' for c in texts)} FROM {stage}"  # noqa: S608
-        ).fetchone()
-        for i, c in enumerate(texts):
-            low, high = ends[2 * i], ends[2 * i + 1]
-            if low is None or (low[:1] > " " and high[:1] < "\x80"):
-                no_blank_text.add(c.name)
+    blank_of: dict[str, str] = {}  # column -> SQL condition of its blank rows
+    ends: dict[str, int] = {}  # text column -> index of its min() (max() follows)
     for col in columns:
         if col.required:
-            if col.name in no_blank_text:
-                blank = f"({q(col.name)} IS NULL)"
-            elif col.dtype == "VARCHAR":
-                # A blank value starts with an ASCII space (sorts below '!') or a Unicode space that trim()
-                # also removes (non-ASCII: sorts from chr(128)); the cheap comparisons spare trim() on nearly
-                # every row (DuckDB evaluates AND's right side only where the left holds).
-                ref = q(col.name)
-                blank = f"({ref} IS NULL OR (({ref} < '!' OR {ref} >= chr(128)) AND trim({ref}) = ''))"
+            ref = q(col.name)
+            if col.dtype == "VARCHAR":
+                # Counted as NULLs first; min() and max() in the same scan tell whether a value could be
+                # empty or spaces only (see below), which is rare, so trim() on every row is not paid for.
+                ends[col.name] = len(sel)
+                sel += [f"min({ref})", f"max({ref})"]
+                blank_of[col.name] = f"({ref} IS NULL)"
             else:
-                blank = f"({q(col.name)} IS NULL AND {q(col.flag) if col.flag else 'NULL'} IS NULL)"
+                blank_of[col.name] = f"({ref} IS NULL AND {q(col.flag) if col.flag else 'NULL'} IS NULL)"
             blank_checks.append((col, len(sel)))
-            sel.append(f"count(*) FILTER ({blank})")
-            bad_conds.append(blank)
+            sel.append(f"count(*) FILTER ({blank_of[col.name]})")
         if col.flag:
             bad_checks.append((col, len(sel)))
             sel.append(f"count({q(col.flag)})")
             sel.append(f"count(*) FILTER (regexp_full_match({q(col.flag)}, '{THOUSANDS_RE}'))")
-            bad_conds.append(f"{q(col.flag)} IS NOT NULL")
         if col.extra and col.source_type == "VARCHAR" and col.dtype == "VARCHAR":
             # A sample proposes a type; the full scan then verifies only that one (text needs no check).
             candidate = _candidate_type(cur, stage, col.name)
@@ -197,8 +182,28 @@ def build_report(
                 sel.append(f"count(NULLIF(trim({q(col.name)}), ''))")
                 sel.append(f"count(*) FILTER (regexp_full_match({q(col.name)}, '{LEADING_ZERO_RE}'))")
                 sel.append(_parses(q(col.name), candidate))
-    row = cur.execute(f"SELECT {', '.join(sel)} FROM {stage}").fetchone()  # noqa: S608 - names quoted
+    row = list(cur.execute(f"SELECT {', '.join(sel)} FROM {stage}").fetchone())  # noqa: S608 - names quoted
     rows, users, first, last, screen = row[0], row[1], row[2], row[3], row[4]
+    # A blank text value starts with an ASCII space (sorts below '!') or a Unicode space that trim() also
+    # removes (sorts from chr(128)). Only a column whose smallest or largest value starts so can hold one;
+    # for those, one more scan counts them exactly (the cheap comparisons spare trim() on most rows).
+    suspects = [
+        name
+        for name, i in ends.items()
+        if row[i] is not None and (row[i][:1] <= " " or row[i + 1][:1] >= "\x80")
+    ]
+    if suspects:
+        for name in suspects:
+            ref = q(name)
+            blank_of[name] = f"({ref} IS NULL OR (({ref} < '!' OR {ref} >= chr(128)) AND trim({ref}) = ''))"
+        counts = cur.execute(
+            f"SELECT {', '.join(f'count(*) FILTER ({blank_of[n]})' for n in suspects)} FROM {stage}"  # noqa: S608
+        ).fetchone()
+        at = {col.name: i for col, i in blank_checks}
+        for name, n in zip(suspects, counts, strict=True):
+            row[at[name]] = n
+    bad_conds = [blank_of[col.name] for col, _ in blank_checks]
+    bad_conds += [f"{q(col.flag)} IS NOT NULL" for col, _ in bad_checks]
     issues: list[Issue] = []
     bad_cond = " OR ".join(bad_conds) if bad_conds else None
     skipped = 0
