@@ -407,6 +407,42 @@ def test_approximate_counts_above_the_exact_limit(tmp_ws: Workspace) -> None:
     cur.close()
 
 
+def test_large_files_estimate_users_from_a_hash_bucket_and_catch_repeats(
+    tmp_ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import analytics.validate as validate
+    from analytics.validate import Column
+
+    cur = tmp_ws.cursor()
+    # 40,000 users, 200,000 distinct rows; then 350 of those rows repeated once (about 22 in the bucket).
+    cur.execute(
+        "CREATE TABLE st AS SELECT 'u' || (i % 40000) AS user_id, TIMESTAMP '2026-09-01' + to_seconds(i) "
+        "AS timestamp, 'view' AS event FROM range(200000) t(i)"
+    )
+    cur.execute(
+        "CREATE TABLE st2 AS SELECT * FROM st UNION ALL SELECT * FROM st WHERE epoch(timestamp)::BIGINT % 571 = 3"
+    )
+    repeats = int(cur.execute("SELECT count(*) - 200000 FROM st2").fetchone()[0])
+    cols = [
+        Column("user_id", "VARCHAR", True),
+        Column("timestamp", "TIMESTAMP", True),
+        Column("event", "VARCHAR", True),
+    ]
+    kwargs = dict(kind="events", mode="new", tables=frozenset(), columns=cols, mapping={}, file_name="f",
+                  skip_bad_rows=False, file_format={}, exact_limit=1000)  # fmt: skip
+    monkeypatch.setattr(validate, "MIN_SAMPLED_USERS", 500)  # ~2,500 users fall in the bucket
+    clean, _ = build_report(cur, "st", **kwargs)
+    assert clean.approximate and clean.users % validate.USER_BUCKETS == 0
+    assert abs(clean.users / 40000 - 1) < 4 * (15 / 40000) ** 0.5  # within 4 standard errors
+    assert clean.duplicates_in_file == 0
+    dup, _ = build_report(cur, "st2", **kwargs)
+    assert repeats == 350 and dup.duplicates_in_file == repeats  # seen in the bucket, then counted exactly
+    monkeypatch.setattr(validate, "MIN_SAMPLED_USERS", 5000)  # too thin a sample: users counted exactly
+    thin, _ = build_report(cur, "st", **kwargs)
+    assert thin.users == 40000
+    cur.close()
+
+
 # -- bad input: one sentence, nothing changed ---------------------------------------------------------
 def _refused(ws: Workspace, path: Path | str, kind: str = "events", match: str = "", **kw) -> str:
     before = snapshot(ws)
