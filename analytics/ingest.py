@@ -249,7 +249,7 @@ def _stage_and_commit(
         mode = "replace" if (opts.replace and target_exists) else ("append" if target_exists else "new")
         typed = reader_types(kind, info, resolved) if opts.typed_read else {}
         refs = _raw_refs(info, cur, typed)
-        sql, columns = _stage_sql(kind, info, resolved, refs, stage)
+        sql, columns = _stage_sql(kind, info, resolved, refs, stage, typed)
         _, params = _source(info, typed)
         if "$load_id" in sql:
             params["load_id"] = str(load_id)

@@ -47,6 +47,19 @@ def test_a_one_megabyte_cell_loads_whole(tmp_ws: Workspace, tmp_path: Path) -> N
     assert tmp_ws.query("SELECT length(note) FROM events ORDER BY user_id") == [(2**20,), (5,)]
 
 
+def test_a_five_megabyte_line_loads_through_the_text_read(tmp_ws: Workspace, tmp_path: Path) -> None:
+    # Over the typed first read's 2 MB line limit: the text read (16 MB lines) takes over and loads it.
+    big = "y" * (5 * 2**20)
+    path = tmp_path / "long_line.csv"
+    path.write_text(
+        f"{HEAD},note\nu1,2026-09-01 10:00:00+02:00,view,{big}\nu2,2026-09-01 11:00:00,view,short\n"
+    )
+    res = ingest.load(tmp_ws, path, "events", actor=WHO)
+    assert res.record["rows"] == 2
+    got = tmp_ws.query("SELECT length(note), strftime(timestamp, '%H:%M') FROM events ORDER BY user_id")
+    assert got == [(5 * 2**20, "08:00"), (5, "11:00")]
+
+
 def test_control_characters_and_rtl_marks_in_names_and_values(tmp_ws: Workspace, tmp_path: Path) -> None:
     rlo, rlm, bel = "\u202e", "\u200f", "\x07"
     path = tmp_path / "ctrl.csv"
