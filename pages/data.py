@@ -142,7 +142,11 @@ else:
     events = next((t for t in cat.tables if t.kind == "events"), None)
     sentence = f"This workspace holds {len(cat.tables)} table{'s' if len(cat.tables) > 1 else ''}"
     if events is not None:
-        sentence += f": {events.rows:,} events from {events.users or 0:,} users, {_fmt_date(events.first)} to {_fmt_date(events.last)}"
+        about = "" if events.users_exact else "about "
+        sentence += (
+            f": {events.rows:,} events from {about}{events.users or 0:,} users, "
+            f"{_fmt_date(events.first)} to {_fmt_date(events.last)}"
+        )
     if cat.experiments:
         sentence += "; experiments " + ", ".join(
             f"**{e.name}** ({', '.join(v.name for v in e.variants)})" for e in cat.experiments
