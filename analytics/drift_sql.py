@@ -162,14 +162,24 @@ def classify_columns(
     return ColumnPlan(numeric, categorical, skipped, outcome, frozenset(discrete))
 
 
+def _id_sample(step: int) -> str:
+    """A condition keeping about 1/step of the predictions, the same ones on every engine.
+
+    The first hex digits of md5(prediction_id) fall below 65536/step: DuckDB and Spark compute the same
+    md5, so a lake's drift report uses the very rows (and bin edges) the embedded engine uses, where a
+    stored-row sample (DuckDB's rowid) has no counterpart on Spark. The limit is computed here, not input.
+    """
+    return f"md5(CAST(prediction_id AS VARCHAR)) < '{max(1, 65536 // step):04x}'"
+
+
 def fetch_reference_stats(
     ws: Workspace, plan: ColumnPlan, reference: tuple[datetime, datetime], probs: list[float]
 ) -> ReferenceStats:
     """Count, std, min and max per numeric feature over every reference row, and its quantiles.
 
     Quantiles are quantile_disc (values that occur), over every reference row up to ``QUANTILE_ROWS`` rows,
-    else over a systematic sample (every k-th stored row) of about that size: bin edges then sit within
-    ~0.1 percentage point of the exact quantiles, while every count computed with them stays exact.
+    else over a sample of about that size chosen by the prediction's id (``_id_sample``): bin edges then sit
+    within ~0.1 percentage point of the exact quantiles, while every count computed with them stays exact.
     """
     table = ws.table("predictions")
     where = 'WHERE "timestamp" >= ? AND "timestamp" < ?'
@@ -183,8 +193,8 @@ def fetch_reference_stats(
     if plan.numeric and n:
         step = max(1, -(-n // QUANTILE_ROWS))
         qs = ", ".join(f"quantile_disc(CAST({quote_ident(c)} AS DOUBLE), ?::DOUBLE[])" for c in plan.numeric)
-        sample = f"{where} AND rowid % ? = 0" if step > 1 else where
-        params = [*([probs] * len(plan.numeric)), *reference, *([step] if step > 1 else [])]
+        sample = f"{where} AND {_id_sample(step)}" if step > 1 else where
+        params = [*([probs] * len(plan.numeric)), *reference]
         quantiles = list(ws.query(f"SELECT {qs} FROM {table} {sample}", params)[0])  # noqa: S608
     out = {}
     for i, name in enumerate(plan.numeric):

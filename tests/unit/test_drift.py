@@ -326,7 +326,7 @@ def test_discrete_values_and_sampled_quantiles_keep_counts_exact(
 
     ws, df = shifted
     exact = compute_drift(ws)
-    monkeypatch.setattr(drift_sql, "QUANTILE_ROWS", 1_000)  # the 5,600 reference rows: every 6th row
+    monkeypatch.setattr(drift_sql, "QUANTILE_ROWS", 1_000)  # about a sixth of the 5,600 reference rows
     sampled = compute_drift(ws)
     ref = df[df.timestamp < START + timedelta(days=7)]
     cur = df[(df.timestamp >= datetime(2026, 9, 20)) & (df.timestamp < datetime(2026, 9, 21))]

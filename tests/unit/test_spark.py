@@ -154,6 +154,22 @@ def test_drift_histograms_and_scores_match(spark: SparkWorkspace, duck: Workspac
     assert max(c.psi for f in b.features if f.name == "category" for c in f.chunks) > 0.05
 
 
+def test_sampled_reference_quantiles_match(
+    spark: SparkWorkspace, duck: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import analytics.drift_sql as drift_sql
+
+    # A reference larger than the quantile sample: both engines keep the rows whose md5(prediction_id) is
+    # below the same limit, so the bin edges and every score stay equal (a stored-row sample would not).
+    monkeypatch.setattr(drift_sql, "QUANTILE_ROWS", 300)
+    a, b = drift.compute_drift(spark), drift.compute_drift(duck)
+    assert_same(dataclasses.replace(a, skipped=b.skipped), b)
+    monkeypatch.undo()
+    exact = drift.compute_drift(duck)
+    sampled_edges = {f.name: f.edges for f in b.features if f.edges}
+    assert sampled_edges and any(exact.feature(n).edges != e for n, e in sampled_edges.items())
+
+
 def test_drift_sql_fragments_match(spark: SparkWorkspace, duck: Workspace) -> None:
     ref = (datetime(2026, 9, 8), datetime(2026, 9, 15))
     plan = classify_columns(duck, None, ref)
