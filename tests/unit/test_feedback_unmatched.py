@@ -14,6 +14,7 @@ from analytics.access import Actor
 from analytics.errors import LiftboardError
 from analytics.store import Workspace, open_workspace
 from analytics.validate import _share
+from tests.unit._files import snapshot, write
 
 ROOT = Path(__file__).resolve().parents[2]
 WHO = Actor("tester", "editor")
@@ -25,18 +26,6 @@ PREDICTIONS = (
 )
 MATCHED = "prediction_id,signal\np-1,accept\np-2,reject\n"
 UNMATCHED = "prediction_id,signal\np-9,accept\np-10,reject\np-11,accept\np-9,correct\n"
-
-
-def write(tmp_path: Path, name: str, text: str) -> Path:
-    path = tmp_path / name
-    path.write_text(text)
-    return path
-
-
-def snapshot(ws: Workspace) -> dict[str, int]:
-    snap = {kind: ws.scalar(f'SELECT count(*) FROM "{kind}"') for kind in ws.data_tables()}  # noqa: S608
-    snap["lb_loads"] = ws.scalar("SELECT count(*) FROM lb_loads")
-    return snap
 
 
 @pytest.fixture()

@@ -23,6 +23,7 @@ from analytics.errors import LiftboardError
 from analytics.sniff import sniff
 from analytics.store import Workspace, open_workspace
 from analytics.validate import build_report
+from tests.unit._files import snapshot, write
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS_CSV = (
@@ -31,19 +32,6 @@ EVENTS_CSV = (
     "u2,2026-09-01 11:00:00,purchase,12.5,pro\n"
     "u3,2026-09-02 09:30:00,share,,free\n"
 )
-
-
-def write(tmp_path: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
-    path = tmp_path / name
-    path.write_bytes(text.encode(encoding))
-    return path
-
-
-def snapshot(ws: Workspace) -> dict[str, int]:
-    """Row counts of every data table plus the number of recorded loads."""
-    snap = {kind: ws.scalar(f'SELECT count(*) FROM "{kind}"') for kind in ws.data_tables()}  # noqa: S608
-    snap["lb_loads"] = ws.scalar("SELECT count(*) FROM lb_loads")
-    return snap
 
 
 @pytest.fixture()
