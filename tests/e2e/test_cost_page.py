@@ -39,7 +39,7 @@ def test_cost_page_in_browser(app_server, page: Page, demo_copy: Path, artifacts
     page.goto(f"{server.url}/cost?experiment=ai_recs")
     wait_idle(page, timeout_ms=120_000)
     page.get_by_text("How cost grows with users").first.scroll_into_view_if_needed()
-    page.locator("[data-testid=\"stButtonGroup\"] button", has_text="Weeks").click()
+    page.locator('[data-testid="stButtonGroup"] button', has_text="Weeks").click()
     wait_idle(page, timeout_ms=120_000)
     page.get_by_text("it needs at least 7 weeks").first.wait_for()
     assert "period=week" in page.url
