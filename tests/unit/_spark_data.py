@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import numpy as np
 import pandas as pd
+import pytest
 
 from analytics.demo import build_demo
+from analytics.store import Workspace, open_workspace
 
 REL = 1e-9
 KINDS = ("events", "assignments", "predictions", "feedback", "users")
@@ -69,3 +72,19 @@ def assert_same(a: Any, b: Any, path: str = "") -> None:
             assert math.isclose(float(a), float(b), rel_tol=REL, abs_tol=1e-12), f"{path}: {a} != {b}"
     else:
         assert a == b or (pd.isna(a) and pd.isna(b)), f"{path}: {a!r} != {b!r}"
+
+
+# Fixtures shared by test_spark.py and test_spark_connect.py, which import them by name (ruff's F811 is off
+# for those two files in pyproject.toml: a fixture parameter "redefines" the imported fixture).
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small demo workspace, its data tables written to Parquet, and a local copy without them."""
+    return write_lake(tmp_path_factory.mktemp("lake"))
+
+
+@pytest.fixture(scope="module")
+def duck(lake: Path) -> Iterator[Workspace]:
+    """The same data in the embedded engine, to compare with."""
+    ws = open_workspace(lake / "demo.duckdb", read_only=True)
+    yield ws
+    ws.close()

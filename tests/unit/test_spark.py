@@ -25,22 +25,9 @@ from analytics.spark_source import (
 )
 from analytics.spark_sql import named_markers, to_spark
 from analytics.store import CANONICAL, Workspace, open_workspace
-from tests.unit._spark_data import ALL_KINDS, KINDS, REL, assert_same, write_lake
+from tests.unit._spark_data import ALL_KINDS, KINDS, REL, assert_same, duck, lake  # noqa: F401
 
 pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")
-
-
-@pytest.fixture(scope="module")
-def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small demo workspace, its data tables written to Parquet, and a local copy without them."""
-    return write_lake(tmp_path_factory.mktemp("lake"))
-
-
-@pytest.fixture(scope="module")
-def duck(lake: Path) -> Iterator[Workspace]:
-    ws = open_workspace(lake / "demo.duckdb", read_only=True)
-    yield ws
-    ws.close()
 
 
 @pytest.fixture(scope="module")
@@ -295,18 +282,24 @@ def test_open_configured_from_a_secrets_section(lake: Path, spark: SparkWorkspac
     ws.close()
 
 
-def test_data_page_shows_the_spark_source(lake: Path, spark: SparkWorkspace, monkeypatch) -> None:
-    """With [spark] in the secrets, the app's workspace reads the lake: the Data page lists its tables."""
+def _page_on_the_lake(lake: Path, monkeypatch: pytest.MonkeyPatch, page: str) -> Any:
+    """A page run by AppTest with ``[spark]`` in its secrets, over its own copy of the local state."""
     from streamlit.testing.v1 import AppTest
 
-    copy = lake / "page-local.duckdb"
+    copy = lake / f"{page}-page-local.duckdb"
     copy.write_bytes((lake / "local.duckdb").read_bytes())
     monkeypatch.setenv("LIFTBOARD_DB", str(copy))
-    page = Path(__file__).resolve().parents[2] / "pages" / "data.py"
-    at = AppTest.from_file(str(page), default_timeout=300)
+    path = Path(__file__).resolve().parents[2] / "pages" / f"{page}.py"
+    at = AppTest.from_file(str(path), default_timeout=300)
     at.secrets["spark"] = {"local": True, "tables": {k: str(lake / f"{k}.parquet") for k in KINDS}}
     at.run()
     assert not at.exception and not at.error
+    return at
+
+
+def test_data_page_shows_the_spark_source(lake: Path, spark: SparkWorkspace, monkeypatch) -> None:
+    """With [spark] in the secrets, the app's workspace reads the lake: the Data page lists its tables."""
+    at = _page_on_the_lake(lake, monkeypatch, "data")
     assert at.subheader[0].value == "Source: Spark"
     source = at.dataframe[0].value
     assert list(source["table"]) == list(KINDS)
@@ -435,19 +428,10 @@ def test_feedback_page_on_the_spark_source(
     lake: Path, duck: Workspace, spark: SparkWorkspace, monkeypatch
 ) -> None:
     """With [spark] in the secrets the Feedback page reviews the lake's feedback; its numbers are DuckDB's."""
-    from streamlit.testing.v1 import AppTest
-
     from analytics import feedback as fb
     from analytics import feedback_metrics as fm
 
-    copy = lake / "fb-page-local.duckdb"
-    copy.write_bytes((lake / "local.duckdb").read_bytes())
-    monkeypatch.setenv("LIFTBOARD_DB", str(copy))
-    page = Path(__file__).resolve().parents[2] / "pages" / "feedback.py"
-    at = AppTest.from_file(str(page), default_timeout=300)
-    at.secrets["spark"] = {"local": True, "tables": {k: str(lake / f"{k}.parquet") for k in KINDS}}
-    at.run()
-    assert not at.exception and not at.error
+    at = _page_on_the_lake(lake, monkeypatch, "feedback")
     want = fm.headline(fm.summary(duck, fb.FeedbackFilter(experiment="ai_recs")))
     assert want in [m.value.strip("*") for m in at.markdown]
     at.button(key="fb_refresh").click().run()

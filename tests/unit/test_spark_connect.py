@@ -23,8 +23,8 @@ from analytics.spark_source import (
     open_spark_workspace,
     stop_sessions,
 )
-from analytics.store import Workspace, open_workspace
-from tests.unit._spark_data import ALL_KINDS, KINDS, assert_same, write_lake
+from analytics.store import Workspace
+from tests.unit._spark_data import ALL_KINDS, KINDS, assert_same, duck, lake  # noqa: F401
 
 pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")
 SERVER = "org.apache.spark.sql.connect.service.SparkConnectServer"  # what sbin/start-connect-server.sh runs
@@ -101,18 +101,6 @@ def connect_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
-
-
-@pytest.fixture(scope="module")
-def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_lake(tmp_path_factory.mktemp("lake"))
-
-
-@pytest.fixture(scope="module")
-def duck(lake: Path) -> Iterator[Workspace]:
-    ws = open_workspace(lake / "demo.duckdb", read_only=True)
-    yield ws
-    ws.close()
 
 
 def _tables(lake: Path) -> dict[str, str]:
