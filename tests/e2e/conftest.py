@@ -17,6 +17,8 @@ from urllib.parse import urlparse
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from tests.e2e.support import stop_process
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = os.environ.get("LIFTBOARD_CHROMIUM", "/usr/bin/chromium")
@@ -69,12 +71,7 @@ class AppServer:
         raise RuntimeError(f"streamlit did not become healthy in 60 s; see {self.log_path}")
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self._log.close()
+        stop_process(self.proc, self._log)
 
 
 def _artifact_dir(request: pytest.FixtureRequest) -> Path:

@@ -1,8 +1,10 @@
-"""Helpers for browser tests: wait for the app to be idle, save screenshots."""
+"""Helpers for browser tests: wait for the app to be idle, save screenshots, stop a server process."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
+from typing import IO
 
 from playwright.sync_api import Page
 
@@ -38,3 +40,13 @@ def pick_option(page: Page, label: str, option: str, attempts: int = 5) -> None:
         except PlaywrightTimeout:
             page.keyboard.press("Escape")
     raise AssertionError(f"could not choose {option!r} in {label!r} after {attempts} attempts")
+
+
+def stop_process(proc: subprocess.Popen, log: IO[str]) -> None:
+    """Terminate a server started for a test (kill it after 10 s) and close its log."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()

@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from analytics import feedback as fb
 from analytics.access import Actor, RoleRule, set_rules
 from tests.e2e.conftest import LOCAL_HOSTS, _free_port
-from tests.e2e.support import pick_option, screenshot, wait_idle
+from tests.e2e.support import pick_option, screenshot, stop_process, wait_idle
 from tests.unit._feedback_data import make
 
 VIEWER, EDITOR, STRANGER = "viewer@example.com", "editor@example.com", "stranger@elsewhere.org"
@@ -48,12 +48,7 @@ class Provider:
         raise RuntimeError(f"the mock OpenID provider did not start; see {log}")
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self._log.close()
+        stop_process(self.proc, self._log)
 
 
 @pytest.fixture()
