@@ -17,6 +17,8 @@ def test_drift_page_in_browser(app_server, page: Page, demo_copy: Path, artifact
     page.goto(f"{server.url}/drift")
     wait_idle(page, timeout_ms=180_000)
     page.get_by_text("features drift in the latest chunk (2026-10-05)").first.wait_for()
+    # The cards come right after the verdict; a late rerun can redraw them, so wait for them as well.
+    page.locator('[data-testid="stMetric"]').nth(3).wait_for()
     assert page.locator('[data-testid="stMetric"]').count() == 4
     assert page.get_by_text("22 Sep").count() >= 1  # the first alert
     page.locator(".js-plotly-plot").nth(2).wait_for()  # score over time, overlay, heat map
