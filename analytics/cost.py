@@ -60,6 +60,7 @@ class CostData:
     notes: tuple[str, ...]
     by_week: pd.DataFrame = field(default_factory=pd.DataFrame)  # filled by with_weeks()
     window: tuple[dt.date | None, dt.date | None] = (None, None)  # the start/end it was loaded with
+    exact: bool = True  # users and percentiles counted exactly (False: estimated, see load_costs)
 
     @property
     def first_day(self) -> dt.date | None:
@@ -281,6 +282,7 @@ def load_costs(
         conversion_event=conversion_event,
         notes=tuple(notes),
         window=(start, end),
+        exact=exact,
     )
 
 
@@ -300,7 +302,7 @@ def _with_calendar(by_day: pd.DataFrame) -> pd.DataFrame:
     return full
 
 
-def with_weeks(ws: Workspace, data: CostData, *, exact: bool | None = None) -> CostData:
+def with_weeks(ws: Workspace, data: CostData) -> CostData:
     """``data`` with ``by_week`` filled in: users distinct per calendar week need their own scan.
 
     Asked for only when a weekly view is wanted, so the daily page pays nothing for it (a week grouping set
@@ -312,9 +314,8 @@ def with_weeks(ws: Workspace, data: CostData, *, exact: bool | None = None) -> C
     base, _ = cost_sql(ws)
     start, end = data.window
     where, params = _window(start, end)
-    if exact is None:
-        exact = int(ws.scalar(f"SELECT count(*) FROM {ws.table('predictions')}")) <= EXACT_LIMIT  # noqa: S608
-    distinct = "count(DISTINCT user_id)" if exact else "approx_count_distinct(user_id)"
+    # Weekly users are counted the way the days were: exactly, or estimated on a large log.
+    distinct = "count(DISTINCT user_id)" if data.exact else "approx_count_distinct(user_id)"
     weeks = ws.query_df(
         f"WITH c AS ({base}) SELECT {_week_of('day')} AS week, {distinct} AS users "  # noqa: S608
         f"FROM c{where} GROUP BY 1",
