@@ -24,7 +24,7 @@ demo: $(VENV)/.installed
 	$(PY) -m analytics demo --db $(DB) --force
 
 run: $(VENV)/.installed $(DB)
-	LIFTBOARD_DB=$(DB) $(PY) -m streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
+	LIFTBOARD_DB=$(DB) $(PY) -m streamlit run server.py --server.address 127.0.0.1 --server.port $(PORT)
 
 browser:  # Debian's chromium for the browser tests, and an emoji font so icons render in screenshots
 	@if ! command -v chromium >/dev/null || ! dpkg -s fonts-noto-color-emoji >/dev/null 2>&1; then \

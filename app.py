@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages._ui import gate, identity_sidebar, workspace_choices
+from pages._ui import gate, identity_sidebar, run_page, workspace_choices
 
 st.set_page_config(page_title="Liftboard", page_icon="📈", layout="wide")
 gate()  # with sign-in configured, nothing of the workspace renders before it
 
 # One line per page that exists; a page is listed only once it is built.
+OVERVIEW = st.Page("pages/overview.py", title="Overview", icon="🧭", url_path="overview")
 PAGES = [
-    st.Page("pages/overview.py", title="Overview", icon="🧭", url_path="overview", default=True),
+    OVERVIEW,
     st.Page("pages/data.py", title="Data", icon="🗂️", url_path="data"),
     st.Page("pages/experiments.py", title="Experiments", icon="🧪", url_path="experiments"),
     st.Page("pages/cost.py", title="Cost", icon="💰", url_path="cost"),
     st.Page("pages/drift.py", title="Drift", icon="🌊", url_path="drift"),
     st.Page("pages/feedback.py", title="Feedback", icon="💬", url_path="feedback"),
 ]
+# "/" opens the Overview at its own URL. Streamlit serves its default page at "/" only (the default page's own
+# name answers "Page not found"), so the default is a hidden step that switches to /overview: both URLs work.
+HOME = st.Page(
+    lambda: st.switch_page(OVERVIEW), title="Overview", url_path="home", default=True, visibility="hidden"
+)
 
-nav = st.navigation(PAGES)
+nav = st.navigation([HOME, *PAGES])
 
 with st.sidebar:
     choices = [str(p) for p in workspace_choices()]
@@ -38,4 +44,4 @@ with st.sidebar:
             "Start on the Data page: load the demo or upload your own event logs."
         )
 
-nav.run()
+run_page(nav)  # each page's first line, page(), checks that it runs from here

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
+import runpy
+import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,19 +20,44 @@ from analytics.store import DEFAULT_DB, Workspace, open_workspace
 
 T = TypeVar("T")
 
+#: The entry script: every page is drawn inside its run, after its sign-in gate and sidebar.
+ENTRY = Path(__file__).resolve().parents[1] / "app.py"
+#: True while app.py's navigation is running the chosen page in this script run (one value per script thread).
+_ROUTED: ContextVar[bool] = ContextVar("liftboard_routed", default=False)
 
-def _leave_pages_directory_mode() -> None:
-    """Run every page through app.py, even the first request of a fresh server to a page's own URL.
 
-    Streamlit treats a folder named ``pages/`` as a v1 multipage app until ``st.navigation`` has run once in
-    the process; a shared link such as /feedback would then run the page without app.py (no sidebar, no
-    workspace picker, no sign-in gate). Clearing that flag and rerunning sends the request through app.py.
+def run_page(nav: Any) -> None:
+    """Run the page the navigation chose, marked as routed through app.py (see page())."""
+    token = _ROUTED.set(True)
+    t0 = time.perf_counter()
+    try:
+        nav.run()
+    finally:
+        _ROUTED.reset(token)
+        _log_run(getattr(nav, "url_path", "") or "home", time.perf_counter() - t0)
+
+
+def page() -> None:
+    """Every page's first line: nothing of a page renders unless app.py's gate, sidebar and navigation ran.
+
+    Streamlit runs a file of ``pages/`` on its own in its legacy multipage mode (a fresh server started with
+    ``streamlit run app.py``; server.py switches that mode off before the first session) and in tests. Such a
+    run executes app.py here, in the same script run: its gate stops a visitor who may not see the workspace, and
+    its navigation runs this page again, routed. The outer run then stops, so the page is drawn once.
     """
-    from streamlit.runtime.pages_manager import PagesManager
+    if _ROUTED.get():
+        return
+    runpy.run_path(str(ENTRY), run_name="__main__")
+    st.stop()
 
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+
+def _log_run(page_name: str, seconds: float) -> None:
+    """Append the script time of one rerun to $LIFTBOARD_RUN_LOG (JSON lines), for load tests and benchmarks."""
+    path = os.environ.get("LIFTBOARD_RUN_LOG")
+    if not path:
+        return
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"page": page_name, "seconds": round(seconds, 4), "at": time.time()}) + "\n")
 
 
 def default_db() -> Path:
@@ -199,8 +228,3 @@ def report_button(experiment: str, *, key: str | None = None) -> None:
         icon="📄",
         help="A self-contained HTML file (no network needed); print it to PDF from the browser.",
     )
-
-
-# Last, once every name above exists: the rerun it may raise stops this import midway, and a concurrent
-# session's page importing this module must never find it half-defined (seen with 20 sessions at once).
-_leave_pages_directory_mode()

@@ -9,7 +9,9 @@ from analytics import cost, unit_economics, whatif
 from analytics.charts import cost as charts
 from analytics.experiments import list_experiments
 from analytics.prices import Price, set_prices
-from pages._ui import actor, download_csv, guarded, set_url_state, url_state, workspace
+from pages._ui import actor, download_csv, guarded, page, set_url_state, url_state, workspace
+
+page()  # first: nothing of this page renders outside app.py's sign-in gate and sidebar
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -17,7 +17,9 @@ from analytics.access import Actor, local_actor, require
 from analytics.errors import LiftboardError
 from analytics.store import CANONICAL, KINDS
 from analytics.validate import ValidationReport
-from pages._ui import actor, auth_configured, download_csv, set_url_state, url_state, workspace
+from pages._ui import actor, auth_configured, download_csv, page, set_url_state, url_state, workspace
+
+page()  # first: nothing of this page renders outside app.py's sign-in gate and sidebar
 
 T = TypeVar("T")
 NONE = "— none —"

@@ -11,7 +11,9 @@ from analytics import drift
 from analytics.charts import drift as charts
 from analytics.drift_sql import log_range
 from analytics.errors import LiftboardError
-from pages._ui import download_csv, guarded, set_url_state, url_state, workspace
+from pages._ui import download_csv, guarded, page, set_url_state, url_state, workspace
+
+page()  # first: nothing of this page renders outside app.py's sign-in gate and sidebar
 
 CHUNKS = ["day", "week", "rows"]
 

@@ -10,7 +10,9 @@ from analytics.charts import experiments as charts
 from analytics.experiment_curves import LiftCurve, RetentionPoint
 from analytics.method_notes import method_notes
 from analytics.verdict import arm_name
-from pages._ui import download_csv, guarded, report_button, set_url_state, url_state, workspace
+from pages._ui import download_csv, guarded, page, report_button, set_url_state, url_state, workspace
+
+page()  # first: nothing of this page renders outside app.py's sign-in gate and sidebar
 
 ALPHAS = [0.01, 0.05, 0.1]
 WINSOR = ["off", "95", "99", "99.9"]

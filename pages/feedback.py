@@ -16,7 +16,9 @@ from analytics import feedback as fb
 from analytics import feedback_metrics as fm
 from analytics.charts import feedback as charts
 from analytics.errors import LiftboardError
-from pages._ui import actor, auth_configured, download_csv, guarded, workspace
+from pages._ui import actor, auth_configured, download_csv, guarded, page, workspace
+
+page()  # first: nothing of this page renders outside app.py's sign-in gate and sidebar
 
 PAGE_SIZE = 25
 URL = "query-params"  # widgets bound to the URL, so a link reproduces the view

@@ -9,7 +9,9 @@ import streamlit as st
 
 from analytics import overview
 from analytics.stages import Thresholds
-from pages._ui import actor, guarded, report_button, workspace
+from pages._ui import actor, guarded, page, report_button, workspace
+
+page()  # first: nothing of this page renders outside app.py's sign-in gate and sidebar
 
 STATUS_ICON = {"good": "✅", "bad": "⚠️", "neutral": "➖", "missing": "❔"}
 PAGE_FILE = {

@@ -6,13 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from analytics import ingest
 from analytics.access import Actor, RoleRule, set_rules
 from analytics.store import open_workspace
-
-PAGE = Path(__file__).resolve().parents[2] / "pages" / "data.py"
+from tests.app._apptest import page_test
 
 
 def test_admin_sees_the_audit_trail_and_the_role_table(
@@ -28,7 +26,7 @@ def test_admin_sees_the_audit_trail_and_the_role_table(
     )
     ws.close()
     monkeypatch.setenv("LIFTBOARD_DB", str(db))
-    at = AppTest.from_file(str(PAGE), default_timeout=120).run()
+    at = page_test("data", timeout=120).run()
     assert not at.exception and not at.error
     assert [h.value for h in at.header][-1] == "Administration"
     trail = next(d.value for d in at.dataframe if "action" in d.value.columns)

@@ -10,8 +10,8 @@ from streamlit.testing.v1 import AppTest
 from analytics import ingest
 from analytics.access import Actor
 from analytics.store import open_workspace
+from tests.app._apptest import page_test
 
-PAGE = Path(__file__).resolve().parents[2] / "pages" / "data.py"
 CSV = (
     "distinct_id;occurred_at;action;amount;device\n"
     "u1;2026-09-01 10:00:00;view;;ios\n"
@@ -22,7 +22,7 @@ CSV = (
 
 def _page(db: Path, monkeypatch: pytest.MonkeyPatch, **query: str) -> AppTest:
     monkeypatch.setenv("LIFTBOARD_DB", str(db))
-    at = AppTest.from_file(str(PAGE), default_timeout=120)
+    at = page_test("data", timeout=120)
     for k, v in query.items():
         at.query_params[k] = v
     return at.run()
@@ -47,7 +47,7 @@ def test_empty_workspace_offers_the_demo(tmp_path: Path, monkeypatch: pytest.Mon
     assert not at.exception and not at.error
     assert "holds no data yet" in at.info[0].value
     assert at.button(key="build-demo").label == "Build the demo workspace"
-    assert at.caption[-1].value == "Nothing loaded yet."
+    assert at.main.caption[-1].value == "Nothing loaded yet."
 
 
 def test_demo_summary(demo_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,14 +10,13 @@ from streamlit.testing.v1 import AppTest
 
 from analytics.drift import DriftSettings, compute_drift
 from analytics.store import open_workspace
+from tests.app._apptest import page_test
 from tests.unit._drift_data import make_log, write
-
-PAGE = Path(__file__).resolve().parents[2] / "pages" / "drift.py"
 
 
 def _page(db: Path, monkeypatch: pytest.MonkeyPatch, **query: str) -> AppTest:
     monkeypatch.setenv("LIFTBOARD_DB", str(db))
-    at = AppTest.from_file(str(PAGE), default_timeout=180)
+    at = page_test("drift", timeout=180)
     for k, v in query.items():
         at.query_params[k] = v
     return at.run()

@@ -11,13 +11,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics.store import open_workspace
-
-PAGE = Path(__file__).resolve().parents[2] / "pages" / "experiments.py"
+from tests.app._apptest import page_test
 
 
 def _page(db: Path, monkeypatch: pytest.MonkeyPatch, **query: str) -> AppTest:
     monkeypatch.setenv("LIFTBOARD_DB", str(db))
-    at = AppTest.from_file(str(PAGE), default_timeout=180)
+    at = page_test("experiments", timeout=180)
     for k, v in query.items():
         at.query_params[k] = v
     return at.run()

@@ -12,9 +12,8 @@ from analytics import feedback_metrics as fm
 from analytics import tags
 from analytics.access import Actor
 from analytics.store import open_workspace
+from tests.app._apptest import page_test
 from tests.unit._feedback_data import make
-
-PAGE = Path(__file__).resolve().parents[2] / "pages" / "feedback.py"
 
 
 @pytest.fixture()
@@ -25,7 +24,7 @@ def db(tmp_path: Path) -> Path:
 
 def _page(db: Path, monkeypatch: pytest.MonkeyPatch, *, name: str | None = "ann", **query: str) -> AppTest:
     monkeypatch.setenv("LIFTBOARD_DB", str(db))
-    at = AppTest.from_file(str(PAGE), default_timeout=120)
+    at = page_test("feedback", timeout=120)
     for k, v in query.items():
         at.query_params[k] = v
     at.run()

@@ -19,11 +19,7 @@ def test_reviewer_tags_items_and_charts_change(
     n_reject = fb.count(ws, fb.FeedbackFilter(signals=("reject",)))
     ws.close()
     server = app_server(db)
-    # A fresh server learns the app's pages (st.navigation in app.py) on its first run of app.py; a
-    # first request straight to /feedback would run the page file alone, without app.py's sidebar.
-    page.goto(server.url)
-    wait_idle(page)
-    page.goto(f"{server.url}/feedback?fb_signal=reject")
+    page.goto(f"{server.url}/feedback?fb_signal=reject")  # a fresh server's first request, straight to a page
     wait_idle(page)
     expect(page.get_by_text(f"reviewers have tagged 0 of {n_reject:,} items")).to_be_visible()
 

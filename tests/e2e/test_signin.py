@@ -2,73 +2,19 @@
 
 from __future__ import annotations
 
-import secrets
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
-import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from analytics import feedback as fb
 from analytics.access import Actor, RoleRule, set_rules
-from tests.e2e.conftest import LOCAL_HOSTS, _free_port
-from tests.e2e.support import pick_option, screenshot, stop_process, wait_idle
+from tests.e2e.conftest import LOCAL_HOSTS, Provider, _free_port, auth_secrets
+from tests.e2e.support import pick_option, screenshot, wait_idle
 from tests.unit._feedback_data import make
 
 VIEWER, EDITOR, STRANGER = "viewer@example.com", "editor@example.com", "stranger@elsewhere.org"
 EVENTS = "user_id,timestamp,event\nu1,2026-09-01 10:00:00,view\n"
-
-
-class Provider:
-    """`python -m oidc_provider_mock` on a free loopback port: any client id, any subject typed on its form."""
-
-    def __init__(self, log: Path) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._log = log.open("w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "oidc_provider_mock", "--port", str(self.port), "--host", "127.0.0.1"],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.url}/.well-known/openid-configuration", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"the mock OpenID provider did not start; see {log}")
-
-    def stop(self) -> None:
-        stop_process(self.proc, self._log)
-
-
-@pytest.fixture()
-def provider(artifacts: Path) -> Iterator[Provider]:
-    p = Provider(artifacts / "provider.log")
-    yield p
-    p.stop()
-
-
-def _secrets(path: Path, app_port: int, provider: Provider) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        "[auth]\n"
-        f'redirect_uri = "http://127.0.0.1:{app_port}/oauth2callback"\n'
-        f'cookie_secret = "{secrets.token_hex(32)}"\n'
-        'client_id = "liftboard-test"\n'
-        f'client_secret = "{secrets.token_hex(16)}"\n'
-        f'server_metadata_url = "{provider.url}/.well-known/openid-configuration"\n'
-    )
-    return path
 
 
 class Session:
@@ -124,7 +70,7 @@ def test_sign_in_as_viewer_editor_and_stranger(
     audit_before = ws.scalar("SELECT count(*) FROM lb_audit")
     ws.close()
     port = _free_port()
-    secrets_file = _secrets(tmp_path / "auth" / "secrets.toml", port, provider)
+    secrets_file = auth_secrets(tmp_path / "auth" / "secrets.toml", port, provider)
     server = app_server(db, port=port, extra_args=["--secrets.files", str(secrets_file)])
     upload = tmp_path / "more_events.csv"
     upload.write_text(EVENTS)
