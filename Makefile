@@ -35,6 +35,7 @@ browser:  # Debian's chromium for the browser tests, and an emoji font so icons 
 test: $(VENV)/.installed-dev browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
 
 unit: $(VENV)/.installed-dev
@@ -52,6 +53,7 @@ bench: $(VENV)/.installed-dev
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format .

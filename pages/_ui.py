@@ -14,9 +14,8 @@ from typing import Any, TypeVar
 import pandas as pd
 import streamlit as st
 
-from analytics.access import Actor, local_actor, resolve
 from analytics.errors import LiftboardError
-from analytics.store import DEFAULT_DB, Workspace, open_workspace
+from analytics.workspace import DEFAULT_DB, Actor, Workspace, local_actor, open_workspace, resolve
 
 T = TypeVar("T")
 
@@ -79,7 +78,7 @@ def _open(path: str) -> Workspace:
     spark = _secrets_section("spark")
     if spark is None:
         return open_workspace(path)
-    from analytics.spark_source import open_configured  # pyspark and sqlglot load only when configured
+    from analytics.workspace.spark import open_configured
 
     return open_configured(path, spark)
 
@@ -128,7 +127,7 @@ def set_url_state(**values: Any) -> None:
 
 def download_csv(df: pd.DataFrame, name: str, *, key: str | None = None, label: str = "Download CSV") -> None:
     """A download button for a small result table, with spreadsheet formulas neutralised."""
-    from analytics.export import safe_csv_bytes
+    from analytics.workspace import safe_csv_bytes
 
     st.download_button(
         label,
@@ -211,7 +210,7 @@ def identity_sidebar() -> None:
 
 def report_button(experiment: str, *, key: str | None = None) -> None:
     """Download the founder's report for an experiment; built only when clicked (deferred download)."""
-    from analytics.report import build_report
+    from analytics.overview import build_report
 
     ws = workspace()
 

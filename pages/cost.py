@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics import cost, unit_economics, whatif
+from analytics import cost
 from analytics.charts import cost as charts
+from analytics.cost import Price, set_prices
 from analytics.experiments import list_experiments
-from analytics.prices import Price, set_prices
 from pages._ui import actor, download_csv, guarded, page, set_url_state, url_state, workspace
 
 page()  # first: nothing of this page renders outside app.py's sign-in gate and sidebar
@@ -30,8 +30,8 @@ def _top(token: str, path: str, limit: int) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _arms(token: str, path: str, experiment: str, window: int) -> tuple[unit_economics.ArmSums, ...]:
-    return unit_economics.fetch_arms(workspace(), experiment, window_days=window)
+def _arms(token: str, path: str, experiment: str, window: int) -> tuple[cost.ArmSums, ...]:
+    return cost.fetch_arms(workspace(), experiment, window_days=window)
 
 
 def _experiments(token: str, path: str) -> list[str]:
@@ -113,7 +113,7 @@ with st.expander("What if… (prices, cache, routing, usage)", expanded=False):
     share = c3.slider(
         "Share of the other models' traffic routed", 0.0, 1.0, step=0.05, key="cost_route_share"
     )
-    scenario = whatif.WhatIf(
+    scenario = cost.WhatIf(
         input_x=in_x,
         output_x=out_x,
         cache_hit_rate=cache if cache_on else None,
@@ -130,7 +130,7 @@ with st.expander("What if… (prices, cache, routing, usage)", expanded=False):
         route=None if route_to == "(none)" or share == 0 else share,
     )
 
-saved_budget = whatif.get_budget(ws)
+saved_budget = cost.get_budget(ws)
 st.session_state.setdefault("cost_budget", float(saved_budget or 0.0))
 budget = st.session_state["cost_budget"] or None
 # The curve's period is chosen in its section below; its value is read here so the verdict agrees with it.
@@ -139,8 +139,8 @@ period = "week" if st.session_state["cost_period"] == "Weeks" else "day"
 if period == "week":
     with st.spinner("Counting weekly active users…"):
         data = guarded(_weeks, token, str(ws.path))
-summary = guarded(whatif.summarize, data, scenario, budget=budget, period=period)
-h, fit = summary.headline, summary.fit_users
+summary = guarded(cost.summarize, data, scenario, budget=budget, period=period)
+h, fit = summary.unit_costs, summary.fit_users
 per_day = period == "day"
 
 # -- verdict first, then the cards -------------------------------------------------------------
@@ -263,7 +263,7 @@ else:
         else ("control" if "control" in names else names[0])
     )
     ue = guarded(
-        unit_economics.unit_economics,
+        cost.unit_economics,
         arms,
         experiment=exp,
         control=control,
@@ -325,7 +325,7 @@ with b1:
         if who is None or not who.can("edit_settings"):
             st.error("Type your name in the sidebar (or sign in as an editor) to save the budget.")
         else:
-            guarded(whatif.set_budget, ws, new_budget or None, actor=who)
+            guarded(cost.set_budget, ws, new_budget or None, actor=who)
             st.success("Budget saved.")
     if summary.budget:
         st.markdown(_md(summary.budget.sentence))

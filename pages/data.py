@@ -12,11 +12,25 @@ from typing import Any, TypeVar
 import pandas as pd
 import streamlit as st
 
-from analytics import access, catalog, ingest
-from analytics.access import Actor, local_actor, require
+from analytics import ingest
 from analytics.errors import LiftboardError
-from analytics.store import CANONICAL, KINDS
-from analytics.validate import ValidationReport
+from analytics.ingest import ValidationReport
+from analytics.workspace import (
+    AUDIT_AREAS,
+    CANONICAL,
+    KINDS,
+    ROLES,
+    Actor,
+    Catalog,
+    RoleRule,
+    audit_log,
+    get_rules,
+    load_history,
+    local_actor,
+    require,
+    set_rules,
+)
+from analytics.workspace import catalog as read_catalog
 from pages._ui import actor, auth_configured, download_csv, page, set_url_state, url_state, workspace
 
 page()  # first: nothing of this page renders outside app.py's sign-in gate and sidebar
@@ -54,13 +68,13 @@ def _role_note(who: Actor | None, action: str) -> None:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _catalog(version: str, path: str) -> catalog.Catalog:  # version: the data tables' (cache key)
-    return catalog.catalog(workspace())
+def _catalog(version: str, path: str) -> Catalog:  # version: the data tables' (cache key)
+    return read_catalog(workspace())
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _history(token: str, path: str):
-    return catalog.load_history(workspace())
+    return load_history(workspace())
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -131,7 +145,7 @@ if cat.empty:
     )
     _role_note(who, "load")
     if st.button("Build the demo workspace", type="primary", key="build-demo", disabled=not can_load):
-        from analytics.demo import populate_demo
+        from analytics.ingest import populate_demo
 
         bar = st.progress(0.0, text="Building the demo workspace…")
         done = _try(
@@ -349,10 +363,8 @@ if who is not None and who.can("edit_roles"):
     st.header("Administration")
     st.markdown("Who did what and when, and who may do what. Only admins see this section.")
     with st.expander("Audit trail: loads, deletions, tag changes, role and settings changes"):
-        areas = st.multiselect(
-            "Show", list(access.AUDIT_AREAS), key="data-audit-areas", placeholder="everything"
-        )
-        trail = _try(access.audit_log, ws, areas=areas, limit=1000)
+        areas = st.multiselect("Show", list(AUDIT_AREAS), key="data-audit-areas", placeholder="everything")
+        trail = _try(audit_log, ws, areas=areas, limit=1000)
         if trail is not None:
             st.dataframe(trail, hide_index=True, key="audit-table")
             download_csv(trail, "audit-trail", key="dl-audit")
@@ -362,7 +374,7 @@ if who is not None and who.can("edit_roles"):
             "Roles apply when sign-in is configured: viewer reads and downloads, editor also tags and loads, "
             "admin also deletes datasets and edits the taxonomy and roles."
         )
-        rules = pd.DataFrame([r.__dict__ for r in access.get_rules(ws)], columns=["match", "role"])
+        rules = pd.DataFrame([r.__dict__ for r in get_rules(ws)], columns=["match", "role"])
         edited = st.data_editor(
             rules,
             num_rows="dynamic",
@@ -370,12 +382,12 @@ if who is not None and who.can("edit_roles"):
             key="data-roles",
             column_config={
                 "match": st.column_config.TextColumn("Email or @domain", required=True),
-                "role": st.column_config.SelectboxColumn("Role", options=list(access.ROLES), required=True),
+                "role": st.column_config.SelectboxColumn("Role", options=list(ROLES), required=True),
             },
         )
         if st.button("Save roles", key="data-save-roles"):
             rows = edited.dropna(how="all")
-            new = [access.RoleRule(str(r.match or ""), str(r.role or "")) for r in rows.itertuples()]
-            if _try(access.set_rules, ws, who, new) is not None:
+            new = [RoleRule(str(r.match or ""), str(r.role or "")) for r in rows.itertuples()]
+            if _try(set_rules, ws, who, new) is not None:
                 st.session_state["data_flash"] = f"Saved {len(new)} role rule(s)."
                 st.rerun()

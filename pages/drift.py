@@ -9,7 +9,7 @@ import streamlit as st
 
 from analytics import drift
 from analytics.charts import drift as charts
-from analytics.drift_sql import log_range
+from analytics.drift import log_range
 from analytics.errors import LiftboardError
 from pages._ui import download_csv, guarded, page, set_url_state, url_state, workspace
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics import experiments, stats, verdict
+from analytics import experiments, stats
 from analytics.charts import experiments as charts
-from analytics.experiment_curves import LiftCurve, RetentionPoint
-from analytics.method_notes import method_notes
-from analytics.verdict import arm_name
+from analytics.experiments import LiftCurve, RetentionPoint, arm_name, verdict
+from analytics.stats import method_notes
 from pages._ui import download_csv, guarded, page, report_button, set_url_state, url_state, workspace
 
 page()  # first: nothing of this page renders outside app.py's sign-in gate and sidebar

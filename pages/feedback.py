@@ -11,9 +11,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from analytics import agreement, tags
 from analytics import feedback as fb
-from analytics import feedback_metrics as fm
 from analytics.charts import feedback as charts
 from analytics.errors import LiftboardError
 from pages._ui import actor, auth_configured, download_csv, guarded, page, workspace
@@ -26,23 +24,23 @@ URL = "query-params"  # widgets bound to the URL, so a link reproduces the view
 
 # -- cached engine calls (the token changes on every load and every audited change) ---------------
 @st.cache_data(show_spinner=False, max_entries=16)
-def _summary(token: str, flt: fb.FeedbackFilter) -> fm.Summary:
-    return fm.summary(workspace(), flt)
+def _summary(token: str, flt: fb.FeedbackFilter) -> fb.Summary:
+    return fb.summary(workspace(), flt)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _rates(token: str, flt: fb.FeedbackFilter, by: str, period: str | None) -> fm.Rates:
-    return fm.rates(workspace(), flt, by=by, period=period)
+def _rates(token: str, flt: fb.FeedbackFilter, by: str, period: str | None) -> fb.Rates:
+    return fb.rates(workspace(), flt, by=by, period=period)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _mix(token: str, flt: fb.FeedbackFilter, period: str) -> fm.TagMix:
-    return fm.tag_mix(workspace(), flt, period=period)
+def _mix(token: str, flt: fb.FeedbackFilter, period: str) -> fb.TagMix:
+    return fb.tag_mix(workspace(), flt, period=period)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _kappas(token: str, flt: fb.FeedbackFilter) -> list[agreement.Kappa]:
-    return agreement.kappas(workspace(), flt)
+def _kappas(token: str, flt: fb.FeedbackFilter) -> list[fb.Kappa]:
+    return fb.kappas(workspace(), flt)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -134,7 +132,7 @@ flt = fb.FeedbackFilter(
 # -- the verdict first ----------------------------------------------------------------------------
 with st.spinner("Counting feedback…"):
     summ = guarded(_summary, token, flt)
-st.markdown(f"**{fm.headline(summ)}**")
+st.markdown(f"**{fb.summary_sentence(summ)}**")
 m1, m2, m3, m4 = st.columns(4)
 m1.metric(
     "Acceptance rate", _pct(summ.acceptance.rate), help="accepted ÷ all feedback items, Wilson interval"
@@ -181,12 +179,12 @@ with tab_queue:
             viewer=reviewer,
         )
         gen = st.session_state.get("fb_gen", -1) + 1
-        snap = {"id": snap_id, "view": view, "audit": tags.current_audit_id(ws), "gen": gen}
+        snap = {"id": snap_id, "view": view, "audit": fb.current_audit_id(ws), "gen": gen}
         st.session_state["fb_snapshot"], st.session_state["fb_gen"] = snap, gen
     view, loaded_token = snap["view"], snap["audit"]
     prog = fb.progress(ws, replace(flt, reviewer=reviewer if mine_only else None))
     st.progress(prog.share, text=f"{prog.tagged:,} of {prog.total:,} items tagged ({prog.share:.0%})")
-    active = [t.name for t in tags.list_tags(ws)]
+    active = [t.name for t in fb.list_tags(ws)]
     on_page = sorted({t for ts in view.rows.tags for t in ts})
     choices = active + [t for t in on_page if t not in active]  # retired tags stay visible where used
     st.caption(f"{total:,} items match; page {int(page_no)} of {pages}. Edit the Tags column, then save.")
@@ -211,7 +209,7 @@ with tab_queue:
         },
     )
     changed = [
-        tags.TagEdit(row.feedback_id, tuple(new), int(row.version))
+        fb.TagEdit(row.feedback_id, tuple(new), int(row.version))
         for row, new in zip(table.itertuples(), edited["tags"], strict=True)
         if sorted(new or []) != sorted(row.tags)
     ]
@@ -222,7 +220,7 @@ with tab_queue:
         key="fb_save",
     ):
         try:
-            res = tags.save_tags(ws, who, changed)
+            res = fb.save_tags(ws, who, changed)
         except LiftboardError as exc:
             st.error(str(exc))
         else:
@@ -251,10 +249,10 @@ with tab_queue:
     with st.expander("Bulk action on every item matching the filters"):
         b1, b2 = st.columns(2)
         add = b1.multiselect("Add tags", active, key="fb_bulk_add")
-        remove = b2.multiselect("Remove tags", [t.name for t in tags.list_tags(ws, include_retired=True)],
+        remove = b2.multiselect("Remove tags", [t.name for t in fb.list_tags(ws, include_retired=True)],
                                 key="fb_bulk_remove")  # fmt: skip
         if (add or remove) and reviewer:
-            pre = guarded(tags.bulk_preview, ws, qflt, reviewer, add=add, remove=remove)
+            pre = guarded(fb.bulk_preview, ws, qflt, reviewer, add=add, remove=remove)
             n_sel = pre.changed + pre.unchanged
             st.write(f"This changes your tags on **{pre.changed:,}** of the {n_sel:,} selected items.")
             # The count is part of the key: if the selection changes, the confirmation resets.
@@ -266,7 +264,7 @@ with tab_queue:
             ):
                 with st.spinner(f"Tagging {pre.changed:,} items…"):
                     try:
-                        res = tags.bulk_tag(ws, qflt, who, add=add, remove=remove, expected_count=n_sel,
+                        res = fb.bulk_tag(ws, qflt, who, add=add, remove=remove, expected_count=n_sel,
                                             seen_audit_id=loaded_token)  # fmt: skip
                     except LiftboardError as exc:
                         st.error(str(exc))
@@ -283,7 +281,7 @@ with tab_rates:
     by = r1.selectbox("Split by", ["variant", "model_version", "none"], key="fb_by", bind=URL,
                       format_func=lambda s: {"none": "nothing", "model_version": "model version"}.get(s, s))  # fmt: skip
     period = r2.selectbox("Per", ["day", "week"], key="fb_period", bind=URL)
-    signal = r3.selectbox("Signal", list(fm.RATE_SIGNALS), key="fb_rate_signal", bind=URL)
+    signal = r3.selectbox("Signal", list(fb.RATE_SIGNALS), key="fb_rate_signal", bind=URL)
     with st.spinner("Computing rates…"):
         over_time = guarded(_rates, token, flt, by, period)
         overall = guarded(_rates, token, flt, by, None)
@@ -312,7 +310,7 @@ with tab_tags:
     if pooled:
         for k in pooled:
             st.markdown(
-                f"**{k.reviewer_a}** and **{k.reviewer_b}** agree *{agreement.describe(k.kappa)}* "
+                f"**{k.reviewer_a}** and **{k.reviewer_b}** agree *{fb.describe(k.kappa)}* "
                 f"(Cohen's κ = {k.kappa:.2f}) over the items both reviewed."
             )
         st.plotly_chart(charts.agreement(ks), width="stretch")
@@ -334,13 +332,13 @@ with tab_tags:
 # -- audit trail -----------------------------------------------------------------------------------
 with tab_audit:
     only_me = st.toggle("Only my changes", key="fb_audit_mine", disabled=reviewer is None)
-    trail = tags.audit_trail(ws, actor=reviewer if only_me else None, limit=500)
+    trail = fb.audit_trail(ws, actor=reviewer if only_me else None, limit=500)
     st.dataframe(trail, hide_index=True, width="stretch")
     download_csv(trail, "feedback-audit", key="dl-fb-audit")
 
 # -- taxonomy --------------------------------------------------------------------------------------
 with tab_tax:
-    all_tags = tags.list_tags(ws, include_retired=True)
+    all_tags = fb.list_tags(ws, include_retired=True)
     st.dataframe(
         pd.DataFrame([{"tag": t.name, "description": t.description, "retired": t.retired} for t in all_tags]),
         hide_index=True,
@@ -354,19 +352,19 @@ with tab_tax:
             name = st.text_input("New tag")
             desc = st.text_input("Description")
             if st.form_submit_button("Add tag"):
-                guarded(tags.add_tag, ws, name, who, desc)
+                guarded(fb.add_tag, ws, name, who, desc)
                 st.rerun()
         with t2.form("fb_rename_tag"):
             old = st.selectbox("Tag", [t.name for t in all_tags])
             new = st.text_input("New name")
             if st.form_submit_button("Rename"):
-                guarded(tags.rename_tag, ws, old, new, who)
+                guarded(fb.rename_tag, ws, old, new, who)
                 st.rerun()
         with t3.form("fb_retire_tag"):
             which = st.selectbox("Tag ", [t.name for t in all_tags])
             restore = st.checkbox("Restore instead of retire")
             if st.form_submit_button("Retire / restore"):
-                guarded(tags.retire_tag, ws, which, who, retired=not restore)
+                guarded(fb.retire_tag, ws, which, who, retired=not restore)
                 st.rerun()
 
 # -- export ----------------------------------------------------------------------------------------
@@ -388,7 +386,7 @@ with tab_export:
             return b"\xef\xbb\xbf" + out.read_bytes()  # BOM so spreadsheets read UTF-8
 
     e1, e2 = st.columns(2)
-    e1.download_button("Download CSV", data=_csv, file_name="tagged-feedback.csv", mime="text/csv", key="fb_dl_csv",
+    e1.download_button("Download CSV", data=_csv, file_name="tagged-fb.csv", mime="text/csv", key="fb_dl_csv",
                        on_click="ignore")  # fmt: skip
-    e2.download_button("Download Parquet", data=_parquet, file_name="tagged-feedback.parquet",
+    e2.download_button("Download Parquet", data=_parquet, file_name="tagged-fb.parquet",
                        mime="application/vnd.apache.parquet", key="fb_dl_parquet", on_click="ignore")  # fmt: skip

@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from analytics import overview
-from analytics.stages import Thresholds
+from analytics.overview import Thresholds
 from pages._ui import actor, guarded, page, report_button, workspace
 
 page()  # first: nothing of this page renders outside app.py's sign-in gate and sidebar

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from analytics.demo import build_demo
-from analytics.store import Workspace, open_workspace
+from analytics.ingest import build_demo
+from analytics.workspace import Workspace, open_workspace
 
 DEMO_USERS = 50_000
 DEMO_SEED = 7

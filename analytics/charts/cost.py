@@ -9,8 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analytics.charts.theme import ALERT, NEUTRAL, PALETTE, style, variant_colors
-from analytics.scaling import Projection, ScalingFit, curve
-from analytics.unit_economics import UnitEconomics
+from analytics.cost import Projection, ScalingFit, UnitEconomics, curve
 
 
 def cost_curve(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from analytics.charts.theme import ALERT, NEUTRAL, PALETTE, style
-from analytics.drift_model import DriftReport, FeatureDrift
+from analytics.drift import DriftReport, FeatureDrift
 
 
 def _room(fig: go.Figure) -> go.Figure:

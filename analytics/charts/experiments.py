@@ -7,8 +7,7 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 
 from analytics.charts.theme import NEUTRAL, style, variant_colors
-from analytics.experiment_curves import LiftCurve, RetentionPoint
-from analytics.experiments import ExperimentResult, MetricResult
+from analytics.experiments import ExperimentResult, LiftCurve, MetricResult, RetentionPoint
 
 
 def _pct(v: float | None) -> float | None:

@@ -6,9 +6,8 @@ import math
 
 import plotly.graph_objects as go
 
-from analytics.agreement import Kappa
 from analytics.charts.theme import NEUTRAL, PALETTE, style, variant_colors
-from analytics.feedback_metrics import Rates, TagMix
+from analytics.feedback import Kappa, Rates, TagMix
 
 
 def _rgba(hex_colour: str, alpha: float) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from analytics import access
+from analytics import workspace
 from analytics.errors import LiftboardError
-from analytics.store import open_workspace
+from analytics.workspace import open_workspace
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "--area",
         action="append",
         default=[],
-        choices=list(access.AUDIT_AREAS),
+        choices=list(workspace.AUDIT_AREAS),
         help="only this area (repeatable)",
     )
     p.add_argument("--actor", help="only this person's changes")
@@ -38,13 +38,13 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.set_defaults(func=cmd_audit)
 
 
-def _parse(items: list[str]) -> list[access.RoleRule]:
+def _parse(items: list[str]) -> list[workspace.RoleRule]:
     rules = []
     for item in items:
         match, sep, role = item.rpartition("=")
         if not sep or not match.strip():
             raise LiftboardError(f"{item!r} is not EMAIL_OR_@DOMAIN=ROLE; write e.g. ada@example.com=admin.")
-        rules.append(access.RoleRule(match.strip(), role.strip().lower()))
+        rules.append(workspace.RoleRule(match.strip(), role.strip().lower()))
     return rules
 
 
@@ -56,11 +56,11 @@ def cmd_roles(args: argparse.Namespace) -> dict[str, Any]:
     ws = open_workspace(args.db, create=False, read_only=args.action == "list")
     try:
         if args.action == "set":
-            rules = access.upsert_rules(ws, access.cli_actor(), _parse(args.rules))
+            rules = workspace.upsert_rules(ws, workspace.cli_actor(), _parse(args.rules))
         elif args.action == "remove":
-            rules = access.remove_rules(ws, access.cli_actor(), args.rules)
+            rules = workspace.remove_rules(ws, workspace.cli_actor(), args.rules)
         else:
-            rules = access.get_rules(ws)
+            rules = workspace.get_rules(ws)
     finally:
         ws.close()
     if not args.json:
@@ -74,7 +74,7 @@ def cmd_roles(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_audit(args: argparse.Namespace) -> dict[str, Any]:
     ws = open_workspace(args.db, create=False, read_only=True)
     try:
-        df = access.audit_log(ws, areas=args.area, actor=args.actor, limit=args.limit)
+        df = workspace.audit_log(ws, areas=args.area, actor=args.actor, limit=args.limit)
     finally:
         ws.close()
     rows = df.astype({"at_time": str}).to_dict(orient="records")

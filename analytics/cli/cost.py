@@ -7,10 +7,19 @@ import math
 from dataclasses import asdict
 from typing import Any
 
-from analytics.cost import load_costs, top_users, with_weeks
-from analytics.spark_source import add_spark_flags, workspace_from_args
-from analytics.unit_economics import UnitEconomics, fetch_arms, unit_economics
-from analytics.whatif import CostSummary, WhatIf, get_budget, summarize
+from analytics.cli.spark import add_spark_flags, workspace_from_args
+from analytics.cost import (
+    CostSummary,
+    UnitEconomics,
+    WhatIf,
+    fetch_arms,
+    get_budget,
+    load_costs,
+    summarize,
+    top_users,
+    unit_economics,
+    with_weeks,
+)
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -80,7 +89,7 @@ def _control(ws: Any, experiment: str, arms: tuple[Any, ...], given: str | None)
 
 def document(summary: CostSummary, data: Any, top: Any, ue: UnitEconomics | None) -> dict[str, Any]:
     """The JSON document of the `cost` command (also reusable by reports)."""
-    h = summary.headline
+    h = summary.unit_costs
 
     def fit_doc(fit: Any) -> dict[str, Any]:
         return {
@@ -233,7 +242,7 @@ def _money(x: float | None, digits: int = 4) -> str:
 
 
 def _print(s: CostSummary, doc: dict[str, Any]) -> None:
-    h = s.headline
+    h = s.unit_costs
     print(
         f"Cost {doc['days']['first']} .. {doc['days']['last']}: {_money(h.total_cost, 2)} over "
         f"{h.predictions:,} predictions"

@@ -6,9 +6,8 @@ import argparse
 import sys
 from typing import Any
 
-from analytics.access import cli_actor
 from analytics.errors import LiftboardError
-from analytics.store import KINDS, open_workspace
+from analytics.workspace import KINDS, cli_actor, open_workspace
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -62,7 +61,7 @@ def _parse_map(items: list[str]) -> dict[str, str | None]:
 
 
 def cmd_demo(args: argparse.Namespace) -> dict[str, Any]:
-    from analytics.demo import build_demo
+    from analytics.ingest import build_demo
 
     def say(frac: float, step: str) -> None:
         if not args.json:
@@ -73,7 +72,7 @@ def cmd_demo(args: argparse.Namespace) -> dict[str, Any]:
         print(file=sys.stderr)
     ws = open_workspace(args.db, read_only=True)
     try:
-        from analytics.catalog import catalog
+        from analytics.workspace import catalog
 
         doc = {"db": args.db, "users": args.users, "seed": args.seed, **catalog(ws).to_dict()}
     finally:
@@ -132,7 +131,7 @@ def _print_report(doc: dict[str, Any]) -> None:
 
 
 def cmd_tables(args: argparse.Namespace) -> dict[str, Any]:
-    from analytics.catalog import catalog, load_history
+    from analytics.workspace import catalog, load_history
 
     ws = open_workspace(args.db, create=False)
     try:

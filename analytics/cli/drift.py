@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from analytics.cli.spark import add_spark_flags, workspace_from_args
 from analytics.drift import METHODS, DriftReport, DriftSettings, compute_drift, parse_chunk, parse_reference
-from analytics.spark_source import add_spark_flags, workspace_from_args
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -10,19 +10,19 @@ from collections.abc import Sequence
 from typing import Any
 
 from analytics.errors import LiftboardError
-from analytics.store import DEFAULT_DB
+from analytics.workspace import DEFAULT_DB
 
 # Each module defines `register(subparsers)`, which adds its commands and sets `func` on them.
 # `func(args)` returns a JSON-able document (printed with --json) and prints its own text otherwise.
 COMMAND_MODULES = [
-    "analytics.cli_cost",
-    "analytics.cli_data",
-    "analytics.cli_drift",
-    "analytics.cli_experiments",
-    "analytics.cli_feedback",
-    "analytics.cli_stats",
-    "analytics.cli_report",
-    "analytics.cli_access",
+    "analytics.cli.cost",
+    "analytics.cli.data",
+    "analytics.cli.drift",
+    "analytics.cli.experiments",
+    "analytics.cli.feedback",
+    "analytics.cli.power",
+    "analytics.cli.report",
+    "analytics.cli.access",
 ]
 
 
@@ -55,7 +55,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "json", False):
         print(json.dumps(doc, default=str, allow_nan=False, indent=2))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from analytics import verdict
-from analytics.experiments import analyze, experiment_config, list_experiments
-from analytics.spark_source import add_spark_flags, workspace_from_args
-from analytics.store import open_workspace
+from analytics.cli.spark import add_spark_flags, workspace_from_args
+from analytics.experiments import analyze, experiment_config, list_experiments, verdict
+from analytics.workspace import open_workspace
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -7,12 +7,9 @@ import datetime as dt
 import math
 from typing import Any
 
-from analytics import agreement, tags
 from analytics import feedback as fb
-from analytics import feedback_metrics as fm
-from analytics.access import cli_actor
 from analytics.errors import LiftboardError
-from analytics.store import Workspace, open_workspace
+from analytics.workspace import Workspace, cli_actor, open_workspace
 
 
 def _filters(p: argparse.ArgumentParser) -> None:
@@ -36,7 +33,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p = sub.add_parser("feedback", parents=[common], help="what users told us: signal rates, tags, agreement")
     _filters(p)
     p.add_argument(
-        "--by", choices=list(fm.GROUPS), default="model_version", help="split rates by (default %(default)s)"
+        "--by", choices=list(fb.GROUPS), default="model_version", help="split rates by (default %(default)s)"
     )
     p.set_defaults(func=cmd_feedback)
 
@@ -114,9 +111,9 @@ def cmd_feedback(args: argparse.Namespace) -> dict[str, Any]:
     ws = _open(args)
     try:
         flt = _flt(ws, args)
-        s = fm.summary(ws, flt)
-        rates = fm.rates(ws, flt, by=args.by, period=None).frame()
-        ks = agreement.kappas(ws, flt)
+        s = fb.summary(ws, flt)
+        rates = fb.rates(ws, flt, by=args.by, period=None).frame()
+        ks = fb.kappas(ws, flt)
     finally:
         ws.close()
     doc = {
@@ -149,7 +146,7 @@ def cmd_feedback(args: argparse.Namespace) -> dict[str, Any]:
         ],  # fmt: skip
     }
     if not args.json:
-        print(fm.headline(s))
+        print(fb.summary_sentence(s))
         print("Signals: " + ", ".join(f"{k} {v:,}" for k, v in s.by_signal.items()))
         for r in doc["rates"]:
             lo, hi = r["ci"]
@@ -159,7 +156,7 @@ def cmd_feedback(args: argparse.Namespace) -> dict[str, Any]:
                 )
         for k in ks:
             if k.tag == "(all tags)":
-                print(f"Agreement {k.reviewer_a} vs {k.reviewer_b}: κ = {k.kappa:.2f} ({agreement.describe(k.kappa)}) "
+                print(f"Agreement {k.reviewer_a} vs {k.reviewer_b}: κ = {k.kappa:.2f} ({fb.describe(k.kappa)}) "
                       f"over {k.table.n:,} item-tag judgements")  # fmt: skip
         if s.unmatched[0]:
             print(f"Warning: {s.unmatched[0]:,} of {s.unmatched[1]:,} feedback rows match no prediction.")
@@ -195,12 +192,12 @@ def cmd_tag(args: argparse.Namespace) -> dict[str, Any]:
         if args.version is not None and len(args.items) > 1:
             raise LiftboardError("--version applies to one item; tag items one at a time to pass it.")
         edits = [
-            tags.TagEdit(
-                i, tuple(args.tags), args.version if args.version is not None else tags.item_version(ws, i)
+            fb.TagEdit(
+                i, tuple(args.tags), args.version if args.version is not None else fb.item_version(ws, i)
             )
             for i in args.items
         ]
-        res = tags.save_tags(ws, cli_actor(args.reviewer), edits)
+        res = fb.save_tags(ws, cli_actor(args.reviewer), edits)
     finally:
         ws.close()
     if not args.json:
@@ -220,11 +217,11 @@ def cmd_bulk_tag(args: argparse.Namespace) -> dict[str, Any]:
         if not args.add and not args.remove:
             raise LiftboardError("Choose at least one tag with --add or --remove.")
         if not args.yes:
-            pre = tags.bulk_preview(ws, flt, args.reviewer, add=args.add, remove=args.remove)
+            pre = fb.bulk_preview(ws, flt, args.reviewer, add=args.add, remove=args.remove)
             if not args.json:
                 print(f"{pre.changed:,} of {n:,} selected items would change; run again with --yes to apply.")
             return {"applied": False, "selected": n, "would_change": pre.changed}
-        res = tags.bulk_tag(
+        res = fb.bulk_tag(
             ws, flt, cli_actor(args.reviewer), add=args.add, remove=args.remove, expected_count=n
         )
     finally:
@@ -242,17 +239,17 @@ def cmd_tags(args: argparse.Namespace) -> dict[str, Any]:
     ws = _open(args, write=edit)
     try:
         if args.action == "history":
-            hist = tags.tag_history(ws, args.names[0]).astype(str)
+            hist = fb.tag_history(ws, args.names[0]).astype(str)
             if not args.json:
                 print(hist.to_string(index=False))
             return {"history": hist.to_dict(orient="records")}
         if args.action == "add":
-            tags.add_tag(ws, args.names[0], cli_actor(args.actor), args.description)
+            fb.add_tag(ws, args.names[0], cli_actor(args.actor), args.description)
         elif args.action == "rename":
-            tags.rename_tag(ws, args.names[0], args.names[1], cli_actor(args.actor))
+            fb.rename_tag(ws, args.names[0], args.names[1], cli_actor(args.actor))
         elif args.action in ("retire", "restore"):
-            tags.retire_tag(ws, args.names[0], cli_actor(args.actor), retired=args.action == "retire")
-        listed = tags.list_tags(ws, include_retired=True)
+            fb.retire_tag(ws, args.names[0], cli_actor(args.actor), retired=args.action == "retire")
+        listed = fb.list_tags(ws, include_retired=True)
     finally:
         ws.close()
     doc = {

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from analytics.errors import LiftboardError
-from analytics.power import mde, sample_size_per_arm
+from analytics.stats import mde, sample_size_per_arm
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

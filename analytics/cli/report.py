@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from analytics.report import write_report
-from analytics.store import open_workspace
+from analytics.overview import write_report
+from analytics.workspace import open_workspace
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:

@@ -11,7 +11,7 @@ Definitions used everywhere (page, CLI, report):
 - **monthly run-rate**: mean daily cost over the last 7 days of data × 30.4.
 
 One SQL pass returns the per (day, model version) sums; everything else is arithmetic on that small table,
-so the what-if (``analytics.whatif``) never reruns SQL.
+so the what-if (``analytics.cost.whatif``) never reruns SQL.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from analytics.cost.prices import Price, get_prices
 from analytics.errors import LiftboardError
-from analytics.prices import Price, get_prices
-from analytics.store import Workspace
+from analytics.workspace import Workspace
 
 DAYS_PER_MONTH = 30.4
 RUN_RATE_DAYS = 7
@@ -72,8 +72,8 @@ class CostData:
 
 
 @dataclass(frozen=True)
-class Headline:
-    """The numbers on the cards."""
+class UnitCosts:
+    """The unit costs on the Cost cards: totals, per prediction, per active user and conversion, run rate."""
 
     total_cost: float
     predictions: int
@@ -361,7 +361,7 @@ def _ratio(num: float, den: float) -> float | None:
     return float(num) / float(den) if den else None
 
 
-def headline(data: CostData, by_day: pd.DataFrame | None = None) -> Headline:
+def unit_costs(data: CostData, by_day: pd.DataFrame | None = None) -> UnitCosts:
     """Cards from the per-day table (the measured one, or a what-if's with the same columns)."""
     days = data.by_day if by_day is None else by_day
     cost = float(days["cost"].sum())
@@ -371,7 +371,7 @@ def headline(data: CostData, by_day: pd.DataFrame | None = None) -> Headline:
     daily_recent = float(recent["cost"].mean()) if len(recent) else None
     event_days = float(days["event_users"].sum()) if "event_users" in days else 0.0
     conversions = float(days["conversions"].sum()) if "conversions" in days else 0.0
-    return Headline(
+    return UnitCosts(
         total_cost=cost,
         predictions=int(round(preds)),
         user_days=user_days,

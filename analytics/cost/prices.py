@@ -5,9 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from analytics.access import Actor, require
 from analytics.errors import LiftboardError
-from analytics.store import Workspace
+from analytics.workspace import Actor, Workspace, require
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 
 from scipy.stats import norm
 
-from analytics.cost import cost_sql
+from analytics.cost.aggregates import cost_sql
 from analytics.errors import LiftboardError
 from analytics.stats import Moments, arm_mean_var, compare
-from analytics.store import Workspace
+from analytics.workspace import Workspace
 
 
 @dataclass(frozen=True)

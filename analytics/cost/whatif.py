@@ -21,11 +21,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analytics.access import Actor, require
-from analytics.cost import CostData, Headline, headline
+from analytics.cost.aggregates import CostData, UnitCosts, unit_costs
+from analytics.cost.scaling import MULTIPLES, Projection, ScalingFit, fit_power_law, project
 from analytics.errors import LiftboardError
-from analytics.scaling import MULTIPLES, Projection, ScalingFit, fit_power_law, project
-from analytics.store import Workspace
+from analytics.workspace import Actor, Workspace, require
 
 BUDGET_KEY = "cost:budget_usd"
 
@@ -70,7 +69,7 @@ class CostSummary:
     """Cards, fits, projections and budget for one scenario."""
 
     whatif: WhatIf
-    headline: Headline
+    unit_costs: UnitCosts
     by_day: pd.DataFrame
     model_multipliers: dict[str, float]
     users_column: str
@@ -274,7 +273,7 @@ def summarize(
             "Event-active users need an events table; load events or use prediction-active users."
         )
     by_day, mult = apply_whatif(data, w)
-    head = headline(data, by_day)
+    head = unit_costs(data, by_day)
     points = by_day if period == "day" else weekly_points(data, by_day, users)
     fit_u = fit_power_law(points[users], points["cost"], against="active users", alpha=alpha, unit=period)
     fit_p = fit_power_law(
@@ -296,7 +295,7 @@ def summarize(
             )
     return CostSummary(
         whatif=w,
-        headline=head,
+        unit_costs=head,
         by_day=by_day,
         model_multipliers=mult,
         users_column=users,

@@ -6,39 +6,22 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from analytics import drift_stats as ds
-from analytics.drift_model import (
-    DEFAULT_THRESHOLDS,
-    METHODS,
+from analytics.drift import stats as ds
+from analytics.drift.model import (
     REFERENCE_DAYS,
     Alert,
     ChunkDrift,
     DriftReport,
     DriftSettings,
     FeatureDrift,
-    parse_chunk,
-    parse_reference,
     validate,
 )
-from analytics.drift_sql import Chunk, classify_columns, fetch_counts, fetch_reference_stats, log_range
+from analytics.drift.sql import classify_columns, fetch_counts, fetch_reference_stats, log_range
 from analytics.errors import LiftboardError
-from analytics.store import Workspace
+from analytics.workspace import Workspace
 
 MAX_CHUNKS = 500
 
-__all__ = [
-    "DEFAULT_THRESHOLDS",
-    "METHODS",
-    "Alert",
-    "Chunk",
-    "ChunkDrift",
-    "DriftReport",
-    "DriftSettings",
-    "FeatureDrift",
-    "compute_drift",
-    "parse_chunk",
-    "parse_reference",
-]
 # -- the computation -----------------------------------------------------------------------------------
 
 

@@ -7,7 +7,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from analytics.drift_sql import Chunk
 from analytics.errors import LiftboardError
 
 METHODS = ("psi", "distance")
@@ -15,6 +14,17 @@ METHODS = ("psi", "distance")
 #: reference standard deviation (Wasserstein) or a JS distance of 0.1 (categorical).
 DEFAULT_THRESHOLDS = {"psi": 0.2, "distance": 0.1}
 REFERENCE_DAYS = 7
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One chunk of the predictions log: its key, time span and rows, in the reference window or after it."""
+
+    key: str
+    start: datetime
+    end: datetime
+    n: int
+    period: str  # "reference" (wholly inside the reference window) or "analysis"
 
 
 @dataclass(frozen=True)

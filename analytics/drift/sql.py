@@ -8,8 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from analytics.drift.model import Chunk
 from analytics.errors import LiftboardError
-from analytics.store import Workspace, quote_ident
+from analytics.workspace import Workspace, quote_ident
 
 OUTCOME_NAME = "feedback acceptance"
 MAX_CATEGORIES = 50  # a text column with more distinct values is free text or an identifier: skipped
@@ -33,15 +34,6 @@ _NUMERIC = (
     "DECIMAL",
 )
 _IDS = {"prediction_id", "user_id", "feedback_id", "session_id", "request_id"}
-
-
-@dataclass(frozen=True)
-class Chunk:
-    key: str
-    start: datetime
-    end: datetime
-    n: int
-    period: str  # "reference" (wholly inside the reference window) or "analysis"
 
 
 @dataclass(frozen=True)

@@ -2,264 +2,17 @@
 
 from __future__ import annotations
 
-import difflib
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from analytics import stats
 from analytics.errors import LiftboardError
-from analytics.experiment_curves import cumulative_lift, retention_curve  # noqa: F401  (part of this API)
-from analytics.metrics import MetricSpec, Segment, moments_sql, parse_metrics, resolve_segment
-from analytics.stats import Comparison, Moments, SrmResult
-from analytics.store import Workspace
-
-
-@dataclass(frozen=True)
-class ExperimentSummary:
-    """One experiment in the assignments table."""
-
-    name: str
-    variants: tuple[str, ...]
-    users: int
-    first_exposure: datetime | None
-    last_exposure: datetime | None
-
-
-@dataclass(frozen=True)
-class ExperimentConfig:
-    """Settings ``experiment:<name>``: the control arm, the metrics by role and the expected split."""
-
-    control: str | None = None
-    primary: str | None = None
-    secondary: tuple[str, ...] = ()
-    guardrails: tuple[str, ...] = ()
-    split: dict[str, float] | None = None
-    description: str = ""
-
-    @property
-    def metrics(self) -> tuple[str, ...]:
-        return tuple(m for m in (self.primary, *self.secondary, *self.guardrails) if m)
-
-    def role(self, spec_text: str) -> str:
-        if spec_text == self.primary:
-            return "primary"
-        if spec_text in self.guardrails:
-            return "guardrail"
-        if spec_text in self.secondary:
-            return "secondary"
-        return "other"
-
-
-@dataclass(frozen=True)
-class ArmStats:
-    """One arm on one metric: users counted (window elapsed), mean and per-user variance, raw moments."""
-
-    name: str
-    users: int
-    mean: float
-    variance: float
-    moments: Moments
-
-
-@dataclass(frozen=True)
-class MetricResult:
-    """One metric: per-arm statistics and each variant compared against the control."""
-
-    spec: MetricSpec
-    role: str
-    variants: tuple[ArmStats, ...]
-    comparisons: tuple[Comparison, ...]
-    incomplete: int  # exposed users left out because their window had not elapsed when the data ends
-    cuped_theta: float | None = None
-    variance_reduction: float | None = None
-    note: str | None = None  # e.g. arms left out because the metric does not apply to them
-
-    def arm(self, name: str) -> ArmStats:
-        """An arm's statistics; an arm the metric does not apply to (see ``note``) falls back to the baseline."""
-        found = next((a for a in self.variants if a.name == name), None)
-        if found is None and self.baseline is not None:
-            found = next(a for a in self.variants if a.name == self.baseline)
-        if found is None:
-            raise LiftboardError(f"{self.spec.text} has no arm {name!r}.")
-        return found
-
-    def users(self, name: str) -> int | None:
-        """Users counted in an arm, None where the metric does not apply."""
-        return next((a.users for a in self.variants if a.name == name), None)
-
-    @property
-    def baseline(self) -> str | None:
-        """The arm the comparisons are against (the control, unless the metric does not apply to it)."""
-        return self.comparisons[0].baseline if self.comparisons else None
-
-    def comparison(self, variant: str) -> Comparison:
-        return next(c for c in self.comparisons if c.variant == variant)
-
-
-@dataclass(frozen=True)
-class SegmentResult:
-    """The metrics within one segment value (p-values Benjamini–Hochberg adjusted across segments)."""
-
-    value: str
-    exposed: dict[str, int]
-    metrics: tuple[MetricResult, ...]
-
-
-@dataclass(frozen=True)
-class ExperimentResult:
-    """Everything the page, the CLI, the report and the tests read about one analysis."""
-
-    experiment: str
-    control: str
-    variants: tuple[str, ...]  # the control first
-    exposed: dict[str, int]
-    multi_variant_users: int
-    srm: SrmResult
-    metrics: tuple[MetricResult, ...]
-    alpha: float
-    cuped: bool
-    sequential: bool
-    winsorize: float | None
-    data_end: datetime
-    segment: str | None = None
-    segments: tuple[SegmentResult, ...] = ()
-    warnings: tuple[str, ...] = field(default=())
-
-    def metric(self, spec: str) -> MetricResult:
-        return next(m for m in self.metrics if m.spec.text == spec or m.spec == _parse(spec))
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON document of DESIGN.md's `analyze --json` (plus extra fields)."""
-        return _clean(
-            {
-                "experiment": self.experiment,
-                "control": self.control,
-                "srm": {"p_value": self.srm.p_value, "ok": self.srm.ok, "chi2": self.srm.chi2,
-                        "observed": self.srm.observed, "expected": self.srm.expected},
-                "metrics": [_metric_dict(m) for m in self.metrics],
-                "alpha": self.alpha,
-                "cuped": self.cuped,
-                "sequential": self.sequential,
-                "winsorize": self.winsorize,
-                "data_end": self.data_end.isoformat(),
-                "multi_variant_users": self.multi_variant_users,
-                "segment": self.segment,
-                "segments": [
-                    {"value": s.value, "exposed": s.exposed, "metrics": [_metric_dict(m) for m in s.metrics]}
-                    for s in self.segments
-                ],
-                "warnings": list(self.warnings),
-            }
-        )  # fmt: skip
-
-
-def _parse(spec: str) -> MetricSpec:
-    from analytics.metrics import parse_metric
-
-    return parse_metric(spec)
-
-
-def _metric_dict(m: MetricResult) -> dict[str, Any]:
-    return {
-        "spec": m.spec.text,
-        "label": m.spec.label,
-        "role": m.role,
-        "aggregate": m.spec.aggregate,
-        "variants": [
-            {"name": a.name, "users": a.users, "mean": a.mean, "variance": a.variance} for a in m.variants
-        ],
-        "comparisons": [c.as_dict() for c in m.comparisons],
-        "incomplete_users": m.incomplete,
-        "cuped_theta": m.cuped_theta,
-        "variance_reduction": m.variance_reduction,
-        "note": m.note,
-    }
-
-
-def _clean(obj: Any) -> Any:
-    """NaN and infinities become null so the JSON is strict."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    return obj
-
-
-# -- experiments and their settings ----------------------------------------------------------------
-
-
-def list_experiments(ws: Workspace) -> list[ExperimentSummary]:
-    """The experiments in the assignments table, by name (empty if there is no assignments table)."""
-    if not ws.has_table("assignments"):
-        return []
-    rows = ws.query(
-        f"SELECT experiment, list(DISTINCT variant ORDER BY variant), count(DISTINCT user_id), "  # noqa: S608
-        f"min(timestamp), max(timestamp) FROM {ws.table('assignments')} GROUP BY experiment ORDER BY experiment"
-    )
-    return [ExperimentSummary(r[0], tuple(r[1]), int(r[2]), r[3], r[4]) for r in rows]
-
-
-def experiment_config(ws: Workspace, name: str) -> ExperimentConfig:
-    """The saved settings of an experiment; defaults when none are saved."""
-    raw = ws.get_setting(f"experiment:{name}") or {}
-    return ExperimentConfig(
-        control=raw.get("control"),
-        primary=raw.get("primary"),
-        secondary=tuple(raw.get("secondary") or ()),
-        guardrails=tuple(raw.get("guardrails") or ()),
-        split=raw.get("split"),
-        description=raw.get("description", ""),
-    )
-
-
-def resolve_arms(ws: Workspace, experiment: str, control: str | None) -> tuple[str, tuple[str, ...]]:
-    """The control arm and all arms (control first), or a LiftboardError naming what is wrong."""
-    arms = tuple(
-        r[0]
-        for r in ws.query(
-            f"SELECT DISTINCT variant FROM {ws.table('assignments')} WHERE experiment = ? ORDER BY 1",  # noqa: S608
-            [experiment],
-        )
-    )
-    if not arms:
-        known = [e.name for e in list_experiments(ws)]
-        close = difflib.get_close_matches(experiment, known, n=3)
-        hint = (
-            f"did you mean {', '.join(close)}?"
-            if close
-            else f"the experiments are: {', '.join(known) or 'none'}."
-        )
-        raise LiftboardError(f"There is no experiment {experiment!r} in the assignments; {hint}")
-    if len(arms) < 2:
-        raise LiftboardError(
-            f"The experiment {experiment!r} has only one arm ({arms[0]}); a comparison needs at least two."
-        )
-    ctrl = control or experiment_config(ws, experiment).control
-    if ctrl is None:
-        ctrl = "control" if "control" in arms else arms[0]
-    if ctrl not in arms:
-        raise LiftboardError(
-            f"The experiment {experiment!r} has no arm {ctrl!r}; its arms are: {', '.join(arms)}."
-        )
-    return ctrl, (ctrl, *(a for a in arms if a != ctrl))
-
-
-def data_end(ws: Workspace) -> datetime:
-    """Where the data ends: the latest event timestamp (else the latest prediction)."""
-    for table in ("events", "predictions"):
-        if ws.has_table(table):
-            end = ws.scalar(f"SELECT max(timestamp) FROM {ws.table(table)}")  # noqa: S608
-            if end is not None:
-                return end
-    raise LiftboardError("The workspace has no events yet; load an events file first.")
-
-
-# -- the analysis ----------------------------------------------------------------------------------
+from analytics.experiments.arms import data_end, experiment_config, multi_variant_users, resolve_arms
+from analytics.experiments.results import ArmStats, ExperimentResult, MetricResult, SegmentResult
+from analytics.experiments.spec import MetricSpec, parse_metrics
+from analytics.experiments.sql import Segment, moments_sql, resolve_segment
+from analytics.stats import Moments
+from analytics.workspace import Workspace
 
 
 def run_moments(
@@ -398,7 +151,7 @@ def analyze(
             )
     split = config.split if config.split and set(config.split) == set(arms) else None
     srm_result = stats.srm(exposed, split)
-    multi = _multi_variant_users(ws, experiment)
+    multi = multi_variant_users(ws, experiment)
     results = tuple(
         compare_metric(s, m, ctrl, role=config.role(s.text), alpha=alpha, cuped=cuped, sequential=sequential,
                        exposed=exposed)
@@ -420,16 +173,6 @@ def analyze(
         srm=srm_result, metrics=results, alpha=alpha, cuped=cuped, sequential=sequential,
         winsorize=winsorize, data_end=end, segment=segment, segments=segments, warnings=tuple(warnings),
     )  # fmt: skip
-
-
-def _multi_variant_users(ws: Workspace, experiment: str) -> int:
-    return int(
-        ws.scalar(
-            f"SELECT count(*) FROM (SELECT user_id FROM {ws.table('assignments')} WHERE experiment = ? "  # noqa: S608
-            "GROUP BY user_id HAVING count(DISTINCT variant) > 1)",
-            [experiment],
-        )
-    )
 
 
 def _segments(by_seg, specs, arms, ctrl, config, alpha, cuped, sequential) -> tuple[SegmentResult, ...]:
@@ -465,28 +208,3 @@ def _segments(by_seg, specs, arms, ctrl, config, alpha, cuped, sequential) -> tu
             ms[i] = MetricResult(m.spec, m.role, m.variants, tuple(next(adjusted) for _ in m.comparisons),
                                  m.incomplete, m.cuped_theta, m.variance_reduction)  # fmt: skip
     return tuple(SegmentResult(v, e, tuple(ms)) for v, e, ms in kept)
-
-
-# -- power -----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PowerInputs:
-    """What the power calculator starts from: the control's mean and variance, today's users per arm."""
-
-    baseline_mean: float
-    baseline_var: float
-    n_per_arm: int
-    mde_now: float | None  # relative MDE at today's n (power 0.8), None if it cannot be computed
-
-
-def power_inputs(
-    metric: MetricResult, control: str, *, alpha: float = 0.05, power: float = 0.8
-) -> PowerInputs:
-    ctrl = metric.arm(metric.baseline or control)
-    n = min(a.users for a in metric.variants)
-    try:
-        now = stats.mde(ctrl.mean, ctrl.variance, n, alpha=alpha, power=power)
-    except LiftboardError:
-        now = None
-    return PowerInputs(ctrl.mean, ctrl.variance, n, now)

@@ -11,9 +11,12 @@ from scipy.stats import norm
 
 from analytics import stats
 from analytics.errors import LiftboardError
-from analytics.metrics import DAY, MetricSpec, Segment, parse_metrics
+from analytics.experiments.analysis import run_moments
+from analytics.experiments.arms import data_end, resolve_arms
+from analytics.experiments.spec import DAY, MetricSpec, parse_metrics
+from analytics.experiments.sql import Segment
 from analytics.stats import Moments
-from analytics.store import Workspace
+from analytics.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,6 @@ def cumulative_lift(
     day d uses each user's value accumulated over days 0..d after exposure (conversion, mean and count only),
     over the users whose day d has elapsed. One SQL groups by day; the sums are cumulated here.
     """
-    from analytics.experiments import data_end, resolve_arms, run_moments
 
     ctrl, arms = resolve_arms(ws, experiment, control)
     spec = parse_metrics(ws, [metric])[0]
@@ -189,7 +191,6 @@ def retention_curve(
 
     Only users whose day has fully elapsed before the data ends count, in the numerator and the denominator.
     """
-    from analytics.experiments import data_end, resolve_arms
 
     _, arms = resolve_arms(ws, experiment, None)
     end = data_end(ws)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from analytics import stats
 from analytics.errors import LiftboardError
-from analytics.experiments import ExperimentResult, MetricResult
-from analytics.metrics import MetricSpec
+from analytics.experiments.results import ExperimentResult, MetricResult
+from analytics.experiments.spec import MetricSpec
 from analytics.stats import Comparison, SrmResult
 
 

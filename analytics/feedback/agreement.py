@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from scipy.stats import norm
 
-from analytics.feedback import TAG_MAP, FeedbackFilter, selection
-from analytics.store import Workspace
+from analytics.feedback.filtering import TAG_MAP, FeedbackFilter, selection
+from analytics.workspace import Workspace
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ import pandas as pd
 from scipy.stats import norm
 
 from analytics.errors import LiftboardError
-from analytics.feedback import TAG_MAP, FeedbackFilter, Progress, progress, selection, unmatched_predictions
-from analytics.store import Workspace
+from analytics.feedback.filtering import TAG_MAP, FeedbackFilter, Progress, progress, selection
+from analytics.workspace import Workspace, unmatched_predictions
 
 RATE_SIGNALS: tuple[str, ...] = ("accept", "reject", "correct")
 GROUPS: dict[str, str] = {"none": "'all'", "variant": "variant", "model_version": "model_version"}
@@ -170,7 +170,7 @@ def summary(ws: Workspace, flt: FeedbackFilter, *, alpha: float = 0.05) -> Summa
     )
 
 
-def headline(s: Summary) -> str:
+def summary_sentence(s: Summary) -> str:
     """One plain sentence: what users told us, and how far tagging has come."""
     if s.total == 0:
         return "No feedback matches these filters yet."

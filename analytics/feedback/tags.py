@@ -9,11 +9,11 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from analytics.access import Actor, require
 from analytics.errors import LiftboardError
-from analytics.feedback import ITEMS, FeedbackFilter, ensure_items, selection
-from analytics.feedback import serialised as _serialised
-from analytics.store import Workspace
+from analytics.feedback.filtering import FeedbackFilter, selection
+from analytics.feedback.items import ITEMS, ensure_items
+from analytics.feedback.items import serialised as _serialised
+from analytics.workspace import Actor, Workspace, require
 
 TAG_ACTION = "review.tag"
 

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from typing import Any
 
 import duckdb
 
-from analytics.feedback import UNMATCHED
-from analytics.store import CANONICAL, quote_ident
+from analytics.ingest.report import Column, Issue, ValidationReport
+from analytics.ingest.write import table_columns
+from analytics.workspace import CANONICAL, MIN_SAMPLED_USERS, UNMATCHED, USER_BUCKETS, quote_ident
 
 #: A number written with thousands separators (1,234 or 12,345.6): 1234 or 1.234? Refused as ambiguous.
 THOUSANDS_RE = r"\s*[-+]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?\s*"
+
 #: Events counted as "outside the experiment period" fall outside [first exposure, last exposure + this].
 PERIOD_TAIL_DAYS = 7
+
 #: Types tried, in order, for an extra CSV column (all its non-blank values must cast).
 EXTRA_TYPES: tuple[str, ...] = ("BIGINT", "DOUBLE", "DATE", "TIMESTAMP", "BOOLEAN")
+
 #: Above this many rows, exact distinct counts over every row would double the load time. Instead, the rows
 #: of the users whose id hashes into 1 of USER_BUCKETS buckets are read once: their distinct users ×
 #: USER_BUCKETS estimate the users (relative standard error sqrt((B-1)/N): 0.5% at 500k users, where
@@ -24,92 +26,11 @@ EXTRA_TYPES: tuple[str, ...] = ("BIGINT", "DOUBLE", "DATE", "TIMESTAMP", "BOOLEA
 #: in the same bucket) sends the load to the exact duplicate count. Each group of repeated rows is seen
 #: with probability 1/USER_BUCKETS, so a file with 100 of them goes unnoticed with probability 0.2%.
 EXACT_LIMIT = 5_000_000
-USER_BUCKETS = 16
-#: Fewer sampled users than this (under ~80k users: error above 1.4%) and users are counted exactly.
-MIN_SAMPLED_USERS = 5_000
+
 #: Rows sampled to propose an extra column's type (then verified on every row).
 TYPE_SAMPLE = 50_000
+
 LEADING_ZERO_RE = r"\s*[-+]?0[0-9].*"
-
-
-@dataclass(frozen=True)
-class Issue:
-    """One finding: errors refuse the load (unless the rows can be skipped), warnings are counts."""
-
-    level: str  # "error" or "warning"
-    code: str
-    message: str
-    count: int = 0
-    examples: tuple[str, ...] = ()
-    skippable: bool = False  # True when skip_bad_rows drops the offending rows instead of refusing
-
-
-@dataclass(frozen=True)
-class ValidationReport:
-    """What a load would write and what is wrong with it, before anything is committed."""
-
-    file_name: str
-    kind: str
-    mode: str  # "new", "append" or "replace"
-    rows: int
-    users: int | None
-    first: datetime | None
-    last: datetime | None
-    mapping: dict[str, str | None]
-    extras: dict[str, str]  # extra column (property) -> stored type
-    issues: tuple[Issue, ...] = ()
-    skipped_rows: int = 0
-    approximate: bool = False  # users estimated, duplicates screened by a sample: rows > EXACT_LIMIT
-    duplicates_in_file: int = 0
-    duplicates_of_loaded: int = 0
-    file_format: dict[str, str] = field(default_factory=dict)
-    # feedback: rows naming a prediction_id, and those whose id is in no prediction (None: not checked,
-    # because the file has no prediction_id or the workspace has no predictions table yet)
-    rows_with_prediction_id: int = 0
-    unmatched_prediction_ids: int | None = None
-
-    @property
-    def errors(self) -> tuple[Issue, ...]:
-        return tuple(i for i in self.issues if i.level == "error")
-
-    @property
-    def warnings(self) -> tuple[Issue, ...]:
-        return tuple(i for i in self.issues if i.level == "warning")
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    @property
-    def rows_to_load(self) -> int:
-        return self.rows - self.skipped_rows
-
-    @property
-    def all_unmatched(self) -> bool:
-        """True when no prediction_id of a feedback file is in the predictions table: loads only if confirmed."""
-        return (
-            bool(self.rows_with_prediction_id)
-            and self.unmatched_prediction_ids == self.rows_with_prediction_id
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        doc = asdict(self)
-        doc["ok"] = self.ok
-        doc["rows_to_load"] = self.rows_to_load
-        doc["all_unmatched"] = self.all_unmatched
-        return doc
-
-
-@dataclass(frozen=True)
-class Column:
-    """How one canonical or extra column is staged: its stored name and type, and its bad-value flag."""
-
-    name: str
-    dtype: str
-    required: bool = False
-    flag: str | None = None  # stage column holding the raw text of values that did not parse
-    source_type: str = "VARCHAR"
-    extra: bool = False
 
 
 def _count(cur: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> Any:
@@ -121,7 +42,7 @@ def _fmt_examples(values: list[Any]) -> tuple[str, ...]:
     return tuple(str(v)[:80] for v in values)
 
 
-def build_report(
+def validation_report(
     cur: duckdb.DuckDBPyConnection,
     stage: str,
     *,
@@ -323,7 +244,7 @@ def build_report(
             )
     target = q(kind)
     if rows and target_exists and mode == "append":
-        existing = set(_target_columns(cur, kind))
+        existing = set(table_columns(cur, kind))
         common = [q(c.name) for c in columns if c.name in existing and not c.extra] or data_cols[:1]
         hashed = f"hash({', '.join(common)})"
         dup_loaded = _count(
@@ -518,15 +439,6 @@ def _candidate_type(cur: duckdb.DuckDBPyConnection, stage: str, name: str) -> st
     if not nonblank or leading_zero:
         return None
     return next((t for t, n in zip(EXTRA_TYPES, row[2:], strict=True) if n == nonblank), None)
-
-
-def _target_columns(cur: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
-    rows = cur.execute(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
-        [table],
-    ).fetchall()
-    return {r[0]: r[1] for r in rows}
 
 
 def required_columns(kind: str) -> dict[str, str]:

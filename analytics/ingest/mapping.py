@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from analytics.errors import LiftboardError
-from analytics.sniff import FileInfo
-from analytics.store import CANONICAL, KINDS
+from analytics.ingest.detect import FileInfo
+from analytics.workspace import CANONICAL, KINDS
 
 #: Usual spellings of each canonical column, compared after lower-casing and dropping non-letters/digits.
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -98,11 +98,11 @@ def normalise(name: str) -> str:
 
 def canonical_columns(kind: str) -> dict[str, str]:
     """Every canonical column of a kind with its type, required first."""
-    _check_kind(kind)
+    check_kind(kind)
     return {**CANONICAL[kind]["required"], **CANONICAL[kind]["optional"]}
 
 
-def _check_kind(kind: str) -> None:
+def check_kind(kind: str) -> None:
     if kind not in CANONICAL:
         raise LiftboardError(f"Unknown kind {kind!r}; use one of {', '.join(KINDS)}.")
 
@@ -206,7 +206,7 @@ def resolve_mapping(
     return mapping
 
 
-def _extra_names(kind: str, info: FileInfo, mapping: dict[str, str | None]) -> dict[str, str]:
+def extra_names(kind: str, info: FileInfo, mapping: dict[str, str | None]) -> dict[str, str]:
     """Unmapped source column -> the name it is stored under (kept unless it clashes with a canonical name)."""
     mapped = {s for s in mapping.values() if s}
     taken = {c.lower() for c in canonical_columns(kind)}

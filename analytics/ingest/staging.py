@@ -8,10 +8,10 @@ from typing import Any
 import duckdb
 
 from analytics.errors import LiftboardError
-from analytics.mapping import _extra_names, canonical_columns
-from analytics.sniff import FileInfo
-from analytics.store import CANONICAL, quote_ident
-from analytics.validate import Column
+from analytics.ingest.detect import FileInfo
+from analytics.ingest.mapping import canonical_columns, extra_names
+from analytics.ingest.report import Column
+from analytics.workspace import CANONICAL, quote_ident
 
 _READ_OPTS = (
     "header = true, auto_detect = false, delim = $delim, quote = '\"', escape = '\"', encoding = $enc, "
@@ -51,7 +51,7 @@ def reader_types(kind: str, info: FileInfo, mapping: dict[str, str | None]) -> d
     return out
 
 
-def _source(info: FileInfo, typed: dict[str, str] | None = None) -> tuple[str, dict[str, Any]]:
+def source_sql(info: FileInfo, typed: dict[str, str] | None = None) -> tuple[str, dict[str, Any]]:
     """The table function that reads the file, with its parameters (no user text in the SQL)."""
     if info.format == "parquet":
         return "read_parquet($path)", {"path": str(info.path)}
@@ -67,7 +67,7 @@ def _source(info: FileInfo, typed: dict[str, str] | None = None) -> tuple[str, d
     return f"read_csv($path, {_READ_OPTS}{'' if typed else _LONG_LINES})", params
 
 
-def _raw_refs(
+def raw_refs(
     info: FileInfo, cur: duckdb.DuckDBPyConnection, typed: dict[str, str] | None = None
 ) -> dict[str, tuple[str, str]]:
     """Source column -> (SQL reference, source type)."""
@@ -130,7 +130,7 @@ def _typed(ref: str, src_type: str, dtype: str) -> tuple[str, str | None]:
     return (as_double if dtype == "DOUBLE" else f"TRY_CAST(round({as_double}) AS {dtype})"), text
 
 
-def _stage_sql(
+def stage_sql(
     kind: str,
     info: FileInfo,
     mapping: dict[str, str | None],
@@ -168,12 +168,12 @@ def _stage_sql(
                 f"CASE WHEN {q(canon)} IS NULL AND NULLIF(trim({raw}), '') IS NOT NULL THEN {raw} END AS {q(flag)}"
             )
         columns.append(Column(canon, dtype, required=canon in required, flag=flag, source_type=st))
-    for src, name in _extra_names(kind, info, mapping).items():
+    for src, name in extra_names(kind, info, mapping).items():
         ref, st = refs[src]
         inner.append(f"{ref} AS {q(name)}")
         outer.append(q(name))
         columns.append(Column(name, st, source_type=st, extra=True))
-    source, _ = _source(info, typed)
+    source, _ = source_sql(info, typed)
     sql = (
         f"CREATE TABLE {stage} AS SELECT {', '.join(outer)} "  # noqa: S608 - names quoted, values bound
         f"FROM (SELECT {', '.join(inner)} FROM {source})"
@@ -181,7 +181,7 @@ def _stage_sql(
     return sql, columns
 
 
-def _read_error(info: FileInfo, exc: duckdb.Error) -> LiftboardError:
+def read_error(info: FileInfo, exc: duckdb.Error) -> LiftboardError:
     msg = str(exc)
     line = re.search(r"[Ll]ine:?\s*(\d+)", msg)
     where = f" near line {line.group(1)}" if line else ""

@@ -6,13 +6,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from analytics import cost as cost_engine
-from analytics import drift, experiments, feedback, feedback_metrics, verdict
-from analytics.access import Actor, require
+from analytics import drift, experiments, feedback
+from analytics.cost import fetch_arms, get_budget, summarize, unit_economics
 from analytics.errors import LiftboardError
-from analytics.power import mde
-from analytics.stages import Evidence, Ladder, Thresholds, ladder
-from analytics.store import Workspace
-from analytics.whatif import get_budget, summarize
+from analytics.experiments import verdict
+from analytics.overview.stages import Evidence, Ladder, Thresholds, ladder
+from analytics.stats import mde
+from analytics.workspace import Actor, Workspace, require
 
 THRESHOLDS_KEY = "stages:thresholds"
 SEGMENT_KEY = "stages:segment"
@@ -175,7 +175,6 @@ def _cost_part(ws: Workspace, notes: dict[str, str]) -> dict[str, Any]:
 
 
 def _roi(ws: Workspace, name: str, control: str | None, notes: dict[str, str]) -> float | None:
-    from analytics.unit_economics import fetch_arms, unit_economics
 
     try:
         arms = fetch_arms(ws, name)
@@ -197,8 +196,8 @@ def _feedback_part(ws: Workspace, name: str, notes: dict[str, str]) -> tuple[dic
         return {}, Card("What do users say?", "No feedback log is loaded yet.", "missing", "feedback")
     flt = feedback.FeedbackFilter(experiment=name)
     try:
-        summ = feedback_metrics.summary(ws, flt)
-        weekly = feedback_metrics.rates(ws, flt, by="none", period="week", signals=("accept",))
+        summ = feedback.summary(ws, flt)
+        weekly = feedback.rates(ws, flt, by="none", period="week", signals=("accept",))
     except LiftboardError as exc:
         notes["acceptance"] = str(exc)
         return {}, Card("What do users say?", str(exc), "missing", "feedback")

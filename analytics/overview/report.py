@@ -12,10 +12,13 @@ from pathlib import Path
 import plotly.graph_objects as go
 import plotly.offline
 
-from analytics import experiments, overview, verdict
+from analytics import experiments
+from analytics.charts import cumulative_lift_chart
 from analytics.errors import LiftboardError
-from analytics.method_notes import method_notes
-from analytics.store import Workspace
+from analytics.experiments import cumulative_lift, verdict
+from analytics.overview import evidence
+from analytics.stats import method_notes
+from analytics.workspace import Workspace
 
 _CSS = """
 :root { --fg: #1b1f24; --muted: #57606a; --line: #d0d7de; --good: #1a7f37; --bad: #b35900; }
@@ -117,9 +120,7 @@ def _figure(fig: go.Figure, div_id: str) -> str:
     )
 
 
-def _cumulative_chart(ws: Workspace, exp: overview.ExperimentOverview) -> str:
-    from analytics.charts.experiments import cumulative_lift_chart
-    from analytics.experiment_curves import cumulative_lift
+def _cumulative_chart(ws: Workspace, exp: evidence.ExperimentOverview) -> str:
 
     if exp.primary is None:
         return ""
@@ -132,7 +133,7 @@ def _cumulative_chart(ws: Workspace, exp: overview.ExperimentOverview) -> str:
     return _figure(fig, "cumulative-lift")
 
 
-def _ladder(exp: overview.ExperimentOverview) -> str:
+def _ladder(exp: evidence.ExperimentOverview) -> str:
     parts = []
     for stage in exp.ladder.stages:
         rows = "".join(
@@ -172,7 +173,7 @@ def build_report(ws: Workspace, experiment: str, *, generated_at: datetime | Non
         raise LiftboardError(
             f"There is no experiment {experiment!r} in this workspace; the experiments are: {known}."
         )
-    (exp,) = overview.build(ws, only=experiment).experiments
+    (exp,) = evidence.build(ws, only=experiment).experiments
     if exp.primary is None:
         raise LiftboardError(
             f"The experiment {experiment!r} has no primary metric; choose one on the Experiments page first."

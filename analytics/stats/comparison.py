@@ -28,80 +28,17 @@ Additions beyond the first interface: ``Moments.of(y, x)``, ``Moments + Moments`
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
 from scipy import special
-from scipy import stats as sps
 
 from analytics.errors import LiftboardError
-from analytics.method_notes import method_notes
-from analytics.multitest import benjamini_hochberg, holm
-from analytics.power import mde, power_at, sample_size_per_arm
-from analytics.sequential import N_STAR, always_valid_p, halfwidth_multiplier, sequential_rho
-
-__all__ = [
-    "Comparison",
-    "Moments",
-    "SrmResult",
-    "adjust",
-    "arm_mean_var",
-    "benjamini_hochberg",
-    "compare",
-    "cuped",
-    "holm",
-    "mde",
-    "method_notes",
-    "power_at",
-    "sample_size_per_arm",
-    "sequential_rho",
-    "srm",
-    "welch_arrays",
-    "winsorize_caps",
-]
-
-Kind = Literal["mean", "proportion", "ratio"]
-KINDS: tuple[str, ...] = ("mean", "proportion", "ratio")
-SRM_THRESHOLD = 0.001
-
-
-@dataclass(frozen=True)
-class Moments:
-    """Per-arm sufficient statistics of a per-user value y (0/1 for proportions).
-
-    ``sum_x``, ``sum_x_sq`` and ``sum_xy`` hold the denominator of a ratio metric or the pre-period covariate of
-    CUPED. ``adjusted`` is set by :func:`cuped`: y is then a continuous adjusted value whatever the metric kind.
-    """
-
-    n: int
-    sum: float
-    sum_sq: float
-    sum_x: float = 0.0
-    sum_x_sq: float = 0.0
-    sum_xy: float = 0.0
-    adjusted: bool = False
-
-    @classmethod
-    def of(cls, y: Sequence[float] | np.ndarray, x: Sequence[float] | np.ndarray | None = None) -> Moments:
-        """Moments of raw per-user values (for tests and small in-memory data; SQL computes them otherwise)."""
-        ya = np.asarray(y, dtype=float)
-        if x is None:
-            return cls(int(ya.size), float(ya.sum()), float((ya * ya).sum()))
-        xa = np.asarray(x, dtype=float)
-        return cls(
-            int(ya.size), float(ya.sum()), float((ya * ya).sum()),
-            float(xa.sum()), float((xa * xa).sum()), float((xa * ya).sum()),
-        )  # fmt: skip
-
-    def __add__(self, other: Moments) -> Moments:
-        if self.adjusted or other.adjusted:
-            raise ValueError("CUPED-adjusted moments cannot be added; adjust the summed moments instead.")
-        return Moments(
-            self.n + other.n, self.sum + other.sum, self.sum_sq + other.sum_sq,
-            self.sum_x + other.sum_x, self.sum_x_sq + other.sum_x_sq, self.sum_xy + other.sum_xy,
-        )  # fmt: skip
+from analytics.stats.moments import KINDS, Kind, Moments, arm_mean_var, check_arm
+from analytics.stats.multitest import benjamini_hochberg, holm
+from analytics.stats.sequential import N_STAR, always_valid_p, halfwidth_multiplier
 
 
 @dataclass(frozen=True)
@@ -150,76 +87,6 @@ class Comparison:
             if doc[key] is not None:
                 doc[key] = list(doc[key])
         return doc
-
-
-@dataclass(frozen=True)
-class SrmResult:
-    """Sample-ratio-mismatch check: χ² goodness of fit of users per arm against the expected split."""
-
-    chi2: float
-    df: int
-    p_value: float
-    ok: bool
-    observed: dict[str, int]
-    expected: dict[str, float]
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-# ---------------------------------------------------------------------------------------------- per arm
-
-
-def _check_arm(name: str | None, m: Moments) -> None:
-    arm = f"Arm '{name}'" if name else "An arm"
-    if m.n < 2:
-        raise LiftboardError(
-            f"{arm} has {m.n} user{'s' if m.n != 1 else ''} with data for this metric; at least 2 per arm "
-            "are needed to estimate a variance, so wait for more data or widen the window."
-        )
-    values = (m.sum, m.sum_sq, m.sum_x, m.sum_x_sq, m.sum_xy)
-    if not all(math.isfinite(v) for v in values):
-        raise LiftboardError(f"{arm} has a missing or infinite metric value; check the loaded data.")
-
-
-def _sample_var(n: int, total: float, total_sq: float) -> float:
-    # Clamp: Σy² − (Σy)²/n can come out a hair below 0 by rounding when all values are equal.
-    return max((total_sq - total * total / n) / (n - 1), 0.0)
-
-
-def arm_mean_var(
-    m: Moments, *, ratio: bool = False, proportion: bool = False, name: str | None = None
-) -> tuple[float, float]:
-    """Mean and per-user variance of one arm (the variance of the mean is ``var / n``).
-
-    Proportions: p and p(1−p) (GrowthBook). Means: Σy/n and (Σy² − (Σy)²/n)/(n−1). Ratio metrics: Σy/Σx and
-    the delta-method variance n·Var(ȳ/x̄) = (s²_y − 2R s_xy + R² s²_x)/x̄², with R = ȳ/x̄.
-    CUPED-adjusted moments always use the sample variance. ``name`` only names the arm in error messages.
-    """
-    _check_arm(name, m)
-    n = m.n
-    if ratio:
-        if m.sum_x == 0.0:
-            raise LiftboardError(
-                f"The denominator of this ratio metric is 0 for every user of {f'arm {name!r}' if name else 'an arm'}; "
-                "choose a denominator event that these users have, or a longer window."
-            )
-        mx = m.sum_x / n
-        r = m.sum / m.sum_x
-        var_y = _sample_var(n, m.sum, m.sum_sq)
-        var_x = _sample_var(n, m.sum_x, m.sum_x_sq)
-        cov = (m.sum_xy - m.sum * m.sum_x / n) / (n - 1)
-        var = (var_y - 2.0 * r * cov + r * r * var_x) / (mx * mx)
-        return r, max(var, 0.0)
-    mean = m.sum / n
-    if proportion and not m.adjusted:
-        if not -1e-9 <= mean <= 1.0 + 1e-9:
-            raise LiftboardError("A proportion metric must be 0 or 1 per user; this one is not.")
-        return mean, max(mean * (1.0 - mean), 0.0)
-    return mean, _sample_var(n, m.sum, m.sum_sq)
-
-
-# ---------------------------------------------------------------------------------------------- the test
 
 
 def welch_arrays(
@@ -290,8 +157,8 @@ def compare(
     if sequential and not n_star > 0:
         raise LiftboardError(f"The sequential tuning N* must be a positive number of users (got {n_star}).")
     base_name, var_name = names
-    _check_arm(base_name, baseline)
-    _check_arm(var_name, variant)
+    check_arm(base_name, baseline)
+    check_arm(var_name, variant)
     ratio, proportion = kind == "ratio", kind == "proportion"
     if ratio and (baseline.adjusted or variant.adjusted):
         raise LiftboardError("CUPED is not available for ratio metrics; switch CUPED off for this metric.")
@@ -347,86 +214,6 @@ def compare(
     )
 
 
-# ---------------------------------------------------------------------------------------------- CUPED
-
-
-def cuped(arms: Mapping[str, Moments]) -> tuple[dict[str, Moments], float, float]:
-    """CUPED: adjust y by the pre-period covariate x, y' = y − θ(x − x̄), with one θ for all arms.
-
-    θ = Cov(Y, X)/Var(X) from the within-arm covariances pooled over arms (so a treatment effect on y does not
-    leak into θ); x̄ is the grand mean of x, so the adjustment keeps the overall mean of y.
-
-    Returns:
-        (adjusted arms as Moments with ``adjusted=True``, θ, variance reduction 1 − Var(y')/Var(y) pooled within
-        arms, which equals the squared pooled correlation ρ²). If x does not vary, θ = 0 and the reduction is 0.
-    """
-    if not arms:
-        raise LiftboardError("CUPED needs at least one arm with data.")
-    for name, m in arms.items():
-        _check_arm(name, m)
-        if m.adjusted:
-            raise LiftboardError(f"Arm '{name}' is already CUPED-adjusted.")
-    sxx = sum(m.sum_x_sq - m.sum_x**2 / m.n for m in arms.values())
-    sxy = sum(m.sum_xy - m.sum * m.sum_x / m.n for m in arms.values())
-    syy = sum(m.sum_sq - m.sum**2 / m.n for m in arms.values())
-    total_n = sum(m.n for m in arms.values())
-    x_bar = sum(m.sum_x for m in arms.values()) / total_n
-    # Relative tolerance: Σx² − (Σx)²/n of a constant x is rounding noise, not variation.
-    scale = max(sum(m.sum_x_sq for m in arms.values()), 1e-300)
-    theta = sxy / sxx if sxx > 1e-12 * scale else 0.0
-    adjusted: dict[str, Moments] = {}
-    for name, m in arms.items():
-        sum_c = m.sum_x - m.n * x_bar  # Σ(x − x̄)
-        sum_c_sq = m.sum_x_sq - 2.0 * x_bar * m.sum_x + m.n * x_bar**2  # Σ(x − x̄)²
-        sum_y_c = m.sum_xy - x_bar * m.sum  # Σ y(x − x̄)
-        adjusted[name] = replace(
-            m,
-            sum=m.sum - theta * sum_c,
-            sum_sq=m.sum_sq - 2.0 * theta * sum_y_c + theta**2 * sum_c_sq,
-            adjusted=True,
-        )
-    reduction = 0.0
-    if syy > 0.0:
-        syy_adj = syy - 2.0 * theta * sxy + theta**2 * sxx
-        reduction = min(max(1.0 - syy_adj / syy, 0.0), 1.0)
-    return adjusted, float(theta), float(reduction)
-
-
-# ---------------------------------------------------------------------------------------------- SRM
-
-
-def srm(observed: Mapping[str, int], expected: Mapping[str, float] | None = None) -> SrmResult:
-    """χ² goodness of fit of users per arm against the expected split (equal when ``expected`` is None).
-
-    ``expected`` holds shares (any positive weights; they are normalised). ``ok`` is False when p < 0.001.
-    """
-    if len(observed) < 2:
-        raise LiftboardError("The sample-ratio check needs at least two arms.")
-    if any(v < 0 for v in observed.values()):
-        raise LiftboardError("A user count per arm cannot be negative.")
-    total = sum(observed.values())
-    if total <= 0:
-        raise LiftboardError("No users are exposed in any arm, so the split cannot be checked.")
-    if expected is None:
-        expected = {k: 1.0 for k in observed}
-    if set(expected) != set(observed):
-        missing = sorted(set(observed) ^ set(expected))
-        raise LiftboardError(
-            f"The expected split must name exactly the observed arms; mismatched: {', '.join(missing)}."
-        )
-    weight = sum(expected.values())
-    if any(not v > 0 for v in expected.values()):
-        raise LiftboardError("Every arm's expected share must be positive.")
-    exp_counts = {k: total * expected[k] / weight for k in observed}
-    chi2 = float(sum((observed[k] - exp_counts[k]) ** 2 / exp_counts[k] for k in observed))
-    df = len(observed) - 1
-    p = float(sps.chi2.sf(chi2, df))
-    return SrmResult(chi2, df, p, p >= SRM_THRESHOLD, {k: int(v) for k, v in observed.items()}, exp_counts)
-
-
-# ---------------------------------------------------------------------------------------------- multiple tests
-
-
 def adjust(
     comparisons: Sequence[Comparison], method: Literal["holm", "bh"] = "holm", alpha: float | None = None
 ) -> list[Comparison]:
@@ -442,29 +229,3 @@ def adjust(
         replace(c, p_value_adjusted=pa, significant=pa < (c.alpha if alpha is None else alpha))
         for c, pa in zip(comparisons, adjusted, strict=True)
     ]
-
-
-# ---------------------------------------------------------------------------------------------- winsorization
-
-
-def winsorize_caps(percentile: float, *, two_sided: bool = False) -> tuple[float | None, float]:
-    """Quantile levels at which per-user values are capped before their moments are summed.
-
-    The experiments SQL computes the caps with ``quantile_cont(y, level)`` over the exposed users (pooled over
-    arms, so every arm is capped at the same value and the comparison stays fair), clamps each per-user value
-    with ``least(greatest(y, lower_cap), upper_cap)``, then sums n, Σy, Σy² as usual. Only mean metrics are
-    winsorized; proportions are already bounded.
-
-    Args:
-        percentile: the upper level, as a share (0.99) or a percent (99).
-        two_sided: also cap the lower tail at 1 − level.
-
-    Returns:
-        (lower level or None, upper level).
-    """
-    level = percentile / 100.0 if percentile > 1.0 else percentile
-    if not 0.5 < level < 1.0:
-        raise LiftboardError(
-            f"The winsorization percentile must be between 50 and 100, e.g. 99 (got {percentile})."
-        )
-    return (1.0 - level if two_sided else None), level

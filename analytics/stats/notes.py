@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analytics.sequential import N_STAR
+from analytics.stats.sequential import N_STAR
 
 
 def method_notes(

@@ -30,7 +30,7 @@ def always_valid_p(estimate: Any, se: Any, n_total: Any, alpha: float, n_star: f
     """Always-valid p-value 1/E, E the normal-mixture e-value of the estimate (eq. 155); capped at 1.
 
     It is ≤ α exactly when the confidence sequence excludes 0. With ``se`` = 0 the result is 0 or NaN (no
-    warning); :func:`analytics.stats.compare` replaces it with a defined value.
+    warning); :func:`analytics.stats.comparison` replaces it with a defined value.
     """
     d, s, big_n = (np.asarray(a, dtype=float) for a in (estimate, se, n_total))
     rho2 = sequential_rho(alpha, n_star) ** 2

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analytics.errors import LiftboardError
-from analytics.store import Workspace
+from analytics.workspace.store import Workspace
 
 ROLES: tuple[str, ...] = ("viewer", "editor", "admin")
 SETTINGS_KEY = "access:roles"

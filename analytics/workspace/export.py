@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralise(value: object) -> object:
     """Prefix a text cell that a spreadsheet would run as a formula with a single quote."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
 

@@ -8,8 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from analytics.store import Workspace, quote_ident
-from analytics.validate import MIN_SAMPLED_USERS, USER_BUCKETS
+from analytics.workspace.store import Workspace, quote_ident
 
 
 @dataclass(frozen=True)
@@ -115,8 +114,12 @@ class Catalog:
 
 EXACT_USERS_MAX_ROWS = 5_000_000  # an exact distinct count stays well under a second up to here
 # Above EXACT_USERS_MAX_ROWS, users are counted exactly among the ids whose hash falls in 1 of
-# USER_BUCKETS buckets, times the buckets, as the loader's report does (see analytics.validate): as fast as
-# HyperLogLog here and far tighter (0.5% at 500k users, where DuckDB's approx_count_distinct was 5% off).
+# USER_BUCKETS buckets, times the buckets, as the loader's report does (see analytics.ingest.checks): as fast
+# as HyperLogLog here and far tighter (0.5% at 500k users, where DuckDB's approx_count_distinct was 5% off).
+#: Users are estimated from the ids that hash into 1 of USER_BUCKETS buckets (here and in the loader's report).
+USER_BUCKETS = 16
+#: Fewer sampled users than this (under ~80k users: error above 1.4%) and users are counted exactly.
+MIN_SAMPLED_USERS = 5_000
 
 
 def table_summary(ws: Workspace, kind: str) -> TableSummary:
@@ -196,3 +199,21 @@ def load_history(ws: Workspace, limit: int = 500) -> pd.DataFrame:
         "FROM lb_loads ORDER BY load_id DESC LIMIT ?",
         [int(limit)],
     )
+
+
+#: The condition on a feedback row (aliased ``f``) whose prediction_id names no prediction; shared with
+#: the loader's check of a feedback file before it is loaded (analytics.ingest.checks).
+UNMATCHED = "NOT EXISTS (SELECT 1 FROM predictions p WHERE p.prediction_id = f.prediction_id)"
+
+
+def unmatched_predictions(ws: Workspace) -> tuple[int, int]:
+    """(feedback rows whose prediction_id matches no prediction, feedback rows with a prediction_id)."""
+    if not ws.has_table("feedback") or "prediction_id" not in ws.columns("feedback"):
+        return (0, 0)
+    if not ws.has_table("predictions"):
+        n = int(ws.scalar("SELECT count(*) FROM feedback WHERE prediction_id IS NOT NULL"))
+        return (n, n)
+    row = ws.query(
+        f"SELECT count(*) FILTER (WHERE {UNMATCHED}), count(*) FROM feedback f WHERE f.prediction_id IS NOT NULL"  # noqa: S608
+    )[0]
+    return (int(row[0]), int(row[1]))

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from analytics import ingest
-from analytics.access import Actor, RoleRule, set_rules
-from analytics.store import open_workspace
+from analytics.workspace import Actor, RoleRule, open_workspace, set_rules
 from tests.app._apptest import page_test
 
 

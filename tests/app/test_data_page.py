@@ -8,8 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics import ingest
-from analytics.access import Actor
-from analytics.store import open_workspace
+from analytics.workspace import Actor, open_workspace
 from tests.app._apptest import page_test
 
 CSV = (

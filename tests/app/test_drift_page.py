@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics.drift import DriftSettings, compute_drift
-from analytics.store import open_workspace
+from analytics.workspace import open_workspace
 from tests.app._apptest import page_test
 from tests.unit._drift_data import make_log, write
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics.store import open_workspace
+from analytics.workspace import open_workspace
 from tests.app._apptest import page_test
 
 

@@ -8,10 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics import feedback as fb
-from analytics import feedback_metrics as fm
-from analytics import tags
-from analytics.access import Actor
-from analytics.store import open_workspace
+from analytics.workspace import Actor, open_workspace
 from tests.app._apptest import page_test
 from tests.unit._feedback_data import make
 
@@ -47,9 +44,9 @@ def test_demo_page_states_the_verdict_first(demo_copy: Path, monkeypatch: pytest
     at = _page(demo_copy, monkeypatch, name=None)
     assert at.title[0].value == "Feedback" and not at.error
     ws = open_workspace(demo_copy)
-    s = fm.summary(ws, fb.FeedbackFilter(experiment="ai_recs"))
+    s = fb.summary(ws, fb.FeedbackFilter(experiment="ai_recs"))
     ws.close()
-    assert at.markdown[0].value == f"**{fm.headline(s)}**"
+    assert at.markdown[0].value == f"**{fb.summary_sentence(s)}**"
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Acceptance rate"] == f"{s.acceptance.rate:.1%}"
     assert metrics["Tagged"] == f"550 / {s.total:,}"
@@ -71,7 +68,7 @@ def test_tag_an_item_in_the_table_writes_review_and_audit(db: Path, monkeypatch:
     ws = open_workspace(db)
     try:
         assert ws.query("SELECT feedback_id, reviewer, version FROM lb_reviews") == [("f0", "ann", 1)]
-        trail = tags.audit_trail(ws)
+        trail = fb.audit_trail(ws)
         assert trail.actor.tolist() == ["ann"] and trail.target.tolist() == ["f0"]
     finally:
         ws.close()
@@ -82,7 +79,7 @@ def test_tag_an_item_in_the_table_writes_review_and_audit(db: Path, monkeypatch:
 def test_stale_edit_is_refused_with_a_reload_message(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     at = _page(db, monkeypatch)
     ws = open_workspace(db)
-    tags.tag_item(ws, "f0", ["helpful"], Actor("bob", "editor"), 0)  # bob saves while ann has the page open
+    fb.tag_item(ws, "f0", ["helpful"], Actor("bob", "editor"), 0)  # bob saves while ann has the page open
     ws.close()
     _edit(at, 0, ["wrong"])
     at.button(key="fb_save").click().run()

@@ -69,7 +69,7 @@ SELECT v, count(*), sum(conv), sum(ret), sum(rev), sum(rev * rev) FROM u GROUP B
 TIMING = """
 import json, sys, time
 sys.path.insert(0, {root!r})
-from analytics.store import open_workspace
+from analytics.workspace import open_workspace
 from analytics.experiments import analyze
 ws = open_workspace({path!r}, read_only=True)
 runs = {{
@@ -90,7 +90,7 @@ print(json.dumps({{"seconds": best, "summary": summary}}, default=str))
 RSS = """
 import json, resource, sys
 sys.path.insert(0, {root!r})
-from analytics.store import open_workspace
+from analytics.workspace import open_workspace
 from analytics.experiments import analyze
 ws = open_workspace({path!r}, read_only=True)
 analyze(ws, "bench", {metrics!r})
@@ -136,7 +136,7 @@ def build(path: Path) -> float:
         return 0.0
     import time
 
-    from analytics.store import open_workspace
+    from analytics.workspace import open_workspace
 
     open_workspace(path).close()  # the migrations: a real workspace file
     t = time.perf_counter()

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import duckdb
 
-from analytics import cost, whatif
-from analytics.access import Actor
-from analytics.prices import Price, set_prices
-from analytics.store import open_workspace
+from analytics import cost
+from analytics.cost import Price, set_prices
+from analytics.workspace import Actor, open_workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = int(os.environ.get("LIFTBOARD_BENCH_ROWS", 20_000_000))
@@ -76,8 +75,8 @@ def test_bench_cost(tmp_path: Path) -> None:
     load_s = _best(lambda: cost.load_costs(ws))
     top_s = _best(lambda: cost.top_users(ws, limit=20), repeat=1)
     weeks_s = _best(lambda: cost.with_weeks(ws, data), repeat=2)  # only when the page is switched to weeks
-    scenario = whatif.WhatIf(0.5, 1.5, 0.4, "small-v1", 0.3, 1.2)
-    whatif_s = _best(lambda: whatif.summarize(data, scenario, budget=1000.0), repeat=5)
+    scenario = cost.WhatIf(0.5, 1.5, 0.4, "small-v1", 0.3, 1.2)
+    whatif_s = _best(lambda: cost.summarize(data, scenario, budget=1000.0), repeat=5)
     ws.close()
     row = (
         f"| {dt.date.today():%Y-%m-%d} | cost page aggregates, {ROWS:,} predictions (load_costs: one SQL pass, "

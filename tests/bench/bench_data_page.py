@@ -22,9 +22,8 @@ from urllib.parse import urlparse
 import duckdb
 from playwright.sync_api import Page, sync_playwright
 
-from analytics import catalog, ingest
-from analytics.access import local_actor
-from analytics.store import open_workspace
+from analytics import ingest, workspace
+from analytics.workspace import local_actor, open_workspace
 from tests.bench._common import append, machine
 from tests.e2e.conftest import ARTIFACTS, CHROMIUM, LOCAL_HOSTS, AppServer
 from tests.e2e.support import IDLE, screenshot, wait_idle
@@ -117,7 +116,7 @@ def test_bench_data_page() -> None:
         times, cat = [], None
         for _ in range(4):
             t = time.perf_counter()
-            cat = catalog.catalog(ws)
+            cat = workspace.catalog(ws)
             times.append(time.perf_counter() - t)
         loads = ws.query("SELECT kind, rows FROM lb_loads ORDER BY load_id")
     finally:
@@ -179,7 +178,7 @@ def test_bench_data_page() -> None:
         f"idle and the Tables grid is drawn | warm {median:.2f} s median, {best:.2f} s best of {WARM} page "
         f"loads ({median / TARGET_S:.2f}× the {TARGET_S:g} s target; script idle at {script:.2f} s, the rest "
         f"is the browser drawing the grids); cold (first visit after server start: frontend fetch, imports, "
-        f"catalog queries) {cold[0]:.2f} s | server peak RSS {rss:.0f} MB | engine alone (catalog.catalog "
+        f"catalog queries) {cold[0]:.2f} s | server peak RSS {rss:.0f} MB | engine alone (workspace.catalog "
         f"in-process) {engine_best:.2f} s (first {engine_first:.2f} s); workspace {built}; load average "
         f"{load_before:.1f} before, {load_after:.1f} after | {machine()} |"
     )

@@ -39,7 +39,7 @@ FROM range({rows}) t(i)
 
 MEASURE = """
 import json, resource, time
-from analytics.store import open_workspace
+from analytics.workspace import open_workspace
 from analytics.drift import DriftSettings, compute_drift
 
 ws = open_workspace({path!r}, read_only=True)
@@ -54,7 +54,7 @@ print(json.dumps({{"seconds": seconds, "rss_mb": resource.getrusage(resource.RUS
 def _build(path: Path) -> None:
     if path.exists():
         return
-    from analytics.store import open_workspace
+    from analytics.workspace import open_workspace
 
     ws = open_workspace(path)
     ws.close()

@@ -9,9 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from analytics import feedback as fb
-from analytics import tags
-from analytics.access import Actor
-from analytics.store import open_workspace
+from analytics.workspace import Actor, open_workspace
 from tests.bench._common import machine
 from tests.unit._feedback_data import build
 
@@ -53,10 +51,10 @@ def test_feedback_queue_1m_and_bulk_100k(tmp_path_factory) -> None:  # noqa: ANN
         sel2 = fb.FeedbackFilter(score_min=0.1, score_max=0.2)
         n1, n2 = fb.count(ws, sel1), fb.count(ws, sel2)
         t = time.perf_counter()
-        r1 = tags.bulk_tag(ws, sel1, Actor("bench", "editor"), add=["wrong"], expected_count=n1)
+        r1 = fb.bulk_tag(ws, sel1, Actor("bench", "editor"), add=["wrong"], expected_count=n1)
         bulk1_s = time.perf_counter() - t
         t = time.perf_counter()
-        r2 = tags.bulk_tag(ws, sel2, Actor("bench", "editor"), add=["unsafe"], expected_count=n2)
+        r2 = fb.bulk_tag(ws, sel2, Actor("bench", "editor"), add=["unsafe"], expected_count=n2)
         bulk2_s = time.perf_counter() - t
         audits = ws.scalar("SELECT count(*) FROM lb_audit WHERE action = 'review.tag'")
         page_after_s, _ = _best(lambda: fb.queue(ws, flt, limit=50, offset=2000))

@@ -44,16 +44,16 @@ print(json.dumps({"seconds": seconds, "rows": rows,
 """
 OURS = """
 import json, resource, sys, time
-from analytics import catalog, ingest
-from analytics.access import local_actor
-from analytics.store import open_workspace
+from analytics import ingest, workspace
+from analytics.workspace import local_actor
+from analytics.workspace import open_workspace
 
 ws = open_workspace(sys.argv[1])
 t0 = time.perf_counter()
 res = ingest.load(ws, sys.argv[2], "events", actor=local_actor("bench"))
 seconds = time.perf_counter() - t0
 t1 = time.perf_counter()
-cat = catalog.catalog(ws)
+cat = workspace.catalog(ws)
 catalog_seconds = time.perf_counter() - t1
 ws.close()
 print(json.dumps({"seconds": seconds, "rows": res.record["rows"], "users": res.report.users,

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from analytics import overview
-from analytics.demo import build_demo
-from analytics.report import build_report
-from analytics.store import open_workspace
+from analytics.ingest import build_demo
+from analytics.overview import build_report
+from analytics.workspace import open_workspace
 from tests.bench._common import append, machine
 
 

@@ -6,7 +6,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from analytics.demo import build_demo
+from analytics.ingest import build_demo
 from tests.bench._common import append, machine
 from tests.e2e.conftest import CHROMIUM, AppServer
 from tests.e2e.load_sessions import run_sessions

@@ -19,9 +19,9 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script too
 
-from analytics.experiments import analyze  # noqa: E402
-from analytics.spark_source import SparkSettings, open_spark_workspace  # noqa: E402
-from analytics.store import open_workspace  # noqa: E402
+from analytics.experiments import analyze
+from analytics.workspace import open_workspace
+from analytics.workspace.spark import SparkSettings, open_spark_workspace
 from tests.bench._common import append, machine  # noqa: E402
 from tests.bench.bench_analyze import EVENTS, METRICS, USERS, build  # noqa: E402
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from analytics.demo import build_demo
-from analytics.store import open_workspace
+from analytics.ingest import build_demo
+from analytics.workspace import open_workspace
 from tests.e2e.conftest import CHROMIUM
 from tests.e2e.load_sessions import run_sessions
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from analytics.store import open_workspace
+from analytics.workspace import open_workspace
 from tests.e2e.support import screenshot, wait_idle
 
 CSV = (

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from playwright.sync_api import Page
 
-from analytics.report import write_report
-from analytics.store import open_workspace
+from analytics.overview import write_report
+from analytics.workspace import open_workspace
 from tests.e2e.support import screenshot, wait_idle
 
 

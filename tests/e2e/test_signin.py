@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from analytics import feedback as fb
-from analytics.access import Actor, RoleRule, set_rules
+from analytics.workspace import Actor, RoleRule, set_rules
 from tests.e2e.conftest import LOCAL_HOSTS, Provider, _free_port, auth_secrets
 from tests.e2e.support import pick_option, screenshot, wait_idle
 from tests.unit._feedback_data import make
@@ -162,7 +162,7 @@ def test_sign_in_as_viewer_editor_and_stranger(
     stranger.close()
 
     server.stop()
-    from analytics.store import open_workspace
+    from analytics.workspace import open_workspace
 
     ws = open_workspace(db, read_only=True)
     try:

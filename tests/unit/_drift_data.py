@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from analytics.store import Workspace
+from analytics.workspace import Workspace
 
 START = datetime(2026, 9, 1)
 SHIFT_DAY = 14  # the shift starts on 2026-09-15

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from analytics.store import Workspace, open_workspace
+from analytics.workspace import Workspace, open_workspace
 
 DEFAULT_TAGS = ("helpful", "wrong", "irrelevant", "unsafe", "too slow")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from analytics.store import Workspace
+from analytics.workspace import Workspace
 
 
 def write(tmp_path: Path, name: str, text: str, encoding: str = "utf-8") -> Path:

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.demo import build_demo
-from analytics.store import Workspace, open_workspace
+from analytics.ingest import build_demo
+from analytics.workspace import Workspace, open_workspace
 
 REL = 1e-9
 KINDS = ("events", "assignments", "predictions", "feedback", "users")

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from analytics.access import Actor, RoleRule, get_rules, local_actor, require, resolve, set_rules
 from analytics.errors import LiftboardError
-from analytics.store import Workspace
+from analytics.workspace import (
+    Actor,
+    RoleRule,
+    Workspace,
+    get_rules,
+    local_actor,
+    require,
+    resolve,
+    set_rules,
+)
 
 ADMIN = Actor("root@example.com", "admin", authenticated=True)
 

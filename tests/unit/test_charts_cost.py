@@ -15,8 +15,7 @@ from analytics.charts.cost import (
     latency_over_time,
     unit_economics_chart,
 )
-from analytics.scaling import fit_power_law, project
-from analytics.unit_economics import ArmSums, unit_economics
+from analytics.cost import ArmSums, fit_power_law, project, unit_economics
 
 
 def _fit():

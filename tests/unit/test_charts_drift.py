@@ -10,7 +10,7 @@ import pytest
 
 from analytics.charts import drift as charts
 from analytics.drift import DriftReport, DriftSettings, compute_drift
-from analytics.store import open_workspace
+from analytics.workspace import open_workspace
 from tests.unit._drift_data import make_log, write
 
 

@@ -11,7 +11,7 @@ from analytics.charts.experiments import (
     segment_intervals,
 )
 from analytics.experiments import analyze, cumulative_lift, retention_curve
-from analytics.store import Workspace
+from analytics.workspace import Workspace
 
 
 @pytest.fixture(scope="module")

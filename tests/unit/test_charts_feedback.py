@@ -6,13 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from analytics import agreement as ag
 from analytics import feedback as fb
-from analytics import feedback_metrics as fm
-from analytics import tags
-from analytics.access import Actor
 from analytics.charts import feedback as charts
-from analytics.store import Workspace
+from analytics.workspace import Actor, Workspace
 from tests.unit._feedback_data import make
 
 
@@ -24,7 +20,7 @@ def ws(tmp_path: Path) -> Workspace:
 
 
 def test_rate_over_time_plots_rates_and_bands(ws: Workspace) -> None:
-    rates = fm.rates(ws, fb.FeedbackFilter(experiment="exp"), by="variant", period="week")
+    rates = fb.rates(ws, fb.FeedbackFilter(experiment="exp"), by="variant", period="week")
     fig = charts.rate_over_time(rates, "accept", control="control")
     lines = [t for t in fig.data if t.mode == "lines+markers"]
     assert [t.name for t in lines] == ["ai", "control"]
@@ -37,20 +33,20 @@ def test_rate_over_time_plots_rates_and_bands(ws: Workspace) -> None:
 
 
 def test_rate_by_group_and_tag_mix_and_agreement(ws: Workspace) -> None:
-    fig = charts.rate_by_group(fm.rates(ws, fb.FeedbackFilter(), by="model_version", period=None))
+    fig = charts.rate_by_group(fb.rates(ws, fb.FeedbackFilter(), by="model_version", period=None))
     assert [t.name for t in fig.data] == ["accept", "reject", "correct"] and list(fig.data[0].x) == [
         "v1",
         "v2",
     ]
     assert "%" in fig.layout.yaxis.title.text
-    empty = charts.tag_mix(fm.tag_mix(ws, fb.FeedbackFilter()))
+    empty = charts.tag_mix(fb.tag_mix(ws, fb.FeedbackFilter()))
     assert len(empty.data) == 0 and empty.layout.annotations[0].text == "No tagged items yet"
-    tags.tag_item(ws, "f0", ["wrong"], Actor("alice", "editor"), 0)
-    tags.tag_item(ws, "f0", ["wrong"], Actor("bob", "editor"), 1)
-    tags.tag_item(ws, "f1", ["helpful"], Actor("alice", "editor"), 0)
-    tags.tag_item(ws, "f1", ["wrong"], Actor("bob", "editor"), 1)
-    mix = charts.tag_mix(fm.tag_mix(ws, fb.FeedbackFilter(), period="week"))
+    fb.tag_item(ws, "f0", ["wrong"], Actor("alice", "editor"), 0)
+    fb.tag_item(ws, "f0", ["wrong"], Actor("bob", "editor"), 1)
+    fb.tag_item(ws, "f1", ["helpful"], Actor("alice", "editor"), 0)
+    fb.tag_item(ws, "f1", ["wrong"], Actor("bob", "editor"), 1)
+    mix = charts.tag_mix(fb.tag_mix(ws, fb.FeedbackFilter(), period="week"))
     assert {t.name: list(t.y) for t in mix.data} == {"helpful": [50.0], "wrong": [100.0]}
     assert "%" in mix.layout.yaxis.title.text
-    k = charts.agreement(ag.kappas(ws))
+    k = charts.agreement(fb.kappas(ws))
     assert k.data[0].name == "alice vs bob" and "κ" in k.layout.xaxis.title.text

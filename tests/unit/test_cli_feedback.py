@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analytics.__main__ import main
+from analytics.cli import main
 from tests.unit._feedback_data import make
 
 
@@ -67,7 +67,7 @@ def test_tag_bulk_tag_taxonomy_and_export(
 
 
 def _rejects_among(db: str, ids: list[str]) -> int:
-    from analytics.store import open_workspace
+    from analytics.workspace import open_workspace
 
     ws = open_workspace(db, read_only=True)
     try:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from analytics.__main__ import main
+from analytics.cli import main
 
 
 def test_power_command_sample_size_and_mde(capsys: pytest.CaptureFixture[str]) -> None:

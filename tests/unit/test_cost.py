@@ -10,13 +10,25 @@ import pandas as pd
 import pytest
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
-from analytics.access import Actor
-from analytics.cost import headline, load_costs, per_user_by_model, top_users, with_weeks
+from analytics.cost import (
+    Price,
+    WhatIf,
+    apply_whatif,
+    budget_status,
+    fetch_arms,
+    get_budget,
+    load_costs,
+    per_user_by_model,
+    set_budget,
+    set_prices,
+    summarize,
+    top_users,
+    unit_costs,
+    unit_economics,
+    with_weeks,
+)
 from analytics.errors import LiftboardError
-from analytics.prices import Price, set_prices
-from analytics.store import Workspace
-from analytics.unit_economics import fetch_arms, unit_economics
-from analytics.whatif import WhatIf, apply_whatif, budget_status, get_budget, set_budget, summarize
+from analytics.workspace import Actor, Workspace
 
 
 def _table(ws: Workspace, name: str, df: pd.DataFrame) -> None:
@@ -109,7 +121,7 @@ def test_aggregates_per_day_model_and_latency(tmp_ws: Workspace) -> None:
     assert data.totals["lat_p95"] == pytest.approx(np.quantile([10, 20, 30, 40, 50], 0.95))
     assert data.totals["lat_p99"] == pytest.approx(np.quantile([10, 20, 30, 40, 50], 0.99))
     assert int(data.totals["users"]) == 3
-    head = headline(data)
+    head = unit_costs(data)
     assert head.cost_per_prediction == pytest.approx((day1 + day2) / 5)
     assert head.cost_per_active_user == pytest.approx((day1 + day2) / 4)  # four user-days
     assert head.predictions_per_active_user == pytest.approx(5 / 4)
@@ -140,7 +152,7 @@ def test_event_active_users_and_cost_per_conversion(tmp_ws: Workspace) -> None:
     data = load_costs(tmp_ws)
     assert list(data.by_day["event_users"]) == [3, 1]
     assert list(data.by_day["conversions"]) == [2, 1]  # the purchase before the log is out of range
-    head = headline(data)
+    head = unit_costs(data)
     assert head.cost_per_conversion == pytest.approx(float(data.by_day["cost"].sum()) / 3)
     assert head.cost_per_event_active_user == pytest.approx(float(data.by_day["cost"].sum()) / 4)
 
@@ -169,7 +181,7 @@ def test_negative_costs_are_refused(tmp_ws: Workspace) -> None:
 def test_a_single_day_gives_numbers_and_cannot_fit_yet(tmp_ws: Workspace) -> None:
     _log(tmp_ws, [40], [2.0])
     s = summarize(load_costs(tmp_ws))
-    assert s.headline.cost_per_active_user == pytest.approx(0.05)
+    assert s.unit_costs.cost_per_active_user == pytest.approx(0.05)
     assert not s.fit_users.ok and "has 1" in s.fit_users.reason
     assert s.projection == ()
 
@@ -218,7 +230,7 @@ def test_weekly_fit_counts_weekly_users_once_and_uses_whole_weeks_only(tmp_ws: W
 
 
 def test_cli_cost_per_week(tmp_ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
-    from analytics.__main__ import main
+    from analytics.cli import main
 
     days = [u for u in (40, 60, 90, 130, 200, 260, 330, 420, 500) for _ in range(7)]
     _log(tmp_ws, days[1:], [0.02 * u for u in days[1:]])  # from Wednesday: 8 whole weeks
@@ -449,7 +461,7 @@ def test_unit_economics_bad_input(tmp_ws: Workspace) -> None:
 
 
 def test_demo_unit_economics_and_scaling(demo_ws: Workspace) -> None:
-    from analytics.demo import TRUTH
+    from analytics.ingest import TRUTH
 
     ue = unit_economics(fetch_arms(demo_ws, "ai_recs"), experiment="ai_recs", control="control")
     (v,) = ue.variants
@@ -459,7 +471,7 @@ def test_demo_unit_economics_and_scaling(demo_ws: Workspace) -> None:
     assert v.incremental_cost.value > 0 and v.incremental_cost.ci[0] > 0
     s = summarize(load_costs(demo_ws))
     assert s.fit_users.ok and 0.8 < s.fit_users.exponent < 1.3
-    assert s.headline.cost_per_prediction == pytest.approx(
+    assert s.unit_costs.cost_per_prediction == pytest.approx(
         float(demo_ws.scalar("SELECT avg(cost_usd) FROM predictions")), rel=1e-9
     )
     # Weekly event-active users are distinct in the week: between the busiest day and the sum of days.
@@ -479,7 +491,7 @@ def test_demo_unit_economics_and_scaling(demo_ws: Workspace) -> None:
 def test_cli_cost_json_and_errors(demo_path, tmp_path, capsys) -> None:
     import json
 
-    from analytics.__main__ import main
+    from analytics.cli import main
 
     assert main(["cost", "--db", str(demo_path), "--json", "--experiment", "ai_recs", "--budget", "500"]) == 0
     doc = json.loads(capsys.readouterr().out)
@@ -522,7 +534,7 @@ def test_approximate_mode_for_large_logs_is_close_to_exact(tmp_ws: Workspace) ->
 def test_large_logs_take_latency_percentiles_from_a_systematic_sample(
     tmp_ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import analytics.cost as cost_module
+    import analytics.cost.aggregates as cost_module
 
     _log(tmp_ws, [600] * 10, [6.0] * 10)  # latency 100..699 ms every day: p50 399.5, p95 669.05
     monkeypatch.setattr(cost_module, "LATENCY_SAMPLE_ROWS", 600)  # 6,000 rows → every 10th row

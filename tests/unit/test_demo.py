@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from scipy import stats
 
-from analytics.demo import TRUTH, build_demo
 from analytics.errors import LiftboardError
-from analytics.store import Workspace, open_workspace
+from analytics.ingest import TRUTH, build_demo
+from analytics.workspace import Workspace, open_workspace
 
 
 def test_tables_and_sizes(demo_ws: Workspace) -> None:

@@ -13,11 +13,11 @@ import pytest
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
-from analytics import drift_stats as ds
-from analytics.__main__ import main as cli
+from analytics.cli import main as cli
 from analytics.drift import DriftSettings, compute_drift, parse_chunk, parse_reference
+from analytics.drift import stats as ds
 from analytics.errors import LiftboardError
-from analytics.store import Workspace, open_workspace
+from analytics.workspace import Workspace, open_workspace
 from tests.unit._drift_data import START, make_log, write
 
 
@@ -322,7 +322,7 @@ def test_discrete_values_and_sampled_quantiles_keep_counts_exact(
     shifted,  # noqa: ANN001
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import analytics.drift_sql as drift_sql
+    import analytics.drift.sql as drift_sql
 
     ws, df = shifted
     exact = compute_drift(ws)

@@ -10,7 +10,7 @@ from scipy import stats
 from scipy.spatial.distance import jensenshannon
 from statsmodels.stats.proportion import proportions_ztest
 
-from analytics import drift_stats as ds
+from analytics.drift import stats as ds
 
 
 def _binned(edges: np.ndarray, *samples: np.ndarray) -> list[np.ndarray]:

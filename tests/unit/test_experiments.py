@@ -10,8 +10,7 @@ import pandas as pd
 import pytest
 from statsmodels.stats.multitest import multipletests
 
-from analytics.__main__ import main
-from analytics.demo import TRUTH
+from analytics.cli import main
 from analytics.errors import LiftboardError
 from analytics.experiments import (
     analyze,
@@ -21,7 +20,8 @@ from analytics.experiments import (
     power_inputs,
     retention_curve,
 )
-from analytics.store import Workspace, open_workspace
+from analytics.ingest import TRUTH
+from analytics.workspace import Workspace, open_workspace
 
 AI = ["conversion:purchase:7d", "retention:7d", "mean:purchase:7d", "count:share:7d", "cost:7d"]
 

@@ -12,11 +12,8 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 from analytics import feedback as fb
-from analytics import feedback_metrics as fm
-from analytics import tags
-from analytics.access import Actor
 from analytics.errors import LiftboardError
-from analytics.store import Workspace
+from analytics.workspace import Actor, Workspace, unmatched_predictions
 from tests.unit._feedback_data import make
 
 N = 2000
@@ -78,9 +75,9 @@ def test_item_never_queued_twice_despite_duplicates(ws: Workspace) -> None:
 
 
 def test_untagged_queue_by_anyone_and_by_reviewer(ws: Workspace) -> None:
-    tags.tag_item(ws, "f0", ["wrong"], Actor("alice", "editor"), 0)
-    tags.tag_item(ws, "f1", ["helpful"], Actor("bob", "editor"), 0)
-    tags.tag_item(ws, "f2", [], Actor("bob", "editor"), 0)  # a review with no tags leaves the item untagged
+    fb.tag_item(ws, "f0", ["wrong"], Actor("alice", "editor"), 0)
+    fb.tag_item(ws, "f1", ["helpful"], Actor("bob", "editor"), 0)
+    fb.tag_item(ws, "f2", [], Actor("bob", "editor"), 0)  # a review with no tags leaves the item untagged
     anyone = fb.FeedbackFilter(status="untagged")
     assert fb.count(ws, anyone) == N - 2
     # Whose tags fill the table (viewer) never changes which items are listed.
@@ -118,28 +115,28 @@ def test_unmatched_prediction_ids_are_counted(ws: Workspace) -> None:
         cur.execute(
             "UPDATE feedback SET prediction_id = 'ghost' || feedback_id WHERE feedback_id IN ('f1', 'f2')"
         )
-    assert fb.unmatched_predictions(ws) == (2, N)
+    assert unmatched_predictions(ws) == (2, N)
 
 
 def test_wilson_matches_statsmodels() -> None:
     for k, n in [(0, 10), (3, 10), (10, 10), (412, 1000), (5, 7)]:
-        lo, hi = fm.wilson(k, n)
+        lo, hi = fb.wilson(k, n)
         slo, shi = proportion_confint(k, n, alpha=0.05, method="wilson")
         assert lo == pytest.approx(slo, abs=1e-12) and hi == pytest.approx(shi, abs=1e-12)
-    assert all(math.isnan(x) for x in fm.wilson(0, 0))
+    assert all(math.isnan(x) for x in fb.wilson(0, 0))
 
 
 def test_wilson_coverage_by_simulation() -> None:
     rng = np.random.default_rng(11)
     p, n, reps = 0.3, 80, 4000
     ks = rng.binomial(n, p, reps)
-    covered = sum(lo <= p <= hi for lo, hi in (fm.wilson(int(k), n) for k in ks))
+    covered = sum(lo <= p <= hi for lo, hi in (fb.wilson(int(k), n) for k in ks))
     assert 0.93 <= covered / reps <= 0.97
 
 
 def test_rates_by_model_version_match_truth(ws: Workspace) -> None:
     t = _truth(ws)
-    df = fm.rates(ws, fb.FeedbackFilter(experiment="exp"), by="model_version", period=None).frame()
+    df = fb.rates(ws, fb.FeedbackFilter(experiment="exp"), by="model_version", period=None).frame()
     for mv in ("v1", "v2"):
         sub = t[t.model_version == mv]
         row = df[(df.group == mv) & (df.signal == "accept")].iloc[0]
@@ -151,41 +148,41 @@ def test_rates_by_model_version_match_truth(ws: Workspace) -> None:
 
 
 def test_rates_per_day_sum_to_total(ws: Workspace) -> None:
-    df = fm.rates(ws, fb.FeedbackFilter(experiment="exp"), by="variant", period="day").frame()
+    df = fb.rates(ws, fb.FeedbackFilter(experiment="exp"), by="variant", period="day").frame()
     acc = df[df.signal == "accept"]
     assert acc.n.sum() == N
     assert acc.period.nunique() == 35 and set(acc.group) == {"ai", "control"}
     with pytest.raises(LiftboardError, match="split"):
-        fm.rates(ws, fb.FeedbackFilter(), by="country")
+        fb.rates(ws, fb.FeedbackFilter(), by="country")
 
 
 def test_summary_and_headline(ws: Workspace) -> None:
-    s = fm.summary(ws, fb.FeedbackFilter())
+    s = fb.summary(ws, fb.FeedbackFilter())
     t = _truth(ws)
     assert s.total == N and s.by_signal["accept"] == (t.signal == "accept").sum()
     assert s.acceptance.rate == pytest.approx((t.signal == "accept").mean())
-    assert "of 2,000 AI outputs" in fm.headline(s)
+    assert "of 2,000 AI outputs" in fb.summary_sentence(s)
 
 
 def test_tag_mix_counts_items_once(ws: Workspace) -> None:
-    tags.tag_item(ws, "f0", ["wrong", "unsafe"], Actor("alice", "editor"), 0)
-    tags.tag_item(ws, "f0", ["wrong"], Actor("bob", "editor"), 1)
-    tags.tag_item(ws, "f1", ["helpful"], Actor("bob", "editor"), 0)
-    mix = fm.tag_mix(ws, fb.FeedbackFilter(), period="week").rows
+    fb.tag_item(ws, "f0", ["wrong", "unsafe"], Actor("alice", "editor"), 0)
+    fb.tag_item(ws, "f0", ["wrong"], Actor("bob", "editor"), 1)
+    fb.tag_item(ws, "f1", ["helpful"], Actor("bob", "editor"), 0)
+    mix = fb.tag_mix(ws, fb.FeedbackFilter(), period="week").rows
     got = {r.tag: (r.items, r.tagged) for r in mix.itertuples()}
     assert got == {"wrong": (1, 2), "unsafe": (1, 2), "helpful": (1, 2)}
     assert mix.share.tolist() == [0.5, 0.5, 0.5]
 
 
 def test_export_csv_and_parquet_neutralise_formulas(ws: Workspace, tmp_path: Path) -> None:
-    tags.bulk_tag(
+    fb.bulk_tag(
         ws,
         fb.FeedbackFilter(feedback_ids=("f0", "f1", "f7")),
         Actor("=cmd|' /C calc'!A0", "editor"),
         add=["wrong"],
     )
-    tags.add_tag(ws, "@risk", Actor("alice", "admin"))
-    tags.tag_item(ws, "f7", ["@risk"], Actor("alice", "editor"), 1)
+    fb.add_tag(ws, "@risk", Actor("alice", "admin"))
+    fb.tag_item(ws, "f7", ["@risk"], Actor("alice", "editor"), 1)
     n_csv = fb.export_tagged(ws, fb.FeedbackFilter(), tmp_path / "out.csv")
     n_pq = fb.export_tagged(ws, fb.FeedbackFilter(), tmp_path / "out.parquet")
     assert n_csv == n_pq == 4
@@ -203,10 +200,10 @@ def test_export_csv_and_parquet_neutralise_formulas(ws: Workspace, tmp_path: Pat
 
 
 def test_demo_acceptance_falls_after_drift(demo_ws: Workspace) -> None:
-    from analytics.demo import TRUTH
+    from analytics.ingest import TRUTH
 
-    before = fm.summary(demo_ws, fb.FeedbackFilter(end=TRUTH.drift_date.date() - dt.timedelta(days=1)))
-    after = fm.summary(demo_ws, fb.FeedbackFilter(start=TRUTH.drift_date.date()))
+    before = fb.summary(demo_ws, fb.FeedbackFilter(end=TRUTH.drift_date.date() - dt.timedelta(days=1)))
+    after = fb.summary(demo_ws, fb.FeedbackFilter(start=TRUTH.drift_date.date()))
     assert before.total > 1000 and after.total > 1000
     assert after.acceptance.hi < before.acceptance.lo
     assert fb.progress(demo_ws, fb.FeedbackFilter()).tagged == 550

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from analytics import feedback, ingest
-from analytics.access import Actor
+from analytics import ingest
 from analytics.errors import LiftboardError
-from analytics.store import Workspace, open_workspace
-from analytics.validate import _share
+from analytics.ingest.checks import _share
+from analytics.workspace import Actor, Workspace, open_workspace, unmatched_predictions
 from tests.unit._files import snapshot, write
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,7 +69,7 @@ def test_all_unmatched_loads_when_confirmed(with_predictions: Workspace, tmp_pat
     assert "they will be loaded as confirmed" in issue.message
     assert snapshot(ws) == {"predictions": 3, "feedback": 6, "lb_loads": 3}
     # the Feedback page's count of loaded rows agrees with the loader's (same condition)
-    assert feedback.unmatched_predictions(ws) == (4, 6)
+    assert unmatched_predictions(ws) == (4, 6)
 
 
 def test_some_unmatched_is_a_warning_with_counts(with_predictions: Workspace, tmp_path: Path) -> None:
@@ -87,7 +86,7 @@ def test_some_unmatched_is_a_warning_with_counts(with_predictions: Workspace, tm
     )
     res = ingest.load(ws, write(tmp_path, "some.csv", text), "feedback", actor=WHO)
     assert res.record["rows"] == 4
-    assert feedback.unmatched_predictions(ws) == (1, 5)
+    assert unmatched_predictions(ws) == (1, 5)
 
 
 def test_rows_that_will_be_skipped_are_not_counted(with_predictions: Workspace, tmp_path: Path) -> None:

@@ -11,10 +11,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from analytics import experiments, ingest
-from analytics.access import Actor
-from analytics.demo import build_demo
 from analytics.errors import LiftboardError
-from analytics.store import Workspace, open_workspace
+from analytics.ingest import build_demo
+from analytics.workspace import Actor, Workspace, open_workspace
 
 WHO = Actor("hostile-test", "editor")
 HEAD = "user_id,timestamp,event"

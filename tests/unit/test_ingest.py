@@ -18,11 +18,9 @@ import numpy as np
 import pytest
 
 from analytics import ingest
-from analytics.access import Actor
 from analytics.errors import LiftboardError
-from analytics.sniff import sniff
-from analytics.store import Workspace, open_workspace
-from analytics.validate import build_report
+from analytics.ingest import sniff, validation_report
+from analytics.workspace import Actor, Workspace, open_workspace
 from tests.unit._files import snapshot, write
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -368,7 +366,7 @@ def test_approximate_counts_above_the_exact_limit(tmp_ws: Workspace) -> None:
         "CREATE TABLE st AS SELECT 'u' || (i % 5000) AS user_id, TIMESTAMP '2026-09-01' AS timestamp, "
         "'view' AS event, CAST(NULL AS DOUBLE) AS value FROM range(20000) t(i)"
     )
-    from analytics.validate import Column
+    from analytics.ingest import Column
 
     cols = [
         Column("user_id", "VARCHAR", True),
@@ -386,8 +384,8 @@ def test_approximate_counts_above_the_exact_limit(tmp_ws: Workspace) -> None:
         skip_bad_rows=False,
         file_format={},
     )
-    exact, _ = build_report(cur, "st", **kwargs)
-    approx, _ = build_report(cur, "st", exact_limit=1000, **kwargs)
+    exact, _ = validation_report(cur, "st", **kwargs)
+    approx, _ = validation_report(cur, "st", exact_limit=1000, **kwargs)
     assert exact.users == 5000 and not exact.approximate
     assert approx.approximate and abs(approx.users - 5000) < 250
     # every row repeats 3 times: the screen sees it and the exact count follows
@@ -398,8 +396,8 @@ def test_approximate_counts_above_the_exact_limit(tmp_ws: Workspace) -> None:
 def test_large_files_estimate_users_from_a_hash_bucket_and_catch_repeats(
     tmp_ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import analytics.validate as validate
-    from analytics.validate import Column
+    import analytics.ingest.checks as validate
+    from analytics.ingest import Column
 
     cur = tmp_ws.cursor()
     # 40,000 users, 200,000 distinct rows; then 350 of those rows repeated once (about 22 in the bucket).
@@ -419,14 +417,14 @@ def test_large_files_estimate_users_from_a_hash_bucket_and_catch_repeats(
     kwargs = dict(kind="events", mode="new", tables=frozenset(), columns=cols, mapping={}, file_name="f",
                   skip_bad_rows=False, file_format={}, exact_limit=1000)  # fmt: skip
     monkeypatch.setattr(validate, "MIN_SAMPLED_USERS", 500)  # ~2,500 users fall in the bucket
-    clean, _ = build_report(cur, "st", **kwargs)
+    clean, _ = validation_report(cur, "st", **kwargs)
     assert clean.approximate and clean.users % validate.USER_BUCKETS == 0
     assert abs(clean.users / 40000 - 1) < 4 * (15 / 40000) ** 0.5  # within 4 standard errors
     assert clean.duplicates_in_file == 0
-    dup, _ = build_report(cur, "st2", **kwargs)
+    dup, _ = validation_report(cur, "st2", **kwargs)
     assert repeats == 350 and dup.duplicates_in_file == repeats  # seen in the bucket, then counted exactly
     monkeypatch.setattr(validate, "MIN_SAMPLED_USERS", 5000)  # too thin a sample: users counted exactly
-    thin, _ = build_report(cur, "st", **kwargs)
+    thin, _ = validation_report(cur, "st", **kwargs)
     assert thin.users == 40000
     cur.close()
 
@@ -571,8 +569,8 @@ def test_kill_mid_load_leaves_the_old_data(tmp_path: Path) -> None:
     con.close()
     ws.close()
     script = (
-        "import sys; from analytics.store import open_workspace; from analytics import ingest\n"
-        "from analytics.access import local_actor\n"
+        "import sys; from analytics.workspace import open_workspace; from analytics import ingest\n"
+        "from analytics.workspace import local_actor\n"
         "ws = open_workspace(sys.argv[1])\n"
         "def say(f, s):\n"
         "    if s == 'Reading the file': print('reading', flush=True)\n"
@@ -635,7 +633,7 @@ def test_big_endian_utf16_is_transcoded(tmp_ws: Workspace, tmp_path: Path) -> No
 
 
 def test_extra_type_from_a_sample_is_verified_on_every_row(tmp_ws: Workspace, tmp_path: Path) -> None:
-    from analytics.validate import TYPE_SAMPLE
+    from analytics.ingest import TYPE_SAMPLE
 
     lines = ["user_id,depth,ratio"] + [f"u{i},{i % 7},{i / 4}" for i in range(TYPE_SAMPLE + 10)]
     lines.append("u_last,deep,0.5")  # text after the sampled rows: depth must stay text

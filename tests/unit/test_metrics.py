@@ -9,17 +9,18 @@ import pandas as pd
 import pytest
 
 from analytics.errors import LiftboardError
-from analytics.experiments import data_end, run_moments
-from analytics.metrics import (
+from analytics.experiments import (
     DAY,
     MetricSpec,
+    data_end,
     moments_sql,
     parse_metric,
     parse_metrics,
     parse_window,
     resolve_segment,
+    run_moments,
 )
-from analytics.store import Workspace
+from analytics.workspace import Workspace
 
 T0 = datetime(2026, 9, 1)
 

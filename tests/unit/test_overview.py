@@ -7,10 +7,9 @@ from pathlib import Path
 import pytest
 
 from analytics import overview
-from analytics.access import Actor
-from analytics.demo import build_demo
-from analytics.stages import Thresholds
-from analytics.store import Workspace, open_workspace
+from analytics.ingest import build_demo
+from analytics.overview import Thresholds
+from analytics.workspace import Actor, Workspace, open_workspace
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,9 @@ import json
 import pandas as pd
 import pytest
 
-from analytics.access import Actor
-from analytics.cost import load_costs
+from analytics.cost import Price, get_prices, load_costs, set_prices, token_cost
 from analytics.errors import LiftboardError
-from analytics.prices import Price, get_prices, set_prices, token_cost
-from analytics.store import Workspace
+from analytics.workspace import Actor, Workspace
 
 
 def _predictions(ws: Workspace, rows: list[tuple]) -> None:

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from analytics import experiments, verdict
-from analytics.demo import build_demo
+from analytics import experiments
 from analytics.errors import LiftboardError
-from analytics.report import build_report, write_report
-from analytics.store import Workspace, open_workspace
+from analytics.experiments import verdict
+from analytics.ingest import build_demo
+from analytics.overview import build_report, write_report
+from analytics.workspace import Workspace, open_workspace
 
 WHEN = datetime(2026, 11, 25, 12, 0)
 

@@ -9,14 +9,12 @@ from typing import Any
 import pytest
 
 from analytics import feedback as fb
-from analytics import ingest, overview, tags
-from analytics.access import Actor, RoleRule, get_rules, set_rules
-from analytics.demo import populate_demo
+from analytics import ingest, overview
+from analytics.cost import Price, get_budget, get_prices, set_budget, set_prices
 from analytics.errors import LiftboardError
-from analytics.prices import Price, get_prices, set_prices
-from analytics.stages import Thresholds
-from analytics.store import Workspace, open_workspace
-from analytics.whatif import get_budget, set_budget
+from analytics.ingest import populate_demo
+from analytics.overview import Thresholds
+from analytics.workspace import Actor, RoleRule, Workspace, get_rules, open_workspace, set_rules
 from tests.unit._feedback_data import make
 
 VIEWER = Actor("vera@example.com", "viewer", authenticated=True)
@@ -58,12 +56,12 @@ def _writes(tmp_path: Path) -> dict[str, Callable[[Workspace, Actor | None], Any
         "load": lambda ws, a: ingest.load(ws, src, "events", actor=a),
         "load_replace": lambda ws, a: ingest.load(ws, src, "events", replace=True, actor=a),
         "delete": lambda ws, a: ingest.delete_dataset(ws, "events", actor=a),
-        "tag_item": lambda ws, a: tags.tag_item(ws, "f0", ["wrong"], a, 0),
-        "save_tags": lambda ws, a: tags.save_tags(ws, a, [tags.TagEdit("f3", ("helpful",), 0)]),
-        "bulk_tag": lambda ws, a: tags.bulk_tag(ws, flt, a, add=["unsafe"]),
-        "add_tag": lambda ws, a: tags.add_tag(ws, "off topic", a),
-        "rename_tag": lambda ws, a: tags.rename_tag(ws, "wrong", "incorrect", a),
-        "retire_tag": lambda ws, a: tags.retire_tag(ws, "unsafe", a),
+        "tag_item": lambda ws, a: fb.tag_item(ws, "f0", ["wrong"], a, 0),
+        "save_tags": lambda ws, a: fb.save_tags(ws, a, [fb.TagEdit("f3", ("helpful",), 0)]),
+        "bulk_tag": lambda ws, a: fb.bulk_tag(ws, flt, a, add=["unsafe"]),
+        "add_tag": lambda ws, a: fb.add_tag(ws, "off topic", a),
+        "rename_tag": lambda ws, a: fb.rename_tag(ws, "wrong", "incorrect", a),
+        "retire_tag": lambda ws, a: fb.retire_tag(ws, "unsafe", a),
         "set_prices": lambda ws, a: set_prices(ws, [Price("v1", 9.0, 9.0)], actor=a),
         "set_budget": lambda ws, a: set_budget(ws, 1234.0, actor=a),
         "save_thresholds": lambda ws, a: overview.save_thresholds(ws, Thresholds(max_mde_rel=0.5), a),
@@ -140,7 +138,7 @@ def test_an_admin_can_do_everything(ws: Workspace, tmp_path: Path) -> None:
     for name in ("add_tag", "rename_tag", "retire_tag", "set_rules", "delete"):
         w[name](ws, ADMIN)
     assert not ws.has_table("events")
-    names = {t.name: t.retired for t in tags.list_tags(ws, include_retired=True)}
+    names = {t.name: t.retired for t in fb.list_tags(ws, include_retired=True)}
     assert names["off topic"] is False and "incorrect" in names and "wrong" not in names and names["unsafe"]
     assert get_rules(ws) == [RoleRule("@evil.com", "admin")]
     audit = ws.query("SELECT action, actor FROM lb_audit WHERE actor = ? ORDER BY audit_id", [ADMIN.name])
@@ -149,7 +147,7 @@ def test_an_admin_can_do_everything(ws: Workspace, tmp_path: Path) -> None:
 
 def test_a_role_read_from_the_workspace_is_what_the_engine_enforces(tmp_path: Path) -> None:
     """A session that only carries an email gets its role from the workspace, not from what it claims."""
-    from analytics.access import resolve
+    from analytics.workspace import resolve
 
     ws = open_workspace(tmp_path / "r.duckdb")
     try:
@@ -171,7 +169,7 @@ def test_a_role_read_from_the_workspace_is_what_the_engine_enforces(tmp_path: Pa
 def test_cli_roles_set_list_remove_and_audit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import json
 
-    from analytics.__main__ import main
+    from analytics.cli import main
 
     db = str(tmp_path / "cli.duckdb")
     open_workspace(db).close()

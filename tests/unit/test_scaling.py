@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from analytics.scaling import MIN_POINTS, fit_power_law, project
+from analytics.cost import MIN_POINTS, fit_power_law, project
 
 
 def _days(rng: np.random.Generator, b: float, *, days: int = 30, a: float = 0.002, sigma: float = 0.1):

@@ -7,8 +7,14 @@ import math
 import numpy as np
 import pytest
 
-from analytics.sequential import always_valid_p, halfwidth_multiplier, sequential_rho
-from analytics.stats import Moments, compare, welch_arrays
+from analytics.stats import (
+    Moments,
+    always_valid_p,
+    compare,
+    halfwidth_multiplier,
+    sequential_rho,
+    welch_arrays,
+)
 
 SIMS, DAYS = 500, 30
 

@@ -13,18 +13,19 @@ import numpy as np
 import pytest
 
 from analytics import cost, drift, experiments
-from analytics.drift_sql import classify_columns, fetch_counts, fetch_reference_stats
+from analytics.drift import classify_columns, fetch_counts, fetch_reference_stats
 from analytics.errors import LiftboardError
-from analytics.metrics import parse_metrics
-from analytics.spark_source import (
+from analytics.experiments import parse_metrics
+from analytics.workspace import CANONICAL, Workspace, open_workspace
+from analytics.workspace.spark import (
     SparkSettings,
     SparkWorkspace,
+    named_markers,
     open_spark_workspace,
     settings_from,
     stop_sessions,
+    to_spark,
 )
-from analytics.spark_sql import named_markers, to_spark
-from analytics.store import CANONICAL, Workspace, open_workspace
 from tests.unit._spark_data import ALL_KINDS, KINDS, REL, assert_same, duck, lake  # noqa: F401
 
 pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")
@@ -144,7 +145,7 @@ def test_drift_histograms_and_scores_match(spark: SparkWorkspace, duck: Workspac
 def test_sampled_reference_quantiles_match(
     spark: SparkWorkspace, duck: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import analytics.drift_sql as drift_sql
+    import analytics.drift.sql as drift_sql
 
     # A reference larger than the quantile sample: both engines keep the rows whose md5(prediction_id) is
     # below the same limit, so the bin edges and every score stay equal (a stored-row sample would not).
@@ -219,7 +220,7 @@ def test_cli_analyze_and_drift_on_spark(
 ) -> None:
     import json
 
-    from analytics.__main__ import main
+    from analytics.cli import main
 
     def run(argv: list[str]) -> dict[str, Any]:
         assert main(argv) == 0
@@ -245,11 +246,11 @@ def test_cli_analyze_and_drift_on_spark(
 
 
 def test_unit_economics_and_curves_match(spark: SparkWorkspace, duck: Workspace) -> None:
-    from analytics import experiment_curves, unit_economics
+    from analytics import cost, experiments
 
-    assert_same(unit_economics.fetch_arms(spark, "ai_recs"), unit_economics.fetch_arms(duck, "ai_recs"))
-    a = experiment_curves.cumulative_lift(spark, "ai_recs", "conversion:purchase:7d")
-    assert_same(a, experiment_curves.cumulative_lift(duck, "ai_recs", "conversion:purchase:7d"))
+    assert_same(cost.fetch_arms(spark, "ai_recs"), cost.fetch_arms(duck, "ai_recs"))
+    a = experiments.cumulative_lift(spark, "ai_recs", "conversion:purchase:7d")
+    assert_same(a, experiments.cumulative_lift(duck, "ai_recs", "conversion:purchase:7d"))
 
 
 def test_interval_epoch_and_list_length_fragments(spark: SparkWorkspace, duck: Workspace) -> None:
@@ -266,7 +267,7 @@ def test_interval_epoch_and_list_length_fragments(spark: SparkWorkspace, duck: W
 
 
 def test_open_configured_from_a_secrets_section(lake: Path, spark: SparkWorkspace, tmp_path: Path) -> None:
-    from analytics.spark_source import open_configured
+    from analytics.workspace.spark import open_configured
 
     plain = open_configured(tmp_path / "plain.duckdb", None)
     assert type(plain) is Workspace and plain.data_tables() == []
@@ -327,10 +328,8 @@ def review_pair(lake: Path, spark: SparkWorkspace) -> Iterator[tuple[SparkWorksp
 
 
 def test_feedback_review_on_spark_matches(review_pair: tuple[SparkWorkspace, Workspace]) -> None:
-    from analytics import agreement, tags
     from analytics import feedback as fb
-    from analytics import feedback_metrics as fm
-    from analytics.access import local_actor
+    from analytics.workspace import local_actor
 
     ours, theirs = review_pair
     assert fb.ensure_items(ours) and fb.ensure_items(theirs)
@@ -347,8 +346,8 @@ def test_feedback_review_on_spark_matches(review_pair: tuple[SparkWorkspace, Wor
     item = str(first.rows.feedback_id[0])
     carol = local_actor("carol")
     for ws in (ours, theirs):
-        assert tags.tag_item(ws, item, ["wrong"], carol, expected_version=0).changed == 1
-        assert tags.bulk_tag(
+        assert fb.tag_item(ws, item, ["wrong"], carol, expected_version=0).changed == 1
+        assert fb.bulk_tag(
             ws, dataclasses.replace(flt, signals=("reject",)), carol, add=["irrelevant"]
         ).changed
     after = fb.queue(theirs, queued, limit=20, viewer="carol")
@@ -358,13 +357,13 @@ def test_feedback_review_on_spark_matches(review_pair: tuple[SparkWorkspace, Wor
     assert_same(
         fb.queue(ours, tagged, limit=50, viewer="carol"), fb.queue(theirs, tagged, limit=50, viewer="carol")
     )
-    assert_same(fm.summary(ours, flt), fm.summary(theirs, flt))
+    assert_same(fb.summary(ours, flt), fb.summary(theirs, flt))
     for by, period in (("variant", "day"), ("model_version", None), ("none", "week")):
-        assert_same(fm.rates(ours, flt, by=by, period=period), fm.rates(theirs, flt, by=by, period=period))
-    assert_same(fm.tag_mix(ours, flt), fm.tag_mix(theirs, flt))
-    kappas = agreement.kappas(theirs, flt)
+        assert_same(fb.rates(ours, flt, by=by, period=period), fb.rates(theirs, flt, by=by, period=period))
+    assert_same(fb.tag_mix(ours, flt), fb.tag_mix(theirs, flt))
+    kappas = fb.kappas(theirs, flt)
     assert kappas and any(k.tag == "(all tags)" for k in kappas)
-    assert_same(agreement.kappas(ours, flt), kappas)
+    assert_same(fb.kappas(ours, flt), kappas)
     assert_same(fb.item_context(ours, item, "ai_recs"), fb.item_context(theirs, item, "ai_recs"))
     exported = fb.export_frame(theirs, flt).drop(columns="updated_at")  # when each engine's tag was saved
     assert_same(fb.export_frame(ours, flt).drop(columns="updated_at"), exported)
@@ -373,24 +372,22 @@ def test_feedback_review_on_spark_matches(review_pair: tuple[SparkWorkspace, Wor
     assert fb.date_range(ours) == fb.date_range(theirs)
     # The tags are in the local workspace, keyed by the lake's feedback ids, and audited there.
     audit = "SELECT target, action, after FROM lb_audit WHERE actor = 'carol' ORDER BY target, audit_id"
-    assert ours.query(audit) == theirs.query(audit) and (item, tags.TAG_ACTION) in {
+    assert ours.query(audit) == theirs.query(audit) and (item, fb.TAG_ACTION) in {
         r[:2] for r in ours.query(audit)
     }
 
 
 def test_feedback_queue_needs_a_writable_local_workspace(spark: SparkWorkspace) -> None:
     from analytics import feedback as fb
-    from analytics import feedback_metrics as fm
 
     # The items are copied into the local file; read-only (the CLI's analyze) there is nowhere to keep them.
     with pytest.raises(LiftboardError, match="open it writable"):
-        fm.summary(spark, fb.FeedbackFilter())
+        fb.summary(spark, fb.FeedbackFilter())
 
 
 def test_feedback_items_follow_the_source(lake: Path, duck: Workspace, spark: SparkWorkspace) -> None:
     from analytics import feedback as fb
-    from analytics import feedback_metrics as fm
-    from analytics.spark_source import register_sources
+    from analytics.workspace.spark import register_sources
 
     folder = lake / "feedback-folder"
     folder.mkdir()
@@ -405,19 +402,19 @@ def test_feedback_items_follow_the_source(lake: Path, duck: Workspace, spark: Sp
     flt = fb.FeedbackFilter()
     try:
         total = duck.scalar("SELECT count(DISTINCT feedback_id) FROM feedback")
-        assert fm.summary(ws, flt).total == total - 5
+        assert fb.summary(ws, flt).total == total - 5
         token = ws.state_token()
         con.execute(
             f"COPY (SELECT * FROM '{src}' WHERE feedback_id IN ({newest})) TO '{folder}/part-1.parquet'"
         )
-        assert fm.summary(ws, flt).total == total - 5  # a check holds for check_seconds
+        assert fb.summary(ws, flt).total == total - 5  # a check holds for check_seconds
         ws.check_seconds = 0
-        assert fm.summary(ws, flt).total == total  # new files in the folder are noticed
+        assert fb.summary(ws, flt).total == total  # new files in the folder are noticed
         assert ws.state_token() != token  # so the pages' caches move on
         ws.check_seconds = 60
         ws.con.execute(f"DELETE FROM {fb.ITEMS} WHERE signal = 'accept'")
         assert fb.refresh_items(ws)  # an explicit refresh rebuilds, changed or not
-        assert fm.summary(ws, flt).total == total
+        assert fb.summary(ws, flt).total == total
     finally:
         ws.close()
         con.close()
@@ -429,10 +426,9 @@ def test_feedback_page_on_the_spark_source(
 ) -> None:
     """With [spark] in the secrets the Feedback page reviews the lake's feedback; its numbers are DuckDB's."""
     from analytics import feedback as fb
-    from analytics import feedback_metrics as fm
 
     at = _page_on_the_lake(lake, monkeypatch, "feedback")
-    want = fm.headline(fm.summary(duck, fb.FeedbackFilter(experiment="ai_recs")))
+    want = fb.summary_sentence(fb.summary(duck, fb.FeedbackFilter(experiment="ai_recs")))
     assert want in [m.value.strip("*") for m in at.markdown]
     at.button(key="fb_refresh").click().run()
     assert not at.exception and not at.error

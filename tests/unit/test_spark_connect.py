@@ -16,14 +16,14 @@ import pytest
 
 from analytics import cost, experiments
 from analytics.errors import LiftboardError
-from analytics.spark_source import (
+from analytics.workspace import Workspace
+from analytics.workspace.spark import (
     SparkSettings,
     SparkWorkspace,
     open_configured,
     open_spark_workspace,
     stop_sessions,
 )
-from analytics.store import Workspace
 from tests.unit._spark_data import ALL_KINDS, KINDS, assert_same, duck, lake  # noqa: F401
 
 pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")
@@ -129,17 +129,16 @@ def test_analyze_and_cost_over_connect_match(remote: SparkWorkspace, duck: Works
 
 def test_feedback_items_over_connect(remote: SparkWorkspace, duck: Workspace) -> None:
     from analytics import feedback as fb
-    from analytics import feedback_metrics as fm
 
     flt = fb.FeedbackFilter(experiment="ai_recs")
-    assert_same(fm.summary(remote, flt), fm.summary(duck, flt))  # the item table came back as Arrow over gRPC
+    assert_same(fb.summary(remote, flt), fb.summary(duck, flt))  # the item table came back as Arrow over gRPC
     assert_same(fb.queue(remote, flt, limit=10), fb.queue(duck, flt, limit=10))
 
 
 def test_cli_flag_over_connect(
     connect_url: str, remote: SparkWorkspace, lake: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    from analytics.__main__ import main
+    from analytics.cli import main
 
     def run(argv: list[str]) -> dict[str, Any]:
         assert main(argv) == 0

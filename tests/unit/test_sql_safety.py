@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from analytics import cost, drift, experiments, feedback, feedback_metrics, overview
-from analytics.demo import build_demo
+from analytics import cost, drift, experiments, feedback, overview
 from analytics.errors import LiftboardError
-from analytics.store import Workspace, open_workspace, quote_ident
+from analytics.ingest import build_demo
+from analytics.workspace import Workspace, open_workspace, quote_ident
 
 EVIL_NAME = 'seg"; DROP TABLE events; --'
 EVIL_FEATURE = "feat'); DROP TABLE predictions; --"
@@ -65,7 +65,7 @@ def test_every_engine_statement_keeps_hostile_input_out(hostile_ws: Workspace) -
     assert EVIL_FEATURE in {f.name for f in report.features}
     flt = feedback.FeedbackFilter(experiment=EVIL_EXPERIMENT, signals=(EVIL_VALUE,), variants=(EVIL_VALUE,))
     feedback.queue(ws, flt)
-    feedback_metrics.rates(ws, feedback.FeedbackFilter(experiment=EVIL_EXPERIMENT), period="week")
+    feedback.rates(ws, feedback.FeedbackFilter(experiment=EVIL_EXPERIMENT), period="week")
     overview.build(ws, only=EVIL_EXPERIMENT)
     for bad in ("nope:x", f"conversion:{EVIL_VALUE}x", f"ratio:{EVIL_VALUE}x/purchase:1d"):
         with pytest.raises(LiftboardError):

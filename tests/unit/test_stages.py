@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from analytics.stages import STAGES, Evidence, Thresholds, ladder
+from analytics.overview import STAGES, Evidence, Thresholds, ladder
 
 GOOD = Evidence(
     experiment="ai_recs",

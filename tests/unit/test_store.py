@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from analytics.errors import LiftboardError
-from analytics.store import SCHEMA_VERSION, engine_version, open_workspace, quote_ident
+from analytics.workspace import SCHEMA_VERSION, engine_version, open_workspace, quote_ident
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,7 +53,7 @@ def test_a_second_process_gets_a_clear_lock_message(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
     ws = open_workspace(path)
     try:
-        code = f"from analytics.store import open_workspace; open_workspace({str(path)!r})"
+        code = f"from analytics.workspace import open_workspace; open_workspace({str(path)!r})"
         run = subprocess.run(
             [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
         )
@@ -100,7 +100,7 @@ def test_kill_during_a_migration_leaves_the_old_schema(tmp_path: Path) -> None:
     script = textwrap.dedent(
         f"""
         import pathlib
-        import analytics.store as store
+        import analytics.workspace.store as store
         # A slow second migration: a large table, then a marker, then more work before COMMIT.
         store.MIGRATIONS.append((SCHEMA_PLUS, '''
             CREATE TABLE lb_big AS SELECT range AS i, md5(range::VARCHAR) AS h FROM range(3000000);

@@ -15,10 +15,8 @@ from pathlib import Path
 import pytest
 
 from analytics import feedback as fb
-from analytics import tags
-from analytics.access import Actor
 from analytics.errors import LiftboardError
-from analytics.store import Workspace, open_workspace
+from analytics.workspace import Actor, Workspace, open_workspace
 from tests.unit._feedback_data import make
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,31 +43,29 @@ def _tag_audit(ws: Workspace) -> list[tuple]:
 
 # -- taxonomy ---------------------------------------------------------------------------------------
 def test_taxonomy_add_rename_retire_keeps_ids_and_history(ws: Workspace) -> None:
-    assert [t.name for t in tags.list_tags(ws)] == ["helpful", "irrelevant", "too slow", "unsafe", "wrong"]
-    new = tags.add_tag(ws, "  off  topic ", Actor("alice", "admin"), "not about the question")
+    assert [t.name for t in fb.list_tags(ws)] == ["helpful", "irrelevant", "too slow", "unsafe", "wrong"]
+    new = fb.add_tag(ws, "  off  topic ", Actor("alice", "admin"), "not about the question")
     assert new.name == "off topic" and new.tag_id == 6
-    tags.tag_item(ws, "f0", ["off topic", "wrong"], Actor("alice", "editor"), 0)
-    renamed = tags.rename_tag(ws, "OFF TOPIC", "off-topic", Actor("bob", "admin"))
+    fb.tag_item(ws, "f0", ["off topic", "wrong"], Actor("alice", "editor"), 0)
+    renamed = fb.rename_tag(ws, "OFF TOPIC", "off-topic", Actor("bob", "admin"))
     assert renamed.tag_id == new.tag_id
     # The item keeps the tag under its new name; the rename is in the tag's history.
     assert fb.queue(ws, fb.FeedbackFilter(reviewer="alice"), limit=1).rows.tags[0] == ["off-topic", "wrong"]
-    hist = tags.tag_history(ws, "off-topic")
+    hist = fb.tag_history(ws, "off-topic")
     assert list(hist.action) == ["tag.add", "tag.rename"]
     assert json.loads(hist.before[1]) == {"name": "off topic"} and hist.actor[1] == "bob"
-    tags.retire_tag(ws, "off-topic", Actor("bob", "admin"))
-    assert "off-topic" not in [t.name for t in tags.list_tags(ws)]
-    assert "off-topic" in [t.name for t in tags.list_tags(ws, include_retired=True)]
+    fb.retire_tag(ws, "off-topic", Actor("bob", "admin"))
+    assert "off-topic" not in [t.name for t in fb.list_tags(ws)]
+    assert "off-topic" in [t.name for t in fb.list_tags(ws, include_retired=True)]
     # Retired: kept on items, and re-saving the item with it is fine; adding it anew is refused.
-    assert tags.tag_item(ws, "f0", ["off-topic", "wrong", "unsafe"], Actor("alice", "editor"), 1).changed == 1
+    assert fb.tag_item(ws, "f0", ["off-topic", "wrong", "unsafe"], Actor("alice", "editor"), 1).changed == 1
     with pytest.raises(LiftboardError, match="retired"):
-        tags.tag_item(ws, "f1", ["off-topic"], Actor("alice", "editor"), 0)
+        fb.tag_item(ws, "f1", ["off-topic"], Actor("alice", "editor"), 0)
     with pytest.raises(LiftboardError, match="retired"):
-        tags.bulk_tag(
-            ws, fb.FeedbackFilter(feedback_ids=("f1",)), Actor("alice", "editor"), add=["off-topic"]
-        )
-    tags.retire_tag(ws, "off-topic", Actor("bob", "admin"), retired=False)
-    assert tags.tag_item(ws, "f1", ["off-topic"], Actor("alice", "editor"), 0).changed == 1
-    assert list(tags.tag_history(ws, "off-topic").action) == [
+        fb.bulk_tag(ws, fb.FeedbackFilter(feedback_ids=("f1",)), Actor("alice", "editor"), add=["off-topic"])
+    fb.retire_tag(ws, "off-topic", Actor("bob", "admin"), retired=False)
+    assert fb.tag_item(ws, "f1", ["off-topic"], Actor("alice", "editor"), 0).changed == 1
+    assert list(fb.tag_history(ws, "off-topic").action) == [
         "tag.add",
         "tag.rename",
         "tag.retire",
@@ -79,52 +75,50 @@ def test_taxonomy_add_rename_retire_keeps_ids_and_history(ws: Workspace) -> None
 
 def test_taxonomy_bad_input(ws: Workspace) -> None:
     with pytest.raises(LiftboardError, match="already exists"):
-        tags.add_tag(ws, "Wrong", Actor("alice", "admin"))
+        fb.add_tag(ws, "Wrong", Actor("alice", "admin"))
     with pytest.raises(LiftboardError, match="blank"):
-        tags.add_tag(ws, "   ", Actor("alice", "admin"))
+        fb.add_tag(ws, "   ", Actor("alice", "admin"))
     with pytest.raises(LiftboardError, match="already exists"):
-        tags.rename_tag(ws, "wrong", "helpful", Actor("alice", "admin"))
+        fb.rename_tag(ws, "wrong", "helpful", Actor("alice", "admin"))
     with pytest.raises(LiftboardError, match="no tag 'nope'"):
-        tags.rename_tag(ws, "nope", "x", Actor("alice", "admin"))
+        fb.rename_tag(ws, "nope", "x", Actor("alice", "admin"))
     with pytest.raises(LiftboardError, match="who you are"):
-        tags.add_tag(ws, "fine", Actor("  ", "admin"))
-    assert len(tags.list_tags(ws, include_retired=True)) == 5
+        fb.add_tag(ws, "fine", Actor("  ", "admin"))
+    assert len(fb.list_tags(ws, include_retired=True)) == 5
 
 
 # -- tagging ----------------------------------------------------------------------------------------
 def test_tag_one_item_writes_review_and_audit(ws: Workspace) -> None:
-    assert tags.tag_item(
-        ws, "f3", ["wrong", "unsafe", "wrong"], Actor("alice", "editor"), 0
-    ) == tags.WriteResult(1, 0)
-    wrong, unsafe = tags.get_tag(ws, "wrong").tag_id, tags.get_tag(ws, "unsafe").tag_id
+    assert fb.tag_item(ws, "f3", ["wrong", "unsafe", "wrong"], Actor("alice", "editor"), 0) == fb.WriteResult(
+        1, 0
+    )
+    wrong, unsafe = fb.get_tag(ws, "wrong").tag_id, fb.get_tag(ws, "unsafe").tag_id
     assert _reviews(ws) == {("f3", "alice"): (sorted([wrong, unsafe]), 1)}
     # Saving the same tags again changes nothing and writes no audit row.
-    assert tags.tag_item(ws, "f3", ["unsafe", "wrong"], Actor("alice", "editor"), 1) == tags.WriteResult(0, 1)
-    assert tags.tag_item(ws, "f3", ["wrong"], Actor("alice", "editor"), 1) == tags.WriteResult(1, 0)
+    assert fb.tag_item(ws, "f3", ["unsafe", "wrong"], Actor("alice", "editor"), 1) == fb.WriteResult(0, 1)
+    assert fb.tag_item(ws, "f3", ["wrong"], Actor("alice", "editor"), 1) == fb.WriteResult(1, 0)
     audit = _tag_audit(ws)
     assert len(audit) == 2 and {a[0] for a in audit} == {"alice"} and {a[1] for a in audit} == {"f3"}
     assert json.loads(audit[0][2]) == {"tag_ids": [], "tags": [], "version": 0}
     assert json.loads(audit[1][2])["tags"] == ["unsafe", "wrong"]
     assert json.loads(audit[1][3]) == {"tag_ids": [wrong], "tags": ["wrong"], "version": 2}
-    trail = tags.audit_trail(ws, actor="alice")
+    trail = fb.audit_trail(ws, actor="alice")
     assert len(trail) == 2 and trail.target.tolist() == ["f3", "f3"]
 
 
 def test_unknown_tag_empty_selection_unknown_item_blank_reviewer(ws: Workspace) -> None:
     with pytest.raises(LiftboardError, match="no tag 'bogus'"):
-        tags.tag_item(ws, "f1", ["bogus"], Actor("alice", "editor"), 0)
+        fb.tag_item(ws, "f1", ["bogus"], Actor("alice", "editor"), 0)
     with pytest.raises(LiftboardError, match="No items"):
-        tags.save_tags(ws, Actor("alice", "editor"), [])
+        fb.save_tags(ws, Actor("alice", "editor"), [])
     with pytest.raises(LiftboardError, match="empty"):
-        tags.bulk_tag(
-            ws, fb.FeedbackFilter(signals=("nonexistent",)), Actor("alice", "editor"), add=["wrong"]
-        )
+        fb.bulk_tag(ws, fb.FeedbackFilter(signals=("nonexistent",)), Actor("alice", "editor"), add=["wrong"])
     with pytest.raises(LiftboardError, match="at least one tag"):
-        tags.bulk_tag(ws, fb.FeedbackFilter(), Actor("alice", "editor"))
+        fb.bulk_tag(ws, fb.FeedbackFilter(), Actor("alice", "editor"))
     with pytest.raises(LiftboardError, match="no feedback item 'f999999'"):
-        tags.tag_item(ws, "f999999", ["wrong"], Actor("alice", "editor"), 0)
+        fb.tag_item(ws, "f999999", ["wrong"], Actor("alice", "editor"), 0)
     with pytest.raises(LiftboardError, match="who you are"):
-        tags.tag_item(ws, "f1", ["wrong"], Actor("", "editor"), 0)
+        fb.tag_item(ws, "f1", ["wrong"], Actor("", "editor"), 0)
     assert _reviews(ws) == {} and _tag_audit(ws) == []
 
 
@@ -132,20 +126,18 @@ def test_stale_concurrent_edit_is_detected_not_overwritten(ws: Workspace) -> Non
     # Alice and Bob both load f5 at version 0; Bob saves first; Alice's save must be refused.
     seen = fb.queue(ws, fb.FeedbackFilter(feedback_ids=("f5",)), limit=1).rows.version[0]
     assert seen == 0
-    tags.tag_item(ws, "f5", ["helpful"], Actor("bob", "editor"), seen)
+    fb.tag_item(ws, "f5", ["helpful"], Actor("bob", "editor"), seen)
     with pytest.raises(LiftboardError, match="Someone else tagged item f5 since you loaded it; reload"):
-        tags.save_tags(
+        fb.save_tags(
             ws,
             Actor("alice", "editor"),
-            [tags.TagEdit("f6", ("wrong",), 0), tags.TagEdit("f5", ("wrong",), seen)],
+            [fb.TagEdit("f6", ("wrong",), 0), fb.TagEdit("f5", ("wrong",), seen)],
         )
     # Nothing of Alice's save was written (all or nothing), Bob's tags stand.
-    assert _reviews(ws) == {("f5", "bob"): ([tags.get_tag(ws, "helpful").tag_id], 1)}
+    assert _reviews(ws) == {("f5", "bob"): ([fb.get_tag(ws, "helpful").tag_id], 1)}
     # After reloading she sees version 1 and can save.
-    assert (
-        tags.tag_item(ws, "f5", ["wrong"], Actor("alice", "editor"), tags.item_version(ws, "f5")).changed == 1
-    )
-    assert tags.item_version(ws, "f5") == 2
+    assert fb.tag_item(ws, "f5", ["wrong"], Actor("alice", "editor"), fb.item_version(ws, "f5")).changed == 1
+    assert fb.item_version(ws, "f5") == 2
 
 
 def test_racing_threads_one_wins_the_other_is_told(ws: Workspace) -> None:
@@ -156,7 +148,7 @@ def test_racing_threads_one_wins_the_other_is_told(ws: Workspace) -> None:
     def save(i: int) -> None:
         barrier.wait()
         try:
-            tags.tag_item(ws, "f9", ["wrong"], Actor(f"r{i}", "editor"), 0)
+            fb.tag_item(ws, "f9", ["wrong"], Actor(f"r{i}", "editor"), 0)
             results.append("ok")
         except LiftboardError as exc:
             results.append(str(exc))
@@ -174,39 +166,39 @@ def test_bulk_tag_filtered_selection(ws: Workspace) -> None:
     flt = fb.FeedbackFilter(experiment="exp", signals=("reject",), model_versions=("v2",))
     n = fb.count(ws, flt)
     assert n > 50
-    tags.tag_item(ws, fb.queue(ws, flt, limit=1).rows.feedback_id[0], ["wrong"], Actor("alice", "editor"), 0)
-    preview = tags.bulk_preview(ws, flt, "alice", add=["wrong", "unsafe"])
-    assert preview == tags.WriteResult(changed=n, unchanged=0)  # the tagged one still gains 'unsafe'
-    token = tags.current_audit_id(ws)
-    res = tags.bulk_tag(
+    fb.tag_item(ws, fb.queue(ws, flt, limit=1).rows.feedback_id[0], ["wrong"], Actor("alice", "editor"), 0)
+    preview = fb.bulk_preview(ws, flt, "alice", add=["wrong", "unsafe"])
+    assert preview == fb.WriteResult(changed=n, unchanged=0)  # the tagged one still gains 'unsafe'
+    token = fb.current_audit_id(ws)
+    res = fb.bulk_tag(
         ws, flt, Actor("alice", "editor"), add=["wrong", "unsafe"], expected_count=n, seen_audit_id=token
     )
-    assert res == tags.WriteResult(changed=n, unchanged=0)
-    wrong, unsafe = tags.get_tag(ws, "wrong").tag_id, tags.get_tag(ws, "unsafe").tag_id
+    assert res == fb.WriteResult(changed=n, unchanged=0)
+    wrong, unsafe = fb.get_tag(ws, "wrong").tag_id, fb.get_tag(ws, "unsafe").tag_id
     revs = _reviews(ws)
     assert len(revs) == n and all(t == sorted([wrong, unsafe]) for t, _ in revs.values())
     assert len(_tag_audit(ws)) == n + 1
     # Again: nothing changes, no audit rows. Then remove one tag from all of them.
-    assert tags.bulk_tag(ws, flt, Actor("alice", "editor"), add=["wrong"]) == tags.WriteResult(0, n)
-    assert tags.bulk_tag(ws, flt, Actor("alice", "editor"), remove=["wrong"]).changed == n
+    assert fb.bulk_tag(ws, flt, Actor("alice", "editor"), add=["wrong"]) == fb.WriteResult(0, n)
+    assert fb.bulk_tag(ws, flt, Actor("alice", "editor"), remove=["wrong"]).changed == n
     assert all(t == [unsafe] for t, _ in _reviews(ws).values())
     assert len(_tag_audit(ws)) == 2 * n + 1
     # Other reviewers' rows are never touched by alice's bulk action.
-    tags.tag_item(ws, "f0", ["helpful"], Actor("bob", "editor"), tags.item_version(ws, "f0"))
-    tags.bulk_tag(ws, fb.FeedbackFilter(feedback_ids=("f0",)), Actor("alice", "editor"), add=["wrong"])
-    assert _reviews(ws)[("f0", "bob")][0] == [tags.get_tag(ws, "helpful").tag_id]
+    fb.tag_item(ws, "f0", ["helpful"], Actor("bob", "editor"), fb.item_version(ws, "f0"))
+    fb.bulk_tag(ws, fb.FeedbackFilter(feedback_ids=("f0",)), Actor("alice", "editor"), add=["wrong"])
+    assert _reviews(ws)[("f0", "bob")][0] == [fb.get_tag(ws, "helpful").tag_id]
 
 
 def test_bulk_tag_refuses_changed_selection_or_stale_items(ws: Workspace) -> None:
     flt = fb.FeedbackFilter(signals=("correct",))
     n = fb.count(ws, flt)
-    token = tags.current_audit_id(ws)
+    token = fb.current_audit_id(ws)
     with pytest.raises(LiftboardError, match=f"now holds {n} items, not the {n + 1}"):
-        tags.bulk_tag(ws, flt, Actor("alice", "editor"), add=["wrong"], expected_count=n + 1)
+        fb.bulk_tag(ws, flt, Actor("alice", "editor"), add=["wrong"], expected_count=n + 1)
     victim = fb.queue(ws, flt, limit=1).rows.feedback_id[0]
-    tags.tag_item(ws, victim, ["helpful"], Actor("bob", "editor"), 0)
+    fb.tag_item(ws, victim, ["helpful"], Actor("bob", "editor"), 0)
     with pytest.raises(LiftboardError, match=f"item {victim} since you loaded it"):
-        tags.bulk_tag(ws, flt, Actor("alice", "editor"), add=["wrong"], expected_count=n, seen_audit_id=token)
+        fb.bulk_tag(ws, flt, Actor("alice", "editor"), add=["wrong"], expected_count=n, seen_audit_id=token)
     assert len(_reviews(ws)) == 1
 
 
@@ -222,22 +214,22 @@ def _run(code: str, *args: str, **kw) -> subprocess.Popen:
 
 
 def test_tags_survive_a_restart_in_a_new_process(ws: Workspace, tmp_path: Path) -> None:
-    tags.add_tag(ws, "needs context", Actor("alice", "admin"))
-    tags.tag_item(ws, "f2", ["needs context", "wrong"], Actor("alice", "editor"), 0)
-    tags.bulk_tag(ws, fb.FeedbackFilter(signals=("reject",)), Actor("bob", "editor"), add=["irrelevant"])
+    fb.add_tag(ws, "needs context", Actor("alice", "admin"))
+    fb.tag_item(ws, "f2", ["needs context", "wrong"], Actor("alice", "editor"), 0)
+    fb.bulk_tag(ws, fb.FeedbackFilter(signals=("reject",)), Actor("bob", "editor"), add=["irrelevant"])
     n_reject = fb.count(ws, fb.FeedbackFilter(signals=("reject",)))
     path = ws.path
     ws.close()
     proc = _run(
         """
         import json, sys
-        from analytics import feedback as fb, tags
-        from analytics.store import open_workspace
+        from analytics import feedback as fb
+        from analytics.workspace import open_workspace
         ws = open_workspace(sys.argv[1])
         row = fb.queue(ws, fb.FeedbackFilter(feedback_ids=("f2",), reviewer="alice"), limit=1).rows.iloc[0]
         print(json.dumps({"tags": list(row.tags), "version": int(row.version),
                           "bob": fb.progress(ws, fb.FeedbackFilter(reviewer="bob")).tagged,
-                          "names": [t.name for t in tags.list_tags(ws)]}))
+                          "names": [t.name for t in fb.list_tags(ws)]}))
         """,
         str(path),
     )
@@ -255,17 +247,17 @@ def test_sigkill_mid_bulk_write_leaves_all_or_nothing(tmp_path: Path) -> None:
     proc = _run(
         """
         import sys
-        from analytics import feedback as fb, tags
-        from analytics.access import Actor
-        from analytics.store import open_workspace
+        from analytics import feedback as fb
+        from analytics.workspace import Actor
+        from analytics.workspace import open_workspace
         ws = open_workspace(sys.argv[1])
         print("ready", flush=True)
         i = 0
         while True:
             if i % 2 == 0:
-                tags.bulk_tag(ws, fb.FeedbackFilter(), Actor("writer", "editor"), add=["wrong"])
+                fb.bulk_tag(ws, fb.FeedbackFilter(), Actor("writer", "editor"), add=["wrong"])
             else:
-                tags.bulk_tag(ws, fb.FeedbackFilter(), Actor("writer", "editor"), remove=["wrong"])
+                fb.bulk_tag(ws, fb.FeedbackFilter(), Actor("writer", "editor"), remove=["wrong"])
             i += 1
             print("done", i, flush=True)
         """,

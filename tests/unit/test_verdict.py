@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from analytics import verdict
-from analytics.experiments import compare_metric
-from analytics.metrics import parse_metric
+from analytics.experiments import compare_metric, parse_metric, verdict
 from analytics.stats import Moments, compare, srm
 
 CONV = parse_metric("conversion:purchase:7d")

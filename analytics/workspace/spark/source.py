@@ -2,7 +2,7 @@
 
 ``SparkWorkspace`` is a ``Workspace``: the engines call ``query``/``query_df``/``scalar``/``columns`` on it as
 on the embedded one, with the same DuckDB SQL. A statement that reads a data table (events, assignments,
-predictions, feedback, users) is transpiled (``analytics.spark_sql``) and runs on Spark, which returns only
+predictions, feedback, users) is transpiled (``analytics.workspace.spark.sql``) and runs on Spark, which returns only
 the statement's small aggregate; any Liftboard table it joins (e.g. ``lb_prices``) is first registered in
 Spark as a temporary view of the local table. Every other statement (settings, prices, audit, tags) and every
 write runs on the local DuckDB workspace, as before. The one result that is not an aggregate is the feedback
@@ -12,19 +12,11 @@ kept locally (see ``analytics.feedback._copy_remote_items``).
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
-import logging
-import os
 import re
-import socket
 import sys
-import tempfile
-import threading
 import time
-import urllib.parse
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,11 +25,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import pandas as pd
 
 from analytics.errors import LiftboardError
-from analytics.spark_sql import SparkQuery, to_spark
-from analytics.store import CANONICAL, Workspace, open_workspace
+from analytics.workspace.spark.sql import SparkQuery, to_spark
+from analytics.workspace.store import CANONICAL, Workspace, open_workspace
 
 if TYPE_CHECKING:
     import pyarrow as pa
+from analytics.workspace.spark.session import SparkSettings, first_line, settings_from, spark_session
 
 T = TypeVar("T")
 
@@ -55,19 +48,10 @@ _TYPES = {
     "timestamp": "TIMESTAMP WITH TIME ZONE",
     "date": "DATE",
 }
+
 #: Local DuckDB type names → Spark DDL, for Liftboard tables registered as Spark views.
 _DDL = {"VARCHAR": "STRING", "TIMESTAMP": "TIMESTAMP_NTZ", "BIGINT[]": "ARRAY<BIGINT>"}
-#: SQL settings every Liftboard session needs, in local mode and on a Spark Connect server alike: naive timestamps
-#: as in the embedded engine (DuckDB's TIMESTAMP is Spark's TIMESTAMP_NTZ, also when Parquet is read), UTC, and a
-#: duplicated map key keeping its last value. On Connect they are set per session, leaving the server's alone.
-_SQL_CONF = {
-    "spark.sql.session.timeZone": "UTC",
-    "spark.sql.timestampType": "TIMESTAMP_NTZ",
-    "spark.sql.parquet.inferTimestampNTZ.enabled": "true",
-    "spark.sql.mapKeyDedupPolicy": "LAST_WIN",
-}
-#: Spark Connect's port when a URL names none.
-CONNECT_PORT = 15002
+
 #: What each engine function's query is for, in words for an error sentence.
 _PURPOSES = {
     "run_moments": "the per-variant metric sums",
@@ -75,7 +59,7 @@ _PURPOSES = {
     "list_experiments": "the list of experiments",
     "data_end": "where the data ends",
     "parse_metrics": "the event and signal names",
-    "_multi_variant_users": "the count of users exposed to several variants",
+    "multi_variant_users": "the count of users exposed to several variants",
     "load_costs": "the cost aggregates",
     "_add_events": "the daily active users and conversions",
     "top_users": "the top cost users",
@@ -92,157 +76,6 @@ _PURPOSES = {
     "unmatched_predictions": "the count of feedback rows that match no prediction",
     "date_range": "the feedback log's date range",
 }
-
-
-@dataclass(frozen=True)
-class SparkSettings:
-    """Where Spark is (a Spark Connect URL, or local mode) and where each data table is.
-
-    ``tables`` maps a kind (events, assignments, predictions, feedback, users) to a Parquet path (a file, a
-    folder or a glob) or to a table name in Spark's catalog.
-    """
-
-    tables: Mapping[str, str]
-    connect_url: str | None = None
-    local: bool = True
-
-    def __post_init__(self) -> None:
-        unknown = sorted(set(self.tables) - set(CANONICAL))
-        if unknown:
-            raise LiftboardError(
-                f"Spark tables must be one of {', '.join(CANONICAL)}; {', '.join(unknown)} is not a table kind."
-            )
-        if self.connect_url and not self.connect_url.startswith("sc://"):
-            raise LiftboardError(
-                f"The Spark Connect URL {self.connect_url!r} must start with sc://, like sc://host:15002."
-            )
-
-
-def settings_from(section: Mapping[str, Any] | None) -> SparkSettings | None:
-    """Settings from a ``[spark]`` section of ``.streamlit/secrets.toml`` (None when Spark is not configured)."""
-    if not section:
-        return None
-    tables = {str(k): str(v) for k, v in dict(section.get("tables") or {}).items()}
-    url = section.get("connect_url")
-    if not tables:
-        raise LiftboardError(
-            'The [spark] settings name no tables; add tables = {events = "path/or/table", ...}.'
-        )
-    return SparkSettings(tables=tables, connect_url=str(url) if url else None, local=not url)
-
-
-_SESSIONS: dict[str, Any] = {}
-_SESSION_LOCK = threading.Lock()
-
-
-def spark_session(settings: SparkSettings) -> Any:
-    """The process's Spark session for these settings, started once (local mode needs no network)."""
-    key = settings.connect_url or "local"
-    with _SESSION_LOCK:
-        if key in _SESSIONS:
-            return _SESSIONS[key]
-        try:
-            from pyspark.sql import SparkSession
-        except ImportError:
-            raise LiftboardError(
-                "pyspark is not installed; install requirements.txt to use a Spark source."
-            ) from None
-        if settings.connect_url:
-            _check_reachable(settings.connect_url)
-        try:
-            with warnings.catch_warnings():  # pyspark warns about pandas 3; we never hand it a DataFrame
-                warnings.simplefilter("ignore", FutureWarning)
-                if settings.connect_url:
-                    session = SparkSession.builder.remote(settings.connect_url).getOrCreate()
-                    for key, value in _SQL_CONF.items():
-                        session.conf.set(key, value)
-                else:
-                    session = _local_session(SparkSession)
-        except Exception as exc:  # noqa: BLE001  (any start-up failure becomes one sentence)
-            where = settings.connect_url or "local mode"
-            raise LiftboardError(f"Spark ({where}) could not start: {_first_line(exc)}") from None
-        for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
-            # pyspark logs every failed query with its JVM trace; ours becomes one LiftboardError sentence.
-            logging.getLogger(name).disabled = True
-        _SESSIONS[key] = session
-        return session
-
-
-def _check_reachable(url: str) -> None:
-    """Fail at once, in one sentence, when nothing answers at a Connect URL.
-
-    The Connect client connects lazily and then retries an unreachable server for ten minutes or more (its
-    policy, made for server restarts), which a user who mistyped the host would take for a hang.
-    """
-    parsed = urllib.parse.urlparse(url)
-    try:
-        host, port = parsed.hostname or "localhost", parsed.port or CONNECT_PORT
-    except ValueError:
-        raise LiftboardError(
-            f"The Spark Connect URL {url!r} has no valid port; use sc://host:15002."
-        ) from None
-    try:
-        with socket.create_connection((host, port), timeout=5):
-            pass
-    except OSError as exc:
-        why = exc.strerror or type(exc).__name__
-        raise LiftboardError(
-            f"Spark Connect at {host}:{port} is not reachable ({why}); check the URL and that the server runs."
-        ) from None
-
-
-def stop_sessions() -> None:
-    """Stop every Spark session this process started (its JVM stops working; a later query starts anew)."""
-    with _SESSION_LOCK:
-        for session in _SESSIONS.values():
-            session.stop()
-        _SESSIONS.clear()
-
-
-def _local_session(builder_cls: Any) -> Any:
-    # The driver's Python must be ours; the JVM binds loopback only and writes nothing in the work tree.
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    scratch = Path(tempfile.gettempdir()) / "liftboard-spark"
-    scratch.mkdir(parents=True, exist_ok=True)
-    # Spark's own start-up chatter (native-library and config warnings) stays out of the user's terminal.
-    log_conf = scratch / "log4j2.properties"
-    log_conf.write_text(
-        "rootLogger.level = off\nrootLogger.appenderRef.stderr.ref = console\n"
-        "appender.console.type = Console\nappender.console.name = console\n"
-        "appender.console.target = SYSTEM_ERR\nappender.console.layout.type = PatternLayout\n"
-        "appender.console.layout.pattern = %m%n\n"
-    )
-    os.environ.setdefault(  # the local driver JVM starts with this log configuration
-        "PYSPARK_SUBMIT_ARGS",
-        f"--driver-java-options -Dlog4j2.configurationFile=file:{log_conf} pyspark-shell",
-    )
-    session = (
-        builder_cls.builder.master("local[2]")
-        .appName("liftboard")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", "2")  # one per local core; a cluster sets its own
-        .config("spark.default.parallelism", "2")
-        .config("spark.driver.memory", "1g")
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.sql.warehouse.dir", str(scratch / "warehouse"))
-        .config("spark.sql.adaptive.enabled", "true")
-        .config(map=_SQL_CONF)
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("OFF")  # errors come back as LiftboardError sentences, not log lines
-    return session
-
-
-def _first_line(exc: BaseException) -> str:
-    """The engine's own message, one line, without the JVM stack trace or Spark's doc links."""
-    text = getattr(exc, "getMessage", None)
-    msg = text() if callable(text) else str(exc)
-    line = next((ln.strip() for ln in str(msg).splitlines() if ln.strip()), type(exc).__name__)
-    line = line.split(" Please, refer to ")[0].split(" SQLSTATE:")[0].strip()
-    return line if line.endswith(".") else line + "."
 
 
 def _purpose() -> str:
@@ -353,7 +186,7 @@ class SparkWorkspace(Workspace):
         except LiftboardError:
             raise
         except Exception as exc:  # noqa: BLE001  (Py4J, Spark Connect/gRPC errors: never a JVM trace)
-            raise LiftboardError(f"Spark could not compute {purpose}: {_first_line(exc)}") from None
+            raise LiftboardError(f"Spark could not compute {purpose}: {first_line(exc)}") from None
 
     def _register_locals(self, planned: SparkQuery) -> None:
         for name in sorted(t for t in planned.tables if t.startswith("lb_")):
@@ -455,7 +288,7 @@ def register_sources(spark: Any, tables: Mapping[str, str], *, refresh: bool = F
             frame.createOrReplaceTempView(kind)
         except Exception as exc:  # noqa: BLE001
             raise LiftboardError(
-                f"Spark could not open the {kind} table at {source}: {_first_line(exc)}"
+                f"Spark could not open the {kind} table at {source}: {first_line(exc)}"
             ) from None
 
 
@@ -482,54 +315,6 @@ def open_spark_workspace(
         sources=dict(settings.tables),
         describe=where,
     )
-
-
-# -- the command line: one helper for analyze, cost and drift -----------------------------------------------
-
-
-def add_spark_flags(parser: argparse.ArgumentParser) -> None:
-    """``--spark-local``, ``--spark-connect URL`` and ``--spark-table KIND=PATH`` on a command."""
-    g = parser.add_argument_group("Spark source (data tables in a lake; --db keeps settings and prices)")
-    g.add_argument("--spark-local", action="store_true", help="run the queries on Spark in local mode")
-    g.add_argument(
-        "--spark-connect", metavar="URL", help="run the queries on a Spark Connect server, sc://host:15002"
-    )
-    g.add_argument(
-        "--spark-table",
-        action="append",
-        default=[],
-        metavar="KIND=PATH",
-        help="a data table as a Parquet path or Spark table name, e.g. events=s3a://lake/events (repeatable)",
-    )
-
-
-def settings_from_args(args: argparse.Namespace) -> SparkSettings | None:
-    """Spark settings from the flags; None when no Spark flag is given (the embedded tables are used)."""
-    pairs = getattr(args, "spark_table", None) or []
-    url = getattr(args, "spark_connect", None)
-    if not pairs and not url and not getattr(args, "spark_local", False):
-        return None
-    tables = {}
-    for pair in pairs:
-        kind, sep, source = pair.partition("=")
-        if not sep or not kind.strip() or not source.strip():
-            raise LiftboardError(
-                f"--spark-table {pair!r} must be KIND=PATH, e.g. events=/lake/events.parquet."
-            )
-        tables[kind.strip()] = source.strip()
-    if not tables:
-        raise LiftboardError(
-            "A Spark source needs its tables; add --spark-table events=PATH (and the others)."
-        )
-    return SparkSettings(tables=tables, connect_url=url, local=not url)
-
-
-def workspace_from_args(args: argparse.Namespace) -> Workspace:
-    """The workspace a read-only command runs on: Spark when Spark flags are given, else the --db file."""
-    settings = settings_from_args(args)
-    if settings is None:
-        return open_workspace(args.db, create=False, read_only=True)
-    return open_spark_workspace(args.db, settings)
 
 
 def open_configured(db: str | Path, spark_section: Mapping[str, Any] | None) -> Workspace:

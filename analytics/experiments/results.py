@@ -1,0 +1,143 @@
+"""The frozen result of an analysis, per metric, arm and segment, and its JSON document."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from analytics.errors import LiftboardError
+from analytics.experiments.spec import MetricSpec, parse_metric
+from analytics.stats import Comparison, Moments, SrmResult
+
+
+@dataclass(frozen=True)
+class ArmStats:
+    """One arm on one metric: users counted (window elapsed), mean and per-user variance, raw moments."""
+
+    name: str
+    users: int
+    mean: float
+    variance: float
+    moments: Moments
+
+
+@dataclass(frozen=True)
+class MetricResult:
+    """One metric: per-arm statistics and each variant compared against the control."""
+
+    spec: MetricSpec
+    role: str
+    variants: tuple[ArmStats, ...]
+    comparisons: tuple[Comparison, ...]
+    incomplete: int  # exposed users left out because their window had not elapsed when the data ends
+    cuped_theta: float | None = None
+    variance_reduction: float | None = None
+    note: str | None = None  # e.g. arms left out because the metric does not apply to them
+
+    def arm(self, name: str) -> ArmStats:
+        """An arm's statistics; an arm the metric does not apply to (see ``note``) falls back to the baseline."""
+        found = next((a for a in self.variants if a.name == name), None)
+        if found is None and self.baseline is not None:
+            found = next(a for a in self.variants if a.name == self.baseline)
+        if found is None:
+            raise LiftboardError(f"{self.spec.text} has no arm {name!r}.")
+        return found
+
+    def users(self, name: str) -> int | None:
+        """Users counted in an arm, None where the metric does not apply."""
+        return next((a.users for a in self.variants if a.name == name), None)
+
+    @property
+    def baseline(self) -> str | None:
+        """The arm the comparisons are against (the control, unless the metric does not apply to it)."""
+        return self.comparisons[0].baseline if self.comparisons else None
+
+    def comparison(self, variant: str) -> Comparison:
+        return next(c for c in self.comparisons if c.variant == variant)
+
+
+@dataclass(frozen=True)
+class SegmentResult:
+    """The metrics within one segment value (p-values Benjamini–Hochberg adjusted across segments)."""
+
+    value: str
+    exposed: dict[str, int]
+    metrics: tuple[MetricResult, ...]
+
+
+@dataclass(frozen=True)
+class ExperimentResult:
+    """Everything the page, the CLI, the report and the tests read about one analysis."""
+
+    experiment: str
+    control: str
+    variants: tuple[str, ...]  # the control first
+    exposed: dict[str, int]
+    multi_variant_users: int
+    srm: SrmResult
+    metrics: tuple[MetricResult, ...]
+    alpha: float
+    cuped: bool
+    sequential: bool
+    winsorize: float | None
+    data_end: datetime
+    segment: str | None = None
+    segments: tuple[SegmentResult, ...] = ()
+    warnings: tuple[str, ...] = field(default=())
+
+    def metric(self, spec: str) -> MetricResult:
+        return next(m for m in self.metrics if m.spec.text == spec or m.spec == parse_metric(spec))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document of DESIGN.md's `analyze --json` (plus extra fields)."""
+        return _clean(
+            {
+                "experiment": self.experiment,
+                "control": self.control,
+                "srm": {"p_value": self.srm.p_value, "ok": self.srm.ok, "chi2": self.srm.chi2,
+                        "observed": self.srm.observed, "expected": self.srm.expected},
+                "metrics": [_metric_dict(m) for m in self.metrics],
+                "alpha": self.alpha,
+                "cuped": self.cuped,
+                "sequential": self.sequential,
+                "winsorize": self.winsorize,
+                "data_end": self.data_end.isoformat(),
+                "multi_variant_users": self.multi_variant_users,
+                "segment": self.segment,
+                "segments": [
+                    {"value": s.value, "exposed": s.exposed, "metrics": [_metric_dict(m) for m in s.metrics]}
+                    for s in self.segments
+                ],
+                "warnings": list(self.warnings),
+            }
+        )  # fmt: skip
+
+
+def _metric_dict(m: MetricResult) -> dict[str, Any]:
+    return {
+        "spec": m.spec.text,
+        "label": m.spec.label,
+        "role": m.role,
+        "aggregate": m.spec.aggregate,
+        "variants": [
+            {"name": a.name, "users": a.users, "mean": a.mean, "variance": a.variance} for a in m.variants
+        ],
+        "comparisons": [c.as_dict() for c in m.comparisons],
+        "incomplete_users": m.incomplete,
+        "cuped_theta": m.cuped_theta,
+        "variance_reduction": m.variance_reduction,
+        "note": m.note,
+    }
+
+
+def _clean(obj: Any) -> Any:
+    """NaN and infinities become null so the JSON is strict."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    return obj

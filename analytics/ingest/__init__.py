@@ -1,0 +1,83 @@
+"""Getting data in: detect a file, map its columns, stage, check and load it in one transaction; the demo."""
+
+import lazy_loader
+
+# Names load on first use (PEP 562): `python -m analytics --help` stays fast, and a caller pays only for
+# the modules it uses. Every public name of the package is listed here.
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__,
+    submodules=[
+        "checks",
+        "demo",
+        "demo_rows",
+        "demo_truth",
+        "detect",
+        "loader",
+        "mapping",
+        "report",
+        "staging",
+        "upload",
+        "write",
+    ],
+    submod_attrs={
+        "checks": [
+            "EXACT_LIMIT",
+            "EXTRA_TYPES",
+            "LEADING_ZERO_RE",
+            "PERIOD_TAIL_DAYS",
+            "THOUSANDS_RE",
+            "TYPE_SAMPLE",
+            "required_columns",
+            "validation_report",
+        ],
+        "demo": ["build_demo", "populate_demo"],
+        "demo_rows": ["arrow_timestamps", "draw_arms", "draw_events", "draw_predictions", "draw_users"],
+        "demo_truth": [
+            "CATEGORIES",
+            "DAY",
+            "DAYS",
+            "DRIFT_DAY",
+            "DemoTruth",
+            "EVENTS",
+            "EXPERIMENT_CONFIG",
+            "EXPOSURE_DAYS",
+            "ModelTruth",
+            "START",
+            "TRUTH",
+        ],
+        "detect": [
+            "DEFAULT_MAX_MB",
+            "DELIMITERS",
+            "ENCODINGS",
+            "FileInfo",
+            "detect_delimiter",
+            "detect_encoding",
+            "max_bytes_default",
+            "sniff",
+            "utf8_copy",
+        ],
+        "loader": ["LoadResult", "load", "validate"],
+        "mapping": [
+            "MAX_COLUMNS",
+            "SYNONYMS",
+            "canonical_columns",
+            "check_header",
+            "check_kind",
+            "extra_names",
+            "guess_mapping",
+            "normalise",
+            "resolve_mapping",
+        ],
+        "report": ["Column", "Issue", "ValidationReport"],
+        "staging": ["READER_TYPES", "raw_refs", "read_error", "reader_types", "source_sql", "stage_sql"],
+        "upload": ["FileHasher", "Preview", "preview", "spool"],
+        "write": [
+            "Progress",
+            "delete_dataset",
+            "finish_load",
+            "run_with_progress",
+            "table_columns",
+            "whoami",
+        ],
+    },
+)

@@ -1,0 +1,25 @@
+"""The Overview: per experiment, the evidence from every engine, the five-stage ladder and the founder's report."""
+
+import lazy_loader
+
+# Names load on first use (PEP 562): `python -m analytics --help` stays fast, and a caller pays only for
+# the modules it uses. Every public name of the package is listed here.
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__,
+    submodules=["evidence", "report", "stages"],
+    submod_attrs={
+        "evidence": [
+            "Card",
+            "DEFAULT_SEGMENT",
+            "ExperimentOverview",
+            "Overview",
+            "SEGMENT_KEY",
+            "THRESHOLDS_KEY",
+            "build",
+            "save_thresholds",
+            "thresholds",
+        ],
+        "report": ["Report", "build_report", "write_report"],
+        "stages": ["Evidence", "Ladder", "Rule", "STAGES", "Stage", "Thresholds", "ladder"],
+    },
+)
