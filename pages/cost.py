@@ -8,7 +8,7 @@ import streamlit as st
 from analytics import cost
 from analytics.charts import cost as charts
 from analytics.cost import Price, set_prices
-from analytics.experiments import list_experiments
+from analytics.experiments import default_control, list_experiments
 from pages._ui import actor, download_csv, guarded, page, set_url_state, url_state, workspace
 
 page()  # first: nothing of this page renders outside app.py's sign-in gate and sidebar
@@ -255,13 +255,9 @@ else:
     set_url_state(experiment=exp)
     with st.spinner("Computing revenue and cost per exposed user…"):
         arms = guarded(_arms, token, str(ws.path), exp, 7)
-    setting = ws.get_setting(f"experiment:{exp}") or {}
-    names = [a.variant for a in arms]
-    control = (
-        setting.get("control")
-        if isinstance(setting, dict) and setting.get("control") in names
-        else ("control" if "control" in names else names[0])
-    )
+    choice = default_control(ws, exp, [a.variant for a in arms])
+    st.caption(choice.sentence())
+    control = choice.arm
     ue = guarded(
         cost.unit_economics,
         arms,

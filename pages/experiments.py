@@ -86,11 +86,11 @@ if config.description:
 verdict_area = st.container()
 
 arms = list(summary.variants)
-default_control = config.control if config.control in arms else ("control" if "control" in arms else arms[0])
+default = experiments.default_control(ws, name, arms)
 url_metrics = [m for m in url_state("metrics", "").split(",") if m]
 _seed("exp_metrics", url_metrics or list(config.metrics) or ["conversion:purchase:7d"])
-url_ctrl = url_state("control", default_control)
-_seed("exp_control", url_ctrl if url_ctrl in arms else default_control)
+url_ctrl = url_state("control", default.arm)
+_seed("exp_control", url_ctrl if url_ctrl in arms else default.arm)
 _seed("exp_cuped", url_state("cuped", "") == "1")
 _seed("exp_seq", url_state("sequential", "") == "1")
 _seed("exp_bayes", url_state("bayesian", "") == "1")
@@ -113,6 +113,8 @@ metrics = st.multiselect(
 )
 c1, c2, c3 = st.columns(3)
 control = c1.selectbox("Control arm", arms, key="exp_control")
+if control == default.arm:
+    c1.caption(f"{control}: {default.because}.")
 alpha = c2.selectbox("α", ALPHAS, key="exp_alpha", help="Significance level (two-sided).")
 win = c3.selectbox("Winsorize at percentile", WINSOR, key="exp_win", help="Cap outlying per-user values.")
 t1, t2, t3 = st.columns(3)
@@ -126,7 +128,7 @@ segment = st.selectbox("Break down by segment", seg_options, key="exp_seg")
 set_url_state(
     experiment=name,
     metrics=",".join(metrics),
-    control=None if control == default_control else control,
+    control=None if control == default.arm else control,
     cuped="1" if cuped else None,
     sequential="1" if sequential else None,
     bayesian="1" if bayes else None,

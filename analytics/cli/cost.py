@@ -20,6 +20,7 @@ from analytics.cost import (
     unit_economics,
     with_weeks,
 )
+from analytics.experiments import choose_control, default_control
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -32,7 +33,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "the lift pays for its cost.",
     )
     p.add_argument("--experiment", help="experiment for unit economics (incremental revenue vs cost)")
-    p.add_argument("--control", help="control variant (default: the experiment's setting, else 'control')")
+    p.add_argument(
+        "--control",
+        help="control variant (default: the saved setting, else an arm named like control/baseline/A, else the first arm)",
+    )
     p.add_argument("--window", type=int, default=7, help="days after exposure for unit economics (default 7)")
     p.add_argument(
         "--revenue-event", default="purchase", help="event whose value is revenue (default purchase)"
@@ -75,16 +79,6 @@ def _num(x: Any) -> Any:
     except (TypeError, ValueError):
         return x
     return f if math.isfinite(f) else None
-
-
-def _control(ws: Any, experiment: str, arms: tuple[Any, ...], given: str | None) -> str:
-    if given:
-        return given
-    setting = ws.get_setting(f"experiment:{experiment}") or {}
-    names = [a.variant for a in arms]
-    if isinstance(setting, dict) and setting.get("control") in names:
-        return str(setting["control"])
-    return "control" if "control" in names else sorted(names)[0]
 
 
 def document(summary: CostSummary, data: Any, top: Any, ue: UnitEconomics | None) -> dict[str, Any]:
@@ -218,13 +212,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             period=args.period,
         )
         top = top_users(ws, limit=args.top)
-        ue = None
+        ue = choice = None
         if args.experiment:
             arms = fetch_arms(ws, args.experiment, window_days=args.window, revenue_event=args.revenue_event)
+            names = [a.variant for a in arms]
+            # A --control that is no arm goes through as given: unit_economics names the arms there are.
+            choice = (
+                choose_control(names, given=args.control)
+                if args.control
+                else default_control(ws, args.experiment, names)
+            )
             ue = unit_economics(
                 arms,
                 experiment=args.experiment,
-                control=_control(ws, args.experiment, arms, args.control),
+                control=args.control or choice.arm,
                 window_days=args.window,
                 revenue_event=args.revenue_event,
                 multipliers=summary.model_multipliers,
@@ -232,6 +233,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         ws.close()
     doc = document(summary, data, top, ue)
+    if doc["unit_economics"] is not None and choice is not None:
+        doc["unit_economics"]["control_reason"] = str(choice.reason)
+        doc["unit_economics"]["control_sentence"] = choice.sentence()
     if not args.json:
         _print(summary, doc)
     return doc
@@ -267,6 +271,7 @@ def _print(s: CostSummary, doc: dict[str, Any]) -> None:
     if s.budget:
         print(s.budget.sentence)
     if doc["unit_economics"]:
+        print(doc["unit_economics"].get("control_sentence", ""))
         for v in doc["unit_economics"]["variants"]:
             print(v["reading"])
     for note in s.notes:

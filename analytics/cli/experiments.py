@@ -24,7 +24,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         default=[],
         help="metric spec, e.g. conversion:purchase:7d (repeatable; default: the experiment's saved metrics)",
     )
-    p.add_argument("--control", help="the control arm (default: saved setting, else 'control')")
+    p.add_argument(
+        "--control",
+        help="the control arm (default: the saved setting, else an arm named like control/baseline/A, else the first arm)",
+    )
     p.add_argument(
         "--cuped", action="store_true", help="reduce variance with the pre-exposure period (CUPED)"
     )
@@ -69,7 +72,7 @@ def _print(result: Any) -> None:
         print(f"WARNING: {warn}\n")
     mode = "sequential (safe to peek)" if result.sequential else "fixed-horizon"
     arms = ", ".join(f"{a} {n:,}" for a, n in result.exposed.items())
-    print(f"Experiment {result.experiment}: {arms} exposed users; control {result.control}; {mode}"
+    print(f"Experiment {result.experiment}: {arms} exposed users; control {result.control} ({result.control_choice.because}); {mode}"
           f"{'; CUPED' if result.cuped else ''}; SRM p = {result.srm.p_value:.3g}.")  # fmt: skip
     for m in result.metrics:
         print(f"\n{m.spec.text} ({m.role})")

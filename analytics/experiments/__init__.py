@@ -10,9 +10,15 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
     submod_attrs={
         "analysis": ["analyze", "compare_metric", "run_moments"],
         "arms": [
+            "CONTROL_NAMES",
+            "ControlChoice",
+            "ControlReason",
             "ExperimentConfig",
             "ExperimentSummary",
+            "choose_control",
             "data_end",
+            "default_control",
+            "experiment_arms",
             "experiment_config",
             "list_experiments",
             "multi_variant_users",

@@ -130,7 +130,8 @@ def analyze(
     """Analyse an experiment on the given metric specs; every user error is a LiftboardError."""
     if not 0.0 < alpha < 1.0:
         raise LiftboardError(f"The significance level α must be between 0 and 1, e.g. 0.05 (got {alpha}).")
-    ctrl, arms = resolve_arms(ws, experiment, control)
+    choice, arms = resolve_arms(ws, experiment, control)
+    ctrl = choice.arm
     specs = parse_metrics(ws, metrics)
     seg = resolve_segment(ws, segment) if segment else None
     end = data_end(ws)
@@ -169,7 +170,7 @@ def analyze(
             "confirm, not findings."
         )
     return ExperimentResult(
-        experiment=experiment, control=ctrl, variants=arms, exposed=exposed, multi_variant_users=multi,
+        experiment=experiment, control=ctrl, control_reason=choice.reason, variants=arms, exposed=exposed, multi_variant_users=multi,
         srm=srm_result, metrics=results, alpha=alpha, cuped=cuped, sequential=sequential,
         winsorize=winsorize, data_end=end, segment=segment, segments=segments, warnings=tuple(warnings),
     )  # fmt: skip

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from analytics.errors import LiftboardError
 from analytics.workspace import Workspace
@@ -70,15 +72,84 @@ def experiment_config(ws: Workspace, name: str) -> ExperimentConfig:
     )
 
 
-def resolve_arms(ws: Workspace, experiment: str, control: str | None) -> tuple[str, tuple[str, ...]]:
-    """The control arm and all arms (control first), or a LiftboardError naming what is wrong."""
-    arms = tuple(
+#: Arm names taken for the control when none is saved, compared case-insensitively; the first that matches
+#: wins (tools name it `control`, `Control`, `baseline`, `original`, `default`, `off`, `A` or `0`).
+CONTROL_NAMES: tuple[str, ...] = ("control", "baseline", "original", "default", "off", "a", "0")
+
+
+class ControlReason(StrEnum):
+    """Why an arm is the control: the reader of a lift must be able to tell a choice from a guess."""
+
+    CHOSEN = "chosen"  # named by the user (--control, the page's control box)
+    SAVED = "saved"  # the experiment's saved setting
+    NAMED = "named"  # recognised by its name (CONTROL_NAMES)
+    GUESSED = "guessed"  # none of the above: the first arm by name
+
+
+_BECAUSE = {
+    ControlReason.CHOSEN: "chosen",
+    ControlReason.SAVED: "saved in the experiment's settings",
+    ControlReason.NAMED: "recognised by its name",
+    ControlReason.GUESSED: "no arm is named like a control, so the first arm by name is used: a guess; "
+    "set the control in the experiment's settings or pass --control",
+}
+
+
+@dataclass(frozen=True)
+class ControlChoice:
+    """The control arm and why it is the control."""
+
+    arm: str
+    reason: ControlReason
+
+    @property
+    def because(self) -> str:
+        return _BECAUSE[self.reason]
+
+    def sentence(self) -> str:
+        return f"Control: {self.arm} ({self.because})."
+
+
+def choose_control(
+    arms: Sequence[str], *, saved: str | None = None, given: str | None = None
+) -> ControlChoice:
+    """The one rule for the control arm: the user's choice, else the saved one, else a control-like name,
+    else the first arm by name (a guess, said so). A given or saved arm that is not among ``arms`` is ignored
+    here; ``resolve_arms`` refuses a given one."""
+    if not arms:
+        raise LiftboardError("An experiment without arms has no control.")
+    if given in arms:
+        return ControlChoice(str(given), ControlReason.CHOSEN)
+    if saved in arms:
+        return ControlChoice(str(saved), ControlReason.SAVED)
+    by_name = {str(a).strip().lower(): a for a in sorted(arms, reverse=True)}  # the first by name wins ties
+    for name in CONTROL_NAMES:
+        if name in by_name:
+            return ControlChoice(str(by_name[name]), ControlReason.NAMED)
+    return ControlChoice(str(sorted(arms)[0]), ControlReason.GUESSED)
+
+
+def default_control(ws: Workspace, experiment: str, arms: Sequence[str]) -> ControlChoice:
+    """The control of an experiment when the user names none (used by the analysis, every page and the CLI)."""
+    return choose_control(arms, saved=experiment_config(ws, experiment).control)
+
+
+def experiment_arms(ws: Workspace, experiment: str) -> tuple[str, ...]:
+    """An experiment's arms by name (empty when it is not in the assignments)."""
+    return tuple(
         r[0]
         for r in ws.query(
             f"SELECT DISTINCT variant FROM {ws.table('assignments')} WHERE experiment = ? ORDER BY 1",  # noqa: S608
             [experiment],
         )
     )
+
+
+def resolve_arms(
+    ws: Workspace, experiment: str, control: str | None
+) -> tuple[ControlChoice, tuple[str, ...]]:
+    """The control arm (and why) and all arms (control first), or a LiftboardError naming what is wrong."""
+    arms = experiment_arms(ws, experiment)
     if not arms:
         known = [e.name for e in list_experiments(ws)]
         close = difflib.get_close_matches(experiment, known, n=3)
@@ -92,14 +163,14 @@ def resolve_arms(ws: Workspace, experiment: str, control: str | None) -> tuple[s
         raise LiftboardError(
             f"The experiment {experiment!r} has only one arm ({arms[0]}); a comparison needs at least two."
         )
-    ctrl = control or experiment_config(ws, experiment).control
-    if ctrl is None:
-        ctrl = "control" if "control" in arms else arms[0]
-    if ctrl not in arms:
+    if control is not None and control not in arms:
         raise LiftboardError(
-            f"The experiment {experiment!r} has no arm {ctrl!r}; its arms are: {', '.join(arms)}."
+            f"The experiment {experiment!r} has no arm {control!r}; its arms are: {', '.join(arms)}."
         )
-    return ctrl, (ctrl, *(a for a in arms if a != ctrl))
+    choice = (
+        ControlChoice(control, ControlReason.CHOSEN) if control else default_control(ws, experiment, arms)
+    )
+    return choice, (choice.arm, *(a for a in arms if a != choice.arm))
 
 
 def data_end(ws: Workspace) -> datetime:

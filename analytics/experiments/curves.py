@@ -87,7 +87,8 @@ def cumulative_lift(
     over the users whose day d has elapsed. One SQL groups by day; the sums are cumulated here.
     """
 
-    ctrl, arms = resolve_arms(ws, experiment, control)
+    choice, arms = resolve_arms(ws, experiment, control)
+    ctrl = choice.arm
     spec = parse_metrics(ws, [metric])[0]
     end = data_end(ws)
     points: list[LiftPoint] = []

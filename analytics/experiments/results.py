@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from analytics.errors import LiftboardError
+from analytics.experiments.arms import ControlChoice, ControlReason
 from analytics.experiments.spec import MetricSpec, parse_metric
 from analytics.stats import Comparison, Moments, SrmResult
 
@@ -86,6 +87,13 @@ class ExperimentResult:
     segment: str | None = None
     segments: tuple[SegmentResult, ...] = ()
     warnings: tuple[str, ...] = field(default=())
+    control_reason: ControlReason = (
+        ControlReason.CHOSEN
+    )  # why `control` is the control (see arms.choose_control)
+
+    @property
+    def control_choice(self) -> ControlChoice:
+        return ControlChoice(self.control, self.control_reason)
 
     def metric(self, spec: str) -> MetricResult:
         return next(m for m in self.metrics if m.spec.text == spec or m.spec == parse_metric(spec))
@@ -96,6 +104,7 @@ class ExperimentResult:
             {
                 "experiment": self.experiment,
                 "control": self.control,
+                "control_reason": str(self.control_reason),
                 "srm": {"p_value": self.srm.p_value, "ok": self.srm.ok, "chi2": self.srm.chi2,
                         "observed": self.srm.observed, "expected": self.srm.expected},
                 "metrics": [_metric_dict(m) for m in self.metrics],

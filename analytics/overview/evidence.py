@@ -96,7 +96,7 @@ def _experiment_part(
     if ws.has_table("predictions") and "cost" not in cfg.primary:
         specs.append("cost:7d")
     try:
-        result = experiments.analyze(ws, name, specs, control=cfg.control)
+        result = experiments.analyze(ws, name, specs)
     except LiftboardError as exc:
         cards.append(Card("Does it work?", str(exc), "missing", "experiments", {"experiment": name}))
         return ev, cards, result
@@ -130,7 +130,7 @@ def _experiment_part(
                               {"experiment": name}))  # fmt: skip
     # Bias check: the primary metric by segment, BH-corrected; a segment is harmed when significantly worse.
     try:
-        seg_res = experiments.analyze(ws, name, [cfg.primary], control=cfg.control, segment=seg)
+        seg_res = experiments.analyze(ws, name, [cfg.primary], segment=seg)
         harmed = []
         for s in seg_res.segments:
             for c in s.metrics[0].comparisons:
@@ -174,11 +174,12 @@ def _cost_part(ws: Workspace, notes: dict[str, str]) -> dict[str, Any]:
     return ev
 
 
-def _roi(ws: Workspace, name: str, control: str | None, notes: dict[str, str]) -> float | None:
-
+def _roi(ws: Workspace, name: str, notes: dict[str, str]) -> float | None:
+    """The best variant's ROI against the control the analysis uses (experiments.default_control)."""
     try:
         arms = fetch_arms(ws, name)
-        ue = unit_economics(arms, experiment=name, control=control or arms[0].variant)
+        control = experiments.default_control(ws, name, [a.variant for a in arms]).arm
+        ue = unit_economics(arms, experiment=name, control=control)
     except LiftboardError as exc:
         notes["roi"] = str(exc)
         return None
@@ -269,7 +270,7 @@ def build(ws: Workspace, *, only: str | None = None) -> Overview:
         cfg = experiments.experiment_config(ws, name)
         exp_ev, cards, result = _experiment_part(ws, name, cfg, seg, notes)
         fb_ev, fb_card = _feedback_part(ws, name, notes)
-        roi = _roi(ws, name, cfg.control, notes) if ws.has_table("predictions") else None
+        roi = _roi(ws, name, notes) if ws.has_table("predictions") else None
         ev = Evidence(experiment=name, **exp_ev, **cost_ev, **drift_ev, **fb_ev, **gov, roi=roi, notes=notes)
         all_cards = [*cards, drift_card] + ([fb_card] if fb_card else [])
         out.append(

@@ -180,7 +180,7 @@ def build_report(ws: Workspace, experiment: str, *, generated_at: datetime | Non
         )
     cfg = experiments.experiment_config(ws, experiment)
     specs = [s for s in (cfg.primary, *cfg.secondary, *cfg.guardrails) if s]
-    result = experiments.analyze(ws, experiment, specs, control=cfg.control)
+    result = experiments.analyze(ws, experiment, specs)
     when = (generated_at or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
 
     srm = verdict.srm_sentence(result.srm)

@@ -55,7 +55,7 @@ _DDL = {"VARCHAR": "STRING", "TIMESTAMP": "TIMESTAMP_NTZ", "BIGINT[]": "ARRAY<BI
 #: What each engine function's query is for, in words for an error sentence.
 _PURPOSES = {
     "run_moments": "the per-variant metric sums",
-    "resolve_arms": "the list of an experiment's arms",
+    "experiment_arms": "the list of an experiment's arms",
     "list_experiments": "the list of experiments",
     "data_end": "where the data ends",
     "parse_metrics": "the event and signal names",
