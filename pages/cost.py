@@ -147,9 +147,9 @@ per_day = period == "day"
 if not scenario.is_identity:
     st.info("**What-if scenario applied**: every number below is recomputed for the scenario in *What if…*.")
 st.markdown(f"**{fit.reading}**")
-if summary.projection:
-    p10 = next(p for p in summary.projection if p.multiple == 10)
-    monthly = p10.cost * (cost.DAYS_PER_MONTH if per_day else cost.DAYS_PER_MONTH / 7)
+p10 = summary.projected(10.0)
+if p10 is not None:
+    monthly = summary.projected_monthly(10.0)
     st.markdown(
         _md(
             f"At 10× today's {p10.x / 10:,.0f} {'daily' if per_day else 'weekly'} active users, the AI "
@@ -174,7 +174,7 @@ c3.metric(
     "Monthly run-rate",
     _card(h.monthly_run_rate),
     border=True,
-    help=f"{_usd(h.monthly_run_rate)}: mean daily cost over the last 7 days × 30.4.",
+    help=f"{_usd(h.monthly_run_rate)}: mean daily cost over the last 7 days × {cost.DAYS_PER_MONTH:.2f} days.",
 )
 c4.metric(
     "Scaling exponent b",

@@ -8,7 +8,7 @@ Definitions used everywhere (page, CLI, report):
 - **active user (of a day)**: a user with at least one prediction that day. When an events table exists,
   *event-active* users (≥1 event that day) are reported beside them.
 - **cost per active user**: total cost ÷ the sum of daily active users, i.e. the cost of one user-day.
-- **monthly run-rate**: mean daily cost over the last 7 days of data × 30.4.
+- **monthly run-rate**: mean daily cost over the last 7 days of data × DAYS_PER_MONTH (30.44).
 
 One SQL pass returns the per (day, model version) sums; everything else is arithmetic on that small table,
 so the what-if (``analytics.cost.whatif``) never reruns SQL.
@@ -26,7 +26,12 @@ from analytics.cost.prices import Price, get_prices
 from analytics.errors import LiftboardError
 from analytics.workspace import Workspace
 
-DAYS_PER_MONTH = 30.4
+#: Days in an average month: the Gregorian year over twelve, 365.25 / 12 = 30.4375. One constant for every
+#: monthly figure (the run rate, the projected monthly cost at 10× users, the Scale stage's budget check);
+#: the Cost page said 30.4 and the Overview 30.0, so the same spend was two different months.
+DAYS_PER_MONTH = 365.25 / 12
+#: Days in each period a cost can be given per.
+PERIOD_DAYS: dict[str, int] = {"day": 1, "week": 7}
 RUN_RATE_DAYS = 7
 ALL_MODELS = "(all)"
 
@@ -357,6 +362,11 @@ def _add_events(ws: Workspace, by_day: pd.DataFrame, conversion_event: str) -> p
     return out
 
 
+def monthly_cost(cost: float, period: str = "day") -> float:
+    """A cost per day (or per week) as the cost of an average month."""
+    return cost * DAYS_PER_MONTH / PERIOD_DAYS[period]
+
+
 def _ratio(num: float, den: float) -> float | None:
     return float(num) / float(den) if den else None
 
@@ -382,7 +392,7 @@ def unit_costs(data: CostData, by_day: pd.DataFrame | None = None) -> UnitCosts:
         cost_per_conversion=_ratio(cost, conversions),
         predictions_per_active_user=_ratio(preds, user_days),
         daily_cost_recent=daily_recent,
-        monthly_run_rate=None if daily_recent is None else daily_recent * DAYS_PER_MONTH,
+        monthly_run_rate=None if daily_recent is None else monthly_cost(daily_recent),
         mean_dau_recent=float(recent["users"].mean()) if len(recent) else None,
     )
 

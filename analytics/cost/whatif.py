@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analytics.cost.aggregates import CostData, UnitCosts, unit_costs
+from analytics.cost.aggregates import CostData, UnitCosts, monthly_cost, unit_costs
 from analytics.cost.scaling import MULTIPLES, Projection, ScalingFit, fit_power_law, project
 from analytics.errors import LiftboardError
 from analytics.workspace import Actor, Workspace, require
@@ -81,6 +81,15 @@ class CostSummary:
     notes: tuple[str, ...] = field(default=())
     period: str = "day"
     points: pd.DataFrame | None = None  # the days (or whole weeks) the cost curves were fitted on
+
+    def projected(self, multiple: float = 10.0) -> Projection | None:
+        """The projection at ``multiple`` × today's active users, if the curve could be fitted."""
+        return next((p for p in self.projection if p.multiple == multiple), None)
+
+    def projected_monthly(self, multiple: float = 10.0) -> float | None:
+        """The projected cost of an average month at ``multiple`` × today's active users."""
+        p = self.projected(multiple)
+        return None if p is None else monthly_cost(p.cost, self.period)
 
 
 def _check(w: WhatIf, models: list[str]) -> None:

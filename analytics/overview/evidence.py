@@ -165,9 +165,7 @@ def _cost_part(ws: Workspace, notes: dict[str, str]) -> dict[str, Any]:
         ev["latency_p95_ms"] = float(p95)
     if summary.fit_users.ok:
         ev["scaling_exponent"] = summary.fit_users.exponent
-        ten = next((p for p in summary.projection if p.multiple == 10.0), None)
-        if ten is not None:
-            ev["projected_monthly_cost_10x"] = ten.cost * 30.0
+        ev["projected_monthly_cost_10x"] = summary.projected_monthly(10.0)
     else:
         notes["scaling"] = summary.fit_users.reason or "The cost curve cannot be fitted yet."
         notes["projection"] = notes["scaling"]

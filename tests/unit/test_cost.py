@@ -125,7 +125,7 @@ def test_aggregates_per_day_model_and_latency(tmp_ws: Workspace) -> None:
     assert head.cost_per_prediction == pytest.approx((day1 + day2) / 5)
     assert head.cost_per_active_user == pytest.approx((day1 + day2) / 4)  # four user-days
     assert head.predictions_per_active_user == pytest.approx(5 / 4)
-    assert head.monthly_run_rate == pytest.approx((day1 + day2) / 2 * 30.4)
+    assert head.monthly_run_rate == pytest.approx((day1 + day2) / 2 * 365.25 / 12)
     per = per_user_by_model(data).set_index(["day", "model_version"])
     assert per.loc[(dt.date(2026, 9, 1), "a"), "cost_per_user"] == pytest.approx(2 * _cost(A, 1000, 100, 200))
 
@@ -565,3 +565,21 @@ def test_unit_economics_agrees_with_the_experiments_engine(demo_ws: Workspace, e
         assert v.incremental_revenue.ci == pytest.approx(r.abs_ci, rel=1e-9)
         assert v.incremental_cost.value == pytest.approx(c.abs_lift, rel=1e-9)
         assert v.incremental_cost.ci == pytest.approx(c.abs_ci, rel=1e-9)
+
+
+def test_one_month_length_for_every_monthly_figure(demo_ws: Workspace) -> None:
+    """Former disagreement: a month was 30.4 days on the Cost page and 30.0 in the Overview (whose projected
+    monthly cost at 10× users feeds the Scale stage); now both are monthly_cost(), 365.25 / 12 days."""
+    from analytics import overview
+    from analytics.cost import DAYS_PER_MONTH, monthly_cost
+
+    assert DAYS_PER_MONTH == pytest.approx(30.4375)
+    assert monthly_cost(7.0, "week") == pytest.approx(DAYS_PER_MONTH)
+    summary = summarize(load_costs(demo_ws), budget=get_budget(demo_ws))
+    p10 = summary.projected(10.0)
+    assert summary.projected_monthly(10.0) == pytest.approx(p10.cost * 365.25 / 12)
+    (exp,) = overview.build(demo_ws, only="ai_recs").experiments
+    assert exp.evidence.projected_monthly_cost_10x == pytest.approx(summary.projected_monthly(10.0))
+    assert summary.unit_costs.monthly_run_rate == pytest.approx(
+        summary.unit_costs.daily_cost_recent * 365.25 / 12
+    )
