@@ -7,16 +7,20 @@ and reviewers bulk-tagging disjoint selections on the Feedback page at the same 
 from __future__ import annotations
 
 import asyncio
+import json
 import statistics
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlparse
 
 from playwright.async_api import Page, async_playwright, expect
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from tests.e2e.support import IDLE
+
+RUNNING = '[data-testid="stApp"][data-test-script-state="running"]'
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 #: Pages a viewer moves between with the sidebar (as people do: the app is loaded once per session).
@@ -45,9 +49,24 @@ class LoadResult:
         vals = self.renders
         if first_loads is not None:
             vals = [x for k, v in self.by_view.items() if (k == "first load") == first_loads for x in v]
-        if len(vals) < 2:
-            return vals[0] if vals else float("nan")
-        return statistics.quantiles(vals, n=100, method="inclusive")[int(q) - 1]
+        return percentile(vals, q)
+
+
+def script_times(run_log: Path) -> dict[str, list[float]]:
+    """The server's own script time per rerun, by page, from the file $LIFTBOARD_RUN_LOG named (pages/_ui.py)."""
+    out: dict[str, list[float]] = {}
+    if run_log.exists():
+        for line in run_log.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            out.setdefault(row["page"], []).append(float(row["seconds"]))
+    return out
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (inclusive method), NaN for no values."""
+    if len(values) < 2:
+        return values[0] if values else float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
 async def _idle(page: Page, timeout_ms: int) -> None:
@@ -81,7 +100,7 @@ async def _view(page: Page, url: str, res: LoadResult, timeout_ms: int, *, label
 async def _nav(page: Page, title: str, res: LoadResult, timeout_ms: int) -> None:
     """Move to another page with the sidebar: one script run of that page in the same session."""
     t0 = time.monotonic()
-    await page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True).click()
+    await page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title, exact=True).click()
     await page.get_by_role("heading", name=title, exact=True).first.wait_for(timeout=timeout_ms)
     await _idle(page, timeout_ms)
     _record(res, title, time.monotonic() - t0 - 0.3)
@@ -89,8 +108,18 @@ async def _nav(page: Page, title: str, res: LoadResult, timeout_ms: int) -> None
 
 
 async def _toggle(page: Page, label: str, res: LoadResult, timeout_ms: int) -> None:
+    """Flip a toggle by its role and name (a text match can be a hidden copy inside a collapsed expander)."""
+    switch = page.get_by_role("switch", name=label, exact=True)
+    was_on = await switch.is_checked()
     t0 = time.monotonic()
-    await page.get_by_text(label, exact=True).first.click()
+    await switch.locator(
+        "xpath=ancestor::label[1]"
+    ).click()  # the input itself is visually hidden under its label
+    await expect(switch).to_be_checked(checked=not was_on, timeout=timeout_ms)
+    try:  # the rerun the flip causes; a very quick one may come and go before this looks
+        await page.wait_for_selector(RUNNING, timeout=10_000)
+    except PlaywrightTimeout:
+        pass
     await _idle(page, timeout_ms)
     _record(res, f"toggle {label}", time.monotonic() - t0 - 0.3)
     res.errors.extend(f"toggle {label}: {e}" for e in await _shown_errors(page))
@@ -147,6 +176,7 @@ async def _session(
     res: LoadResult,
     timeout_ms: int,
     stagger: float,
+    shots: Path | None,
 ):  # noqa: ANN001
     ctx = await browser.new_context(viewport={"width": 1100, "height": 800}, reduced_motion="reduce")
 
@@ -174,13 +204,22 @@ async def _session(
                         await _toggle(page, "Bayesian view", res, timeout_ms)
             except Exception as exc:  # a timeout or a missing control is a failure of the run, not a crash
                 res.errors.append(f"{step}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+                if shots is not None:  # what the session saw when the step failed
+                    await page.screenshot(path=str(shots / f"failed-session{i}-step{k}.png"), full_page=True)
             k += 1
     finally:
         await ctx.close()
 
 
 async def _run(
-    base: str, chromium: str, sessions: int, seconds: float, taggers: int, timeout_ms: int, stagger: float
+    base: str,
+    chromium: str,
+    sessions: int,
+    seconds: float,
+    taggers: int,
+    timeout_ms: int,
+    stagger: float,
+    shots: Path | None,
 ) -> LoadResult:
     res = LoadResult()
     async with async_playwright() as pw:
@@ -194,7 +233,7 @@ async def _run(
         deadline = t0 + seconds
         await asyncio.gather(
             *(
-                _session(i, browser, base, deadline, taggers, res, timeout_ms, stagger)
+                _session(i, browser, base, deadline, taggers, res, timeout_ms, stagger, shots)
                 for i in range(sessions)
             )
         )
@@ -212,17 +251,21 @@ def run_sessions(
     taggers: int = 4,
     timeout_ms: int = 120_000,
     stagger: float = 0.5,
+    shots: Path | None = None,
 ) -> LoadResult:
     """Drive ``sessions`` browser sessions against the app at ``base`` until ``seconds`` have passed.
 
     Runs in its own thread with its own event loop, so it works beside Playwright's sync API in the same process.
-    Session i starts ``i * stagger`` seconds in; each finishes the step it is in when time is up.
+    Session i starts ``i * stagger`` seconds in; each finishes the step it is in when time is up. A step that
+    fails leaves a screenshot in ``shots`` when given.
     """
     box: dict[str, object] = {}
 
     def target() -> None:
         try:
-            box["res"] = asyncio.run(_run(base, chromium, sessions, seconds, taggers, timeout_ms, stagger))
+            box["res"] = asyncio.run(
+                _run(base, chromium, sessions, seconds, taggers, timeout_ms, stagger, shots)
+            )
         except BaseException as exc:  # re-raised in the caller's thread
             box["exc"] = exc
 
