@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from analytics import workspace
 from analytics.errors import LiftboardError
-from analytics.workspace import open_workspace
+
+if TYPE_CHECKING:  # the engine loads when a command runs, so --help and argument errors stay quick
+    from analytics import workspace
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    from analytics import workspace
+
     p = sub.add_parser(
         "roles", parents=[common], help="list or change who may read, tag, load and administer"
     )
@@ -39,6 +42,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def _parse(items: list[str]) -> list[workspace.RoleRule]:
+    from analytics import workspace
+
     rules = []
     for item in items:
         match, sep, role = item.rpartition("=")
@@ -49,6 +54,9 @@ def _parse(items: list[str]) -> list[workspace.RoleRule]:
 
 
 def cmd_roles(args: argparse.Namespace) -> dict[str, Any]:
+    from analytics import workspace
+    from analytics.workspace import open_workspace
+
     if args.action == "list" and args.rules:
         raise LiftboardError("`roles list` takes no rules; use `roles set EMAIL=ROLE` to change one.")
     if args.action != "list" and not args.rules:
@@ -72,6 +80,9 @@ def cmd_roles(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_audit(args: argparse.Namespace) -> dict[str, Any]:
+    from analytics import workspace
+    from analytics.workspace import open_workspace
+
     ws = open_workspace(args.db, create=False, read_only=True)
     try:
         df = workspace.audit_log(ws, areas=args.area, actor=args.actor, limit=args.limit)

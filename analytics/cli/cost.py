@@ -5,22 +5,15 @@ from __future__ import annotations
 import argparse
 import math
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analytics.cli.spark import add_spark_flags, workspace_from_args
-from analytics.cost import (
-    CostSummary,
-    UnitEconomics,
-    WhatIf,
-    fetch_arms,
-    get_budget,
-    load_costs,
-    summarize,
-    top_users,
-    unit_economics,
-    with_weeks,
-)
-from analytics.experiments import choose_control, default_control
+
+if TYPE_CHECKING:  # the engine loads when a command runs, so --help and argument errors stay quick
+    from analytics.cost import (
+        CostSummary,
+        UnitEconomics,
+    )
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -190,6 +183,18 @@ def document(summary: CostSummary, data: Any, top: Any, ue: UnitEconomics | None
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    from analytics.cost import (
+        WhatIf,
+        fetch_arms,
+        get_budget,
+        load_costs,
+        summarize,
+        top_users,
+        unit_economics,
+        with_weeks,
+    )
+    from analytics.experiments import choose_control, default_control
+
     ws = workspace_from_args(args)
     try:
         w = WhatIf(

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analytics.errors import LiftboardError
-from analytics.workspace import KINDS, cli_actor, open_workspace
+
+if TYPE_CHECKING:  # the engine loads when a command runs, so --help and argument errors stay quick
+    pass
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    from analytics.workspace import KINDS
+
     p = sub.add_parser("demo", parents=[common], help="build the seeded demo workspace")
     p.add_argument("--users", type=int, default=50_000, help="number of users (default %(default)s)")
     p.add_argument("--seed", type=int, default=7, help="random seed (default %(default)s)")
@@ -62,6 +66,7 @@ def _parse_map(items: list[str]) -> dict[str, str | None]:
 
 def cmd_demo(args: argparse.Namespace) -> dict[str, Any]:
     from analytics.ingest import build_demo
+    from analytics.workspace import open_workspace
 
     def say(frac: float, step: str) -> None:
         if not args.json:
@@ -85,6 +90,7 @@ def cmd_demo(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_load(args: argparse.Namespace) -> dict[str, Any]:
     from analytics import ingest
+    from analytics.workspace import cli_actor, open_workspace
 
     max_bytes = int(args.max_size_mb * 2**20) if args.max_size_mb else None
     ws = open_workspace(args.db)
@@ -131,7 +137,7 @@ def _print_report(doc: dict[str, Any]) -> None:
 
 
 def cmd_tables(args: argparse.Namespace) -> dict[str, Any]:
-    from analytics.workspace import catalog, load_history
+    from analytics.workspace import catalog, load_history, open_workspace
 
     ws = open_workspace(args.db, create=False)
     try:

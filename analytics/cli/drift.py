@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analytics.cli.spark import add_spark_flags, workspace_from_args
-from analytics.drift import METHODS, DriftReport, DriftSettings, compute_drift, parse_chunk, parse_reference
+
+if TYPE_CHECKING:  # the engine loads when a command runs, so --help and argument errors stay quick
+    from analytics.drift import (
+        DriftReport,
+    )
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    from analytics.drift import METHODS
+
     p = sub.add_parser(
         "drift",
         parents=[common],
@@ -44,6 +50,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def _drift(args: argparse.Namespace) -> dict[str, Any]:
+    from analytics.drift import DriftSettings, compute_drift, parse_chunk, parse_reference
+
     settings = DriftSettings(
         reference=parse_reference(args.reference),
         chunk=parse_chunk(args.chunk),

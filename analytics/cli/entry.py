@@ -28,7 +28,8 @@ COMMAND_MODULES = [
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line and exit 2, as for every bad input
-        self.exit(2, f"error: {message} (see `python -m analytics {self.prog.split()[-1]} --help`)\n")
+        command = "" if self.prog == "python -m analytics" else f" {self.prog.split()[-1]}"
+        self.exit(2, f"error: {message} (see `python -m analytics{command} --help`)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analytics.cli.spark import add_spark_flags, workspace_from_args
-from analytics.experiments import analyze, experiment_config, list_experiments, verdict
-from analytics.workspace import open_workspace
+
+if TYPE_CHECKING:  # the engine loads when a command runs, so --help and argument errors stay quick
+    pass
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -43,6 +44,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def _analyze(args: argparse.Namespace) -> dict[str, Any]:
+    from analytics.experiments import analyze, experiment_config
+
     ws = workspace_from_args(args)
     try:
         metrics = args.metric or list(experiment_config(ws, args.experiment).metrics)
@@ -67,6 +70,8 @@ def _analyze(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _print(result: Any) -> None:
+    from analytics.experiments import verdict
+
     warn = verdict.srm_sentence(result.srm)
     if warn:
         print(f"WARNING: {warn}\n")
@@ -96,6 +101,9 @@ def _print(result: Any) -> None:
 
 
 def _list(args: argparse.Namespace) -> dict[str, Any]:
+    from analytics.experiments import list_experiments
+    from analytics.workspace import open_workspace
+
     ws = open_workspace(args.db, read_only=True)
     try:
         rows = list_experiments(ws)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from analytics import feedback as fb
 from analytics.errors import LiftboardError
-from analytics.workspace import Workspace, cli_actor, open_workspace
+
+if TYPE_CHECKING:  # the engine loads when a command runs, so --help and argument errors stay quick
+    from analytics import feedback as fb
+    from analytics.workspace import Workspace
 
 
 def _filters(p: argparse.ArgumentParser) -> None:
@@ -30,10 +32,12 @@ def _filters(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    from analytics import feedback as fb
+
     p = sub.add_parser("feedback", parents=[common], help="what users told us: signal rates, tags, agreement")
     _filters(p)
     p.add_argument(
-        "--by", choices=list(fb.GROUPS), default="model_version", help="split rates by (default %(default)s)"
+        "--by", choices=fb.GROUP_BY, default="model_version", help="split rates by (default %(default)s)"
     )
     p.set_defaults(func=cmd_feedback)
 
@@ -79,10 +83,14 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def _open(args: argparse.Namespace, *, write: bool = False) -> Workspace:
+    from analytics.workspace import open_workspace
+
     return open_workspace(args.db, create=False, read_only=not write)
 
 
 def _flt(ws: Workspace, args: argparse.Namespace, **extra: Any) -> fb.FeedbackFilter:
+    from analytics import feedback as fb
+
     exp = args.experiment or fb.default_experiment(ws)
     if args.experiment and args.experiment not in fb.experiments(ws):
         raise LiftboardError(
@@ -108,6 +116,8 @@ def _plain(key: str, v: Any) -> Any:
 
 
 def cmd_feedback(args: argparse.Namespace) -> dict[str, Any]:
+    from analytics import feedback as fb
+
     ws = _open(args)
     try:
         flt = _flt(ws, args)
@@ -164,6 +174,8 @@ def cmd_feedback(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_queue(args: argparse.Namespace) -> dict[str, Any]:
+    from analytics import feedback as fb
+
     ws = _open(args)
     try:
         page = fb.queue(
@@ -187,6 +199,9 @@ def cmd_queue(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_tag(args: argparse.Namespace) -> dict[str, Any]:
+    from analytics import feedback as fb
+    from analytics.workspace import cli_actor
+
     ws = _open(args, write=True)
     try:
         if args.version is not None and len(args.items) > 1:
@@ -208,6 +223,9 @@ def cmd_tag(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_bulk_tag(args: argparse.Namespace) -> dict[str, Any]:
+    from analytics import feedback as fb
+    from analytics.workspace import cli_actor
+
     ws = _open(args, write=True)
     try:
         flt = _flt(ws, args, status=args.status, reviewer=args.reviewer if args.status != "all" else None)
@@ -232,6 +250,9 @@ def cmd_bulk_tag(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_tags(args: argparse.Namespace) -> dict[str, Any]:
+    from analytics import feedback as fb
+    from analytics.workspace import cli_actor
+
     need = {"list": 0, "add": 1, "rename": 2, "retire": 1, "restore": 1, "history": 1}[args.action]
     if len(args.names) != need:
         raise LiftboardError(f"`tags {args.action}` takes {need} name(s); got {len(args.names)}.")
@@ -265,6 +286,8 @@ def cmd_tags(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_export(args: argparse.Namespace) -> dict[str, Any]:
+    from analytics import feedback as fb
+
     ws = _open(args)
     try:
         n = fb.export_tagged(ws, _flt(ws, args), args.out)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analytics.errors import LiftboardError
-from analytics.stats import mde, sample_size_per_arm
+
+if TYPE_CHECKING:  # the engine loads when a command runs, so --help and argument errors stay quick
+    pass
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -37,6 +39,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def _power(args: argparse.Namespace) -> dict[str, Any]:
+    from analytics.stats import mde, sample_size_per_arm
+
     if (args.mde is None) == (args.users is None):
         raise LiftboardError("Give exactly one of --mde (to get users per arm) or --users (to get the MDE).")
     variance = args.variance

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from analytics.overview import write_report
-from analytics.workspace import open_workspace
+if TYPE_CHECKING:  # the engine loads when a command runs, so --help and argument errors stay quick
+    pass
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -19,6 +19,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    from analytics.overview import write_report
+    from analytics.workspace import open_workspace
+
     ws = open_workspace(args.db, create=False, read_only=True)
     try:
         out = write_report(ws, args.experiment, args.out)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from analytics.errors import LiftboardError
-from analytics.workspace import Workspace, open_workspace
-from analytics.workspace.spark import SparkSettings, open_spark_workspace
+
+if TYPE_CHECKING:  # the engine loads when a command runs, so --help and argument errors stay quick
+    from analytics.workspace import Workspace
+    from analytics.workspace.spark import SparkSettings
 
 
 def add_spark_flags(parser: argparse.ArgumentParser) -> None:
@@ -27,6 +30,8 @@ def add_spark_flags(parser: argparse.ArgumentParser) -> None:
 
 def settings_from_args(args: argparse.Namespace) -> SparkSettings | None:
     """Spark settings from the flags; None when no Spark flag is given (the embedded tables are used)."""
+    from analytics.workspace.spark import SparkSettings
+
     pairs = getattr(args, "spark_table", None) or []
     url = getattr(args, "spark_connect", None)
     if not pairs and not url and not getattr(args, "spark_local", False):
@@ -48,6 +53,9 @@ def settings_from_args(args: argparse.Namespace) -> SparkSettings | None:
 
 def workspace_from_args(args: argparse.Namespace) -> Workspace:
     """The workspace a read-only command runs on: Spark when Spark flags are given, else the --db file."""
+    from analytics.workspace import open_workspace
+    from analytics.workspace.spark import open_spark_workspace
+
     settings = settings_from_args(args)
     if settings is None:
         return open_workspace(args.db, create=False, read_only=True)

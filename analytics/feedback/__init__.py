@@ -6,9 +6,10 @@ import lazy_loader
 # the modules it uses. Every public name of the package is listed here.
 __getattr__, __dir__, __all__ = lazy_loader.attach(
     __name__,
-    submodules=["agreement", "export", "filtering", "items", "signals", "tags"],
+    submodules=["agreement", "choices", "export", "filtering", "items", "signals", "tags"],
     submod_attrs={
         "agreement": ["Kappa", "Table2x2", "cohen_kappa", "describe", "kappas"],
+        "choices": ["GROUP_BY", "STATUSES"],
         "export": ["export_frame", "export_sql", "export_tagged"],
         "filtering": [
             "CONTEXT_COLUMNS",
@@ -17,7 +18,6 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
             "Progress",
             "QueuePage",
             "SIGNALS",
-            "STATUSES",
             "Selection",
             "TAG_MAP",
             "count",

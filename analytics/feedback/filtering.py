@@ -9,12 +9,12 @@ from typing import Any
 import pandas as pd
 
 from analytics.errors import LiftboardError
+from analytics.feedback.choices import STATUSES
 from analytics.feedback.items import ITEM_COLUMNS, ITEMS, ensure_items, live_sql
 from analytics.workspace import Workspace, quote_ident
 
 SIGNALS: tuple[str, ...] = ("accept", "reject", "correct", "rating")
 
-STATUSES: tuple[str, ...] = ("untagged", "tagged", "all")
 
 #: Prediction columns shown as the item's context when present (the rest are features).
 CONTEXT_COLUMNS: tuple[str, ...] = ("input_text", "output_text")

@@ -9,11 +9,13 @@ import pandas as pd
 from scipy.stats import norm
 
 from analytics.errors import LiftboardError
+from analytics.feedback.choices import GROUP_BY
 from analytics.feedback.filtering import TAG_MAP, FeedbackFilter, Progress, progress, selection
 from analytics.workspace import Workspace, unmatched_predictions
 
 RATE_SIGNALS: tuple[str, ...] = ("accept", "reject", "correct")
-GROUPS: dict[str, str] = {"none": "'all'", "variant": "variant", "model_version": "model_version"}
+#: The SQL of each way to split rates (its names: choices.GROUP_BY).
+GROUPS: dict[str, str] = dict(zip(GROUP_BY, ("'all'", "variant", "model_version"), strict=True))
 PERIODS: tuple[str, ...] = ("day", "week")
 
 

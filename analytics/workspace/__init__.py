@@ -6,7 +6,7 @@ import lazy_loader
 # the modules it uses. Every public name of the package is listed here.
 __getattr__, __dir__, __all__ = lazy_loader.attach(
     __name__,
-    submodules=["access", "export", "inventory", "spark", "store"],
+    submodules=["access", "export", "inventory", "schema", "spark", "store"],
     submod_attrs={
         "access": [
             "ACTIONS",
@@ -41,10 +41,8 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
             "table_summary",
             "unmatched_predictions",
         ],
+        "schema": ["CANONICAL", "DEFAULT_DB", "KINDS"],
         "store": [
-            "CANONICAL",
-            "DEFAULT_DB",
-            "KINDS",
             "MIGRATIONS",
             "SCHEMA_VERSION",
             "Workspace",

@@ -5,11 +5,14 @@ from __future__ import annotations
 import getpass
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from analytics.errors import LiftboardError
-from analytics.workspace.store import Workspace
+
+if TYPE_CHECKING:  # annotations only: the command line's --help reads ROLES and AUDIT_AREAS without duckdb
+    import pandas as pd
+
+    from analytics.workspace.store import Workspace
 
 ROLES: tuple[str, ...] = ("viewer", "editor", "admin")
 SETTINGS_KEY = "access:roles"

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from analytics.errors import LiftboardError
-from analytics.workspace.store import CANONICAL
+from analytics.workspace.schema import CANONICAL
 
 #: SQL settings every Liftboard session needs, in local mode and on a Spark Connect server alike: naive timestamps
 #: as in the embedded engine (DuckDB's TIMESTAMP is Spark's TIMESTAMP_NTZ, also when Parquet is read), UTC, and a

@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import pandas as pd
 
 from analytics.errors import LiftboardError
+from analytics.workspace.schema import CANONICAL
 from analytics.workspace.spark.sql import SparkQuery, to_spark
-from analytics.workspace.store import CANONICAL, Workspace, open_workspace
+from analytics.workspace.store import Workspace, open_workspace
 
 if TYPE_CHECKING:
     import pyarrow as pa

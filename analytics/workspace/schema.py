@@ -1,0 +1,51 @@
+"""The data model: the canonical tables a workspace holds and their columns (no database needed to read it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+#: The workspace file the app and the command line open unless told otherwise.
+DEFAULT_DB = Path("data/workspace.duckdb")
+
+#: Canonical data tables and their required and optional columns (DESIGN.md, Data model).
+#: Any other column of an upload is kept as an extra column (a property or a feature).
+CANONICAL: dict[str, dict[str, dict[str, str]]] = {
+    "events": {
+        "required": {"user_id": "VARCHAR", "timestamp": "TIMESTAMP", "event": "VARCHAR"},
+        "optional": {"value": "DOUBLE"},
+    },
+    "assignments": {
+        "required": {
+            "user_id": "VARCHAR",
+            "experiment": "VARCHAR",
+            "variant": "VARCHAR",
+            "timestamp": "TIMESTAMP",
+        },
+        "optional": {},
+    },
+    "predictions": {
+        "required": {"prediction_id": "VARCHAR", "user_id": "VARCHAR", "timestamp": "TIMESTAMP"},
+        "optional": {
+            "model_version": "VARCHAR",
+            "score": "DOUBLE",
+            "latency_ms": "DOUBLE",
+            "cost_usd": "DOUBLE",
+            "tokens_in": "BIGINT",
+            "tokens_out": "BIGINT",
+            "tokens_cached": "BIGINT",
+        },
+    },
+    "feedback": {
+        "required": {"feedback_id": "VARCHAR", "signal": "VARCHAR"},
+        "optional": {
+            "prediction_id": "VARCHAR",
+            "user_id": "VARCHAR",
+            "timestamp": "TIMESTAMP",
+            "rating": "DOUBLE",
+            "comment": "VARCHAR",
+            "corrected_output": "VARCHAR",
+        },
+    },
+    "users": {"required": {"user_id": "VARCHAR"}, "optional": {}},
+}
+KINDS: tuple[str, ...] = tuple(CANONICAL)

@@ -1,0 +1,73 @@
+"""The command line starts light: --help and argument errors load no engine library (duckdb, pandas, scipy…).
+
+Whole-process start times are measured in tests/bench/bench_cli.py; here the cause is pinned: which modules a
+process has loaded when it prints its help or its one-line argument error.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = {"duckdb", "pandas", "numpy", "scipy", "statsmodels", "pyarrow", "plotly", "pyspark", "sqlglot"}
+PROBE = """
+import json, runpy, sys
+sys.argv = ["python -m analytics", *json.loads(sys.argv[1])]
+code = 0
+try:
+    runpy.run_module("analytics", run_name="__main__")
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps({"code": code, "modules": sorted({m.split(".")[0] for m in sys.modules})}))
+"""
+
+
+def _start(*argv: str) -> tuple[int, set[str], str]:
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(argv)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    doc = json.loads(out.stdout.strip().splitlines()[-1])
+    return doc["code"], set(doc["modules"]), out.stderr
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("--help",),
+        ("analyze", "--help"),
+        ("load", "--help"),
+        ("cost", "--help"),
+        ("drift", "--help"),
+        ("feedback", "--help"),
+        ("roles", "--help"),
+        ("audit", "--help"),
+        ("power", "--help"),
+    ],
+)
+def test_help_loads_no_engine_library(argv: tuple[str, ...]) -> None:
+    code, modules, _ = _start(*argv)
+    assert code == 0
+    assert not modules & HEAVY, sorted(modules & HEAVY)
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (("analyze",), "the following arguments are required: --experiment"),
+        (("load", "events.csv"), "the following arguments are required: --kind"),
+        (("load", "events.csv", "--kind", "nonsense"), "invalid choice: 'nonsense'"),
+        (("nonsense",), "see `python -m analytics --help`"),
+        (("power", "--baseline", "x"), "invalid"),
+    ],
+)
+def test_argument_errors_are_one_line_and_load_no_engine_library(argv: tuple[str, ...], says: str) -> None:
+    code, modules, err = _start(*argv)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and says in lines[0], err
+    assert not modules & HEAVY, sorted(modules & HEAVY)
