@@ -69,7 +69,7 @@ def _md(text: str) -> str:
 
 
 ws = workspace()
-token = ws.state_token()
+token = ws.state_token(reviews=False)  # reviewers tagging never changes these numbers
 st.title("Cost")
 st.caption(
     "What the AI feature costs per user, how that cost grows with users, and whether the lift pays for it."

@@ -65,7 +65,7 @@ def _reset_for_experiment() -> None:
 
 
 ws = workspace()
-token = ws.state_token()
+token = ws.state_token(reviews=False)  # reviewers tagging never changes these numbers
 st.title("Experiments")
 st.caption("Did the AI variant move the business outcome, by how much, and how sure are we?")
 

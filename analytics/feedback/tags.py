@@ -13,7 +13,7 @@ from analytics.errors import LiftboardError
 from analytics.feedback.filtering import FeedbackFilter, selection
 from analytics.feedback.items import ITEMS, ensure_items
 from analytics.feedback.items import serialised as _serialised
-from analytics.workspace import Actor, Workspace, require
+from analytics.workspace import REVIEW_ACTIONS, Actor, Workspace, require
 
 TAG_ACTION = "review.tag"
 
@@ -395,8 +395,8 @@ def audit_trail(
     ws: Workspace, *, actor: str | None = None, target: str | None = None, limit: int = 200, offset: int = 0
 ) -> pd.DataFrame:
     """Tag and taxonomy changes, newest first: who, when, what, before, after."""
-    where = ["(action LIKE 'review.%' OR action LIKE 'tag.%')"]
-    params: list[object] = []
+    where = ["(" + " OR ".join(["action LIKE ?"] * len(REVIEW_ACTIONS)) + ")"]
+    params: list[object] = list(REVIEW_ACTIONS)
     if actor:
         where.append("actor = ?")
         params.append(actor)

@@ -41,7 +41,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
             "table_summary",
             "unmatched_predictions",
         ],
-        "schema": ["CANONICAL", "DEFAULT_DB", "KINDS"],
+        "schema": ["CANONICAL", "DEFAULT_DB", "KINDS", "REVIEW_ACTIONS"],
         "store": [
             "MIGRATIONS",
             "SCHEMA_VERSION",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from analytics.errors import LiftboardError
+from analytics.workspace.schema import REVIEW_ACTIONS
 
 if TYPE_CHECKING:  # annotations only: the command line's --help reads ROLES and AUDIT_AREAS without duckdb
     import pandas as pd
@@ -170,7 +171,7 @@ def remove_rules(ws: Workspace, actor: Actor, matches: Sequence[str]) -> list[Ro
 
 AUDIT_AREAS: dict[str, tuple[str, ...]] = {
     "loads and deletions": ("load:%", "delete", "demo.%"),
-    "tags": ("review.%", "tag.%"),
+    "tags": REVIEW_ACTIONS,
     "roles": ("roles.%",),
     "settings and prices": ("set_prices", "set_budget", "settings.%"),
 }

@@ -49,3 +49,6 @@ CANONICAL: dict[str, dict[str, dict[str, str]]] = {
     "users": {"required": {"user_id": "VARCHAR"}, "optional": {}},
 }
 KINDS: tuple[str, ...] = tuple(CANONICAL)
+
+#: Audit actions of reviewers (tags, reviews): they change what the Feedback page shows, never an analysis.
+REVIEW_ACTIONS: tuple[str, ...] = ("review.%", "tag.%")

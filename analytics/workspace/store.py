@@ -15,7 +15,7 @@ import duckdb
 import pandas as pd
 
 from analytics.errors import LiftboardError
-from analytics.workspace.schema import CANONICAL, DEFAULT_DB, KINDS
+from analytics.workspace.schema import CANONICAL, DEFAULT_DB, KINDS, REVIEW_ACTIONS
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -215,10 +215,16 @@ class Workspace:
     def refresh_source(self) -> None:
         """Re-read the data tables' source (a no-op here: the embedded tables are always current)."""
 
-    def state_token(self) -> str:
-        """Changes whenever data is loaded or deleted or any audited change is made: a cache key for pages."""
+    def state_token(self, *, reviews: bool = True) -> str:
+        """Changes whenever data is loaded or deleted or any audited change is made: a cache key for pages.
+
+        With ``reviews=False`` reviewers' tags and reviews do not move it: the analyses that never read them
+        (experiments, cost, drift) keep their cached results while reviewers work.
+        """
+        skip = "" if reviews else " WHERE NOT (" + " OR ".join(["action LIKE ?"] * len(REVIEW_ACTIONS)) + ")"
         loads, audits = self.query(
-            "SELECT (SELECT max(load_id) FROM lb_loads), (SELECT max(audit_id) FROM lb_audit)"
+            f"SELECT (SELECT max(load_id) FROM lb_loads), (SELECT max(audit_id) FROM lb_audit{skip})",  # noqa: S608
+            [] if reviews else list(REVIEW_ACTIONS),
         )[0]
         return f"{self.path}:{loads}:{audits}"
 

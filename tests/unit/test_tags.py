@@ -281,3 +281,16 @@ def test_sigkill_mid_bulk_write_leaves_all_or_nothing(tmp_path: Path) -> None:
     assert with_tag in (0, 60_000)
     assert with_tag == (60_000 if version % 2 == 1 else 0)
     assert audits == 60_000 * version  # one audit row per item per committed write, no more, no less
+
+
+def test_tagging_moves_the_feedback_cache_key_but_not_the_analyses(ws: Workspace) -> None:
+    """Reviewers at work must not send every page's analysis back to the database (20-session load test)."""
+    from analytics.cost import Price, set_prices
+
+    full, analyses = ws.state_token(), ws.state_token(reviews=False)
+    fb.tag_item(ws, "f3", ["wrong"], Actor("alice", "editor"), 0)
+    fb.add_tag(ws, "off-topic", Actor("alice", "admin"))
+    assert ws.state_token() != full  # the Feedback page and the Overview see the new tags
+    assert ws.state_token(reviews=False) == analyses  # experiments, cost and drift keep their results
+    set_prices(ws, [Price("m", 1.0, 2.0, 0.5)], actor=Actor("alice", "admin"))
+    assert ws.state_token(reviews=False) != analyses  # a price change does move them

@@ -239,9 +239,11 @@ class SparkWorkspace(Workspace):
         for k in (*kinds, "__lists__"):
             self._schemas.pop(k, None)
 
-    def state_token(self) -> str:
+    def state_token(self, *, reviews: bool = True) -> str:
         # The pages' cache key also moves when a check saw the source change (no Spark query here).
-        return ":".join([super().state_token(), *sorted(v for _, v in self._versions.values())])
+        return ":".join(
+            [super().state_token(reviews=reviews), *sorted(v for _, v in self._versions.values())]
+        )
 
     # -- what the Data page shows -------------------------------------------------------------------------
     def source_summary(self) -> list[dict[str, Any]]:
