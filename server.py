@@ -6,8 +6,8 @@ made at start-up, before the port accepts anyone:
   *without app.py* (no sign-in gate, no sidebar), until some session has called `st.navigation`
   (streamlit/runtime/pages_manager.py). The flag is switched off here, before any session exists, so every
   request in any order goes through app.py.
-- The entry runs once in a headless session (imports, the workspace connection and the default page's cached
-  results), so the first visitor does not pay for them.
+- The entry runs once in a headless session (imports, the workspace connection and the landing page's cached
+  results), so the first visitor does not pay for them; the other pages run right after, in the background.
 """
 
 from __future__ import annotations
@@ -23,8 +23,11 @@ from pages._warmup import leave_pages_directory_mode, warm_up
 @asynccontextmanager
 async def _lifespan(_app: st.App) -> AsyncIterator[None]:
     leave_pages_directory_mode()
-    await warm_up()
-    yield
+    later = await warm_up()
+    try:
+        yield
+    finally:
+        later.cancel()
 
 
 app = st.App("app.py", lifespan=_lifespan)

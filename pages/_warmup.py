@@ -1,4 +1,4 @@
-"""Start-up work for server.py: leave Streamlit's legacy `pages/` mode and run the entry once, headless."""
+"""Start-up work for server.py: leave Streamlit's legacy `pages/` mode and run the app once, headless."""
 
 from __future__ import annotations
 
@@ -15,16 +15,12 @@ from streamlit.runtime.pages_manager import PagesManager
 
 _LOG = logging.getLogger("liftboard.warmup")
 
-#: Imported before the first session so that no visitor waits for them (seconds each on two cores).
-HEAVY_MODULES = (
-    "pandas",
-    "numpy",
-    "scipy.stats",
-    "plotly.graph_objects",
-    "duckdb",
-    "pages._ui",
-)
-#: A warm-up that takes longer than this is abandoned: the server starts anyway, only colder.
+#: Imported before the first session so that no visitor waits for them (seconds on two cores).
+HEAVY_MODULES = ("pandas", "numpy", "scipy.stats", "plotly.graph_objects", "duckdb", "pages._ui")
+#: The landing page runs before the port answers; the other pages right after, while the first visitor reads it.
+FIRST_PAGE = "overview"
+LATER_PAGES = ("experiments", "cost", "drift", "feedback", "data")
+#: A page run that takes longer than this is abandoned: the server starts anyway, only colder.
 TIMEOUT_S = 120.0
 
 
@@ -38,13 +34,13 @@ def leave_pages_directory_mode() -> None:
 
 
 class _HeadlessClient:
-    """A session client that discards what the script draws and notes when the run has finished."""
+    """A session client that discards what the script draws and notes when a run has finished."""
 
     def __init__(self) -> None:
         self.finished = asyncio.Event()
 
     def write_forward_msg(self, msg: ForwardMsg) -> None:
-        # "/" switches to /overview: the first run ends early for that rerun, the second is the page's.
+        # A run that ends early for a rerun (a page switch) is not the end of the page's run.
         if (
             msg.WhichOneof("type") == "script_finished"
             and msg.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN
@@ -56,27 +52,37 @@ class _HeadlessClient:
         return None
 
 
-async def warm_up() -> None:
-    """Import the engine and run the entry's default page once in a session nobody sees."""
-    t0 = time.monotonic()
-    for name in HEAVY_MODULES:
-        await asyncio.to_thread(importlib.import_module, name)
-    t1 = time.monotonic()
+async def _run_pages(pages: tuple[str, ...]) -> None:
+    """Run each page once, in order, in one session nobody sees (its cached results stay for the visitors)."""
     runtime = Runtime.instance()
     client = _HeadlessClient()
     session_id = runtime.connect_session(client=client, user_info={})
     try:
-        msg = BackMsg()
-        msg.rerun_script.CopyFrom(ClientState(query_string="", page_script_hash="", page_name=""))
-        runtime.handle_backmsg(session_id, msg)
-        await asyncio.wait_for(client.finished.wait(), TIMEOUT_S)
+        for page in pages:
+            client.finished.clear()
+            msg = BackMsg()
+            msg.rerun_script.CopyFrom(ClientState(query_string="", page_script_hash="", page_name=page))
+            runtime.handle_backmsg(session_id, msg)
+            await asyncio.wait_for(client.finished.wait(), TIMEOUT_S)
     except TimeoutError:
-        _LOG.warning("Warm-up did not finish in %.0f s; the first visitor will wait instead.", TIMEOUT_S)
+        _LOG.warning("Warm-up: a page took over %.0f s; the first visitor will wait instead.", TIMEOUT_S)
     finally:
         runtime.close_session(session_id)
+
+
+async def warm_up() -> asyncio.Task[None]:
+    """Import the engine and run the landing page; return the task that warms the other pages meanwhile."""
+    t0 = time.monotonic()
+    for name in HEAVY_MODULES:
+        await asyncio.to_thread(importlib.import_module, name)
+    await _run_pages((FIRST_PAGE,))
     _LOG.warning(
-        "Liftboard warmed up in %.1f s (imports %.1f s, first run %.1f s).",
-        time.monotonic() - t0,
-        t1 - t0,
-        time.monotonic() - t1,
+        "Liftboard is ready (%.1f s of imports and a first run of the %s).", time.monotonic() - t0, FIRST_PAGE
     )
+
+    async def later() -> None:
+        t1 = time.monotonic()
+        await _run_pages(LATER_PAGES)
+        _LOG.warning("Warmed the other pages in %.1f s.", time.monotonic() - t1)
+
+    return asyncio.create_task(later(), name="liftboard-warm-pages")
