@@ -8,7 +8,8 @@ import streamlit as st
 from analytics import cost
 from analytics.charts import cost as charts
 from analytics.cost import Price, set_prices
-from analytics.experiments import default_control, list_experiments
+from analytics.experiments import default_control
+from analytics.workspace import experiment_names
 from pages._ui import actor, download_csv, guarded, page, set_url_state, url_state, workspace
 
 page()  # first: nothing of this page renders outside app.py's sign-in gate and sidebar
@@ -35,10 +36,7 @@ def _arms(token: str, path: str, experiment: str, window: int) -> tuple[cost.Arm
 
 
 def _experiments(token: str, path: str) -> list[str]:
-    ws = workspace()
-    if not ws.has_table("assignments"):
-        return []
-    return [e.name for e in list_experiments(ws)]
+    return experiment_names(workspace())
 
 
 def _from_url(key: str, url_key: str, default: float) -> None:

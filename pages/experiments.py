@@ -9,6 +9,7 @@ from analytics import experiments, stats
 from analytics.charts import experiments as charts
 from analytics.experiments import LiftCurve, RetentionPoint, arm_name, verdict
 from analytics.stats import method_notes
+from analytics.workspace import ExperimentSummary, list_experiments
 from pages._ui import download_csv, guarded, page, report_button, set_url_state, url_state, workspace
 
 page()  # first: nothing of this page renders outside app.py's sign-in gate and sidebar
@@ -19,8 +20,8 @@ WINSOR = ["off", "95", "99", "99.9"]
 
 # -- cached engine calls: keyed on the inputs plus the workspace's state token (changes with every load) ---
 @st.cache_data(show_spinner=False, max_entries=8)
-def _list(token: str) -> list[experiments.ExperimentSummary]:
-    return experiments.list_experiments(workspace())
+def _list(token: str) -> tuple[ExperimentSummary, ...]:
+    return list_experiments(workspace())
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -85,7 +86,7 @@ if config.description:
 # The verdict is drawn here, above the settings, although it is computed from them below.
 verdict_area = st.container()
 
-arms = list(summary.variants)
+arms = list(summary.arms)
 default = experiments.default_control(ws, name, arms)
 url_metrics = [m for m in url_state("metrics", "").split(",") if m]
 _seed("exp_metrics", url_metrics or list(config.metrics) or ["conversion:purchase:7d"])

@@ -14,6 +14,7 @@ import streamlit as st
 from analytics import feedback as fb
 from analytics.charts import feedback as charts
 from analytics.errors import LiftboardError
+from analytics.workspace import experiment_names
 from pages._ui import actor, auth_configured, download_csv, guarded, page, workspace
 
 page()  # first: nothing of this page renders outside app.py's sign-in gate and sidebar
@@ -102,7 +103,7 @@ elif not can_tag:
     )
 
 # -- filters, bound to the URL ---------------------------------------------------------------------
-exps = fb.experiments(ws)
+exps = experiment_names(ws)
 lo_day, hi_day = _date_bounds(token)
 with st.expander("Filters", expanded=False):
     c1, c2, c3 = st.columns(3)

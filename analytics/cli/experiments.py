@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from analytics.cli.spark import add_spark_flags, workspace_from_args
-
-if TYPE_CHECKING:  # the engine loads when a command runs, so --help and argument errors stay quick
-    pass
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -101,8 +98,7 @@ def _print(result: Any) -> None:
 
 
 def _list(args: argparse.Namespace) -> dict[str, Any]:
-    from analytics.experiments import list_experiments
-    from analytics.workspace import open_workspace
+    from analytics.workspace import list_experiments, open_workspace
 
     ws = open_workspace(args.db, read_only=True)
     try:
@@ -111,12 +107,19 @@ def _list(args: argparse.Namespace) -> dict[str, Any]:
         ws.close()
     doc = {
         "experiments": [
-            {"name": e.name, "variants": list(e.variants), "users": e.users,
+            {"name": e.name, "variants": list(e.arms), "users": e.users,
+             "users_by_variant": {v.name: v.users for v in e.variants},
+             "multi_variant_users": e.multi_variant_users,
              "first_exposure": e.first_exposure, "last_exposure": e.last_exposure}
             for e in rows
         ]
     }  # fmt: skip
     if not args.json:
         for e in rows:
-            print(f"{e.name}: {', '.join(e.variants)} — {e.users:,} users")
+            multi = (
+                f" ({e.multi_variant_users:,} more seen in several variants, left out)"
+                if e.multi_variant_users
+                else ""
+            )
+            print(f"{e.name}: {', '.join(e.arms)} — {e.users:,} exposed users{multi}")
     return doc

@@ -90,11 +90,12 @@ def _open(args: argparse.Namespace, *, write: bool = False) -> Workspace:
 
 def _flt(ws: Workspace, args: argparse.Namespace, **extra: Any) -> fb.FeedbackFilter:
     from analytics import feedback as fb
+    from analytics.workspace import experiment_names
 
     exp = args.experiment or fb.default_experiment(ws)
-    if args.experiment and args.experiment not in fb.experiments(ws):
+    if args.experiment and args.experiment not in experiment_names(ws):
         raise LiftboardError(
-            f"There is no experiment {args.experiment!r}; known: {', '.join(fb.experiments(ws))}."
+            f"There is no experiment {args.experiment!r}; known: {', '.join(experiment_names(ws))}."
         )
     return fb.FeedbackFilter(
         experiment=exp, signals=tuple(args.signal), variants=tuple(args.variant),

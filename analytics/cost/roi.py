@@ -24,7 +24,7 @@ from scipy.stats import norm
 from analytics.cost.aggregates import cost_sql
 from analytics.errors import LiftboardError
 from analytics.stats import Moments, arm_mean_var, compare
-from analytics.workspace import Workspace
+from analytics.workspace import Workspace, experiment_names, exposure_ctes
 
 
 @dataclass(frozen=True)
@@ -108,25 +108,24 @@ def fetch_arms(
     """Per-arm sums for an experiment (one pass over assignments, events and predictions)."""
     if window_days < 1:
         raise LiftboardError(f"The window is {window_days} days; use 1 day or more.")
-    asg, ev = ws.table("assignments"), ws.table("events")
+    ws.table("assignments")  # a LiftboardError saying what to load when there is none
+    ev = ws.table("events")
     if "value" not in ws.columns("events"):
         raise LiftboardError(
             "The events table has no value column; map the revenue column to value to see revenue."
         )
-    known = [r[0] for r in ws.query(f"SELECT DISTINCT experiment FROM {asg} ORDER BY 1")]  # noqa: S608
+    known = experiment_names(ws)
     if experiment not in known:
         raise LiftboardError(
             f"There is no experiment {experiment!r}; the experiments are: {', '.join(known)}."
         )
     base, _ = cost_sql(ws)
-    a_uid, a_ts = ws.column("assignments", "user_id"), ws.column("assignments", "timestamp")
-    a_var, a_exp = ws.column("assignments", "variant"), ws.column("assignments", "experiment")
     e_uid, e_ts = ws.column("events", "user_id"), ws.column("events", "timestamp")
     e_ev, e_val = ws.column("events", "event"), ws.column("events", "value")
     # Identifiers are schema-checked and quoted; the experiment, event and window are parameters.
     ctes = (
-        f"WITH a AS (SELECT CAST({a_uid} AS VARCHAR) AS user_id, min(CAST({a_var} AS VARCHAR)) AS variant, "  # noqa: S608
-        f"min({a_ts}) AS t0 FROM {asg} WHERE {a_exp} = $exp GROUP BY 1 HAVING count(DISTINCT {a_var}) = 1), "
+        f"WITH {exposure_ctes(ws, param='$exp')}, "  # noqa: S608
+        "a AS (SELECT user_id, variant, assigned_at AS t0 FROM exposed), "
         f"a2 AS (SELECT * FROM a WHERE t0 + to_days($win) <= (SELECT max({e_ts}) FROM {ev})), "
         f"r AS (SELECT a2.user_id, sum(COALESCE(e.{e_val}, 0)) AS rev FROM a2 JOIN {ev} e "
         f"ON CAST(e.{e_uid} AS VARCHAR) = a2.user_id AND e.{e_ev} = $rev_event AND e.{e_ts} >= a2.t0 "

@@ -9,18 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from analytics.errors import LiftboardError
-from analytics.workspace import Workspace
-
-
-@dataclass(frozen=True)
-class ExperimentSummary:
-    """One experiment in the assignments table."""
-
-    name: str
-    variants: tuple[str, ...]
-    users: int
-    first_exposure: datetime | None
-    last_exposure: datetime | None
+from analytics.workspace import Workspace, experiment_names, exposure_ctes
 
 
 @dataclass(frozen=True)
@@ -46,17 +35,6 @@ class ExperimentConfig:
         if spec_text in self.secondary:
             return "secondary"
         return "other"
-
-
-def list_experiments(ws: Workspace) -> list[ExperimentSummary]:
-    """The experiments in the assignments table, by name (empty if there is no assignments table)."""
-    if not ws.has_table("assignments"):
-        return []
-    rows = ws.query(
-        f"SELECT experiment, list(DISTINCT variant ORDER BY variant), count(DISTINCT user_id), "  # noqa: S608
-        f"min(timestamp), max(timestamp) FROM {ws.table('assignments')} GROUP BY experiment ORDER BY experiment"
-    )
-    return [ExperimentSummary(r[0], tuple(r[1]), int(r[2]), r[3], r[4]) for r in rows]
 
 
 def experiment_config(ws: Workspace, name: str) -> ExperimentConfig:
@@ -151,7 +129,7 @@ def resolve_arms(
     """The control arm (and why) and all arms (control first), or a LiftboardError naming what is wrong."""
     arms = experiment_arms(ws, experiment)
     if not arms:
-        known = [e.name for e in list_experiments(ws)]
+        known = experiment_names(ws)
         close = difflib.get_close_matches(experiment, known, n=3)
         hint = (
             f"did you mean {', '.join(close)}?"
@@ -184,10 +162,9 @@ def data_end(ws: Workspace) -> datetime:
 
 
 def multi_variant_users(ws: Workspace, experiment: str) -> int:
+    """Users of the experiment seen in more than one variant (left out of every metric)."""
     return int(
         ws.scalar(
-            f"SELECT count(*) FROM (SELECT user_id FROM {ws.table('assignments')} WHERE experiment = ? "  # noqa: S608
-            "GROUP BY user_id HAVING count(DISTINCT variant) > 1)",
-            [experiment],
+            f"WITH {exposure_ctes(ws)} SELECT count(*) FILTER (WHERE multi) FROM assigned", [experiment]
         )
     )

@@ -16,7 +16,7 @@ from analytics.experiments.arms import data_end, resolve_arms
 from analytics.experiments.spec import DAY, MetricSpec, parse_metrics
 from analytics.experiments.sql import Segment
 from analytics.stats import Moments
-from analytics.workspace import Workspace
+from analytics.workspace import Workspace, exposure_ctes
 
 
 @dataclass(frozen=True)
@@ -131,17 +131,15 @@ def cumulative_lift(
 
 
 def _exposed_sql(ws: Workspace, days: int) -> str:
-    """CTEs of exposed users and the last whole day after exposure that has elapsed (capped at ``days``−1)."""
+    """Exposed users (inventory.exposure_ctes) with the last whole day after exposure that has elapsed
+    before the data end (the second parameter), capped at ``days``−1, as the CTE ``exposed_days``."""
     return (
-        "WITH assigned AS (\n"
-        "  SELECT user_id, min(timestamp) AS assigned_at, min(variant) AS variant,\n"
-        "         count(DISTINCT variant) AS n_variants\n"
-        f"  FROM {ws.table('assignments')} WHERE experiment = ? GROUP BY user_id),\n"
-        "exposed AS (\n"
+        f"WITH {exposure_ctes(ws)},\n"
+        "exposed_days AS (\n"
         "  SELECT user_id, variant, assigned_at,\n"
         f"    least({int(days) - 1}, CAST(floor((epoch(CAST(? AS TIMESTAMP)) - epoch(assigned_at)) / {DAY}) AS INTEGER)"
         " - 1) AS last_day\n"
-        "  FROM assigned WHERE n_variants = 1)"
+        "  FROM exposed)"
     )  # noqa: S608
 
 
@@ -166,14 +164,14 @@ def _daily_sums(
         "daily AS (\n"
         f"  SELECT x.user_id, x.variant, x.last_day, CAST(floor((epoch(e.timestamp) - epoch(x.assigned_at)) / {DAY})"
         f" AS INTEGER) AS k, {value} AS z\n"
-        f"  FROM exposed x JOIN {ws.table('events')} e ON e.user_id = x.user_id AND e.event = ?\n"
+        f"  FROM exposed_days x JOIN {ws.table('events')} e ON e.user_id = x.user_id AND e.event = ?\n"
         f"   AND e.timestamp >= x.assigned_at AND e.timestamp < x.assigned_at + INTERVAL '{int(days) * DAY}' SECOND\n"
         "  GROUP BY 1, 2, 3, 4),\n"
         "cum AS (SELECT *, sum(z) OVER (PARTITION BY user_id ORDER BY k) AS zc FROM daily)\n"
         f"SELECT 's', variant, k, last_day, sum({f_now} - {f_before}), sum({f_now} * {f_now} - {f_before} * {f_before})\n"
         "FROM cum WHERE k <= last_day GROUP BY variant, k, last_day\n"
         "UNION ALL\n"
-        "SELECT 'n', variant, NULL, last_day, count(*), NULL FROM exposed WHERE last_day >= 0 GROUP BY variant, last_day"
+        "SELECT 'n', variant, NULL, last_day, count(*), NULL FROM exposed_days WHERE last_day >= 0 GROUP BY variant, last_day"
     )  # noqa: S608
     sums: dict[tuple[str, int, int], tuple[float, float]] = {}
     users: dict[tuple[str, int], int] = {}
@@ -201,11 +199,11 @@ def retention_curve(
         "active AS (\n"
         f"  SELECT DISTINCT x.user_id, x.variant, x.last_day, CAST(floor((epoch(e.timestamp) - epoch(x.assigned_at)) / {DAY})"
         " AS INTEGER) AS k\n"
-        f"  FROM exposed x JOIN {ws.table('events')} e ON e.user_id = x.user_id\n"
+        f"  FROM exposed_days x JOIN {ws.table('events')} e ON e.user_id = x.user_id\n"
         f"   AND e.timestamp >= x.assigned_at AND e.timestamp < x.assigned_at + INTERVAL '{n_days * DAY}' SECOND)\n"
         "SELECT 'a', variant, k, count(*) FROM active WHERE k <= last_day GROUP BY variant, k\n"
         "UNION ALL\n"
-        "SELECT 'n', variant, last_day, count(*) FROM exposed WHERE last_day >= 0 GROUP BY variant, last_day"
+        "SELECT 'n', variant, last_day, count(*) FROM exposed_days WHERE last_day >= 0 GROUP BY variant, last_day"
     )  # noqa: S608
     act: dict[tuple[str, int], int] = {}
     elig: dict[tuple[str, int], int] = {}

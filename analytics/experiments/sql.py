@@ -9,7 +9,7 @@ from typing import Any
 
 from analytics.errors import LiftboardError
 from analytics.experiments.spec import DAY, PRE_WINDOW, MetricSpec
-from analytics.workspace import Workspace, quote_ident
+from analytics.workspace import Workspace, exposure_ctes, quote_ident
 
 
 @dataclass(frozen=True)
@@ -91,15 +91,7 @@ def moments_sql(
     ``data_end``; x is the denominator for ratio metrics and the pre-exposure value under CUPED.
     """
     q = _Sql()
-    assignments = ws.table("assignments")
-    q.add(
-        "WITH assigned AS (\n"
-        "  SELECT user_id, min(timestamp) AS assigned_at, min(variant) AS variant,\n"
-        "         count(DISTINCT variant) AS n_variants\n"
-        f"  FROM {assignments} WHERE experiment = ? GROUP BY user_id),\n"
-        "exposed AS (SELECT user_id, variant, assigned_at FROM assigned WHERE n_variants = 1),\n",
-        experiment,
-    )
+    q.add(f"WITH {exposure_ctes(ws)},\n", experiment)
     q.add("bounds AS (SELECT CAST(? AS TIMESTAMP) AS data_end)", data_end)
     pre = cuped
     # Per metric: the SQL of y and x in the per-user table.

@@ -23,7 +23,6 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
             "count",
             "date_range",
             "default_experiment",
-            "experiments",
             "item_context",
             "joined_sql",
             "options",

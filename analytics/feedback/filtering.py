@@ -11,7 +11,7 @@ import pandas as pd
 from analytics.errors import LiftboardError
 from analytics.feedback.choices import STATUSES
 from analytics.feedback.items import ITEM_COLUMNS, ITEMS, ensure_items, live_sql
-from analytics.workspace import Workspace, quote_ident
+from analytics.workspace import Workspace, experiment_names, quote_ident
 
 SIGNALS: tuple[str, ...] = ("accept", "reject", "correct", "rating")
 
@@ -77,16 +77,9 @@ class Selection:
     params: list[Any] = field(default_factory=list)
 
 
-def experiments(ws: Workspace) -> list[str]:
-    """Experiments in the assignments table, by name."""
-    if not ws.has_table("assignments"):
-        return []
-    return [r[0] for r in ws.query("SELECT DISTINCT experiment FROM assignments ORDER BY 1")]
-
-
 def default_experiment(ws: Workspace) -> str | None:
     """The experiment whose variants label feedback when none is chosen: the first one by name."""
-    names = experiments(ws)
+    names = experiment_names(ws)
     return names[0] if names else None
 
 

@@ -12,7 +12,7 @@ from analytics.errors import LiftboardError
 from analytics.experiments import verdict
 from analytics.overview.stages import Evidence, Ladder, Thresholds, ladder
 from analytics.stats import mde
-from analytics.workspace import Actor, Workspace, require
+from analytics.workspace import Actor, Workspace, list_experiments, require
 
 THRESHOLDS_KEY = "stages:thresholds"
 SEGMENT_KEY = "stages:segment"
@@ -260,7 +260,7 @@ def build(ws: Workspace, *, only: str | None = None) -> Overview:
     else:
         drift_ev, drift_card = _drift_part(ws, shared_notes)
     out = []
-    for summary in experiments.list_experiments(ws):
+    for summary in list_experiments(ws):
         name = summary.name
         if only is not None and name != only:
             continue

@@ -18,7 +18,7 @@ from analytics.errors import LiftboardError
 from analytics.experiments import cumulative_lift, verdict
 from analytics.overview import evidence
 from analytics.stats import method_notes
-from analytics.workspace import Workspace
+from analytics.workspace import Workspace, experiment_names
 
 _CSS = """
 :root { --fg: #1b1f24; --muted: #57606a; --line: #d0d7de; --good: #1a7f37; --bad: #b35900; }
@@ -167,7 +167,7 @@ def _provenance(ws: Workspace) -> str:
 
 def build_report(ws: Workspace, experiment: str, *, generated_at: datetime | None = None) -> Report:
     """Render the report for one experiment; the same workspace gives the same bytes but for the date line."""
-    names = [e.name for e in experiments.list_experiments(ws)] if ws.has_table("assignments") else []
+    names = experiment_names(ws)
     if experiment not in names:
         known = ", ".join(names) or "none"
         raise LiftboardError(

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from analytics.workspace.store import Workspace, quote_ident
+from analytics.workspace.store import Workspace
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,11 @@ class ExperimentSummary:
     multi_variant_users: int
     first_exposure: datetime | None
     last_exposure: datetime | None
+
+    @property
+    def arms(self) -> tuple[str, ...]:
+        """The variants' names, by name."""
+        return tuple(v.name for v in self.variants)
 
 
 @dataclass(frozen=True)
@@ -150,22 +155,43 @@ def table_summary(ws: Workspace, kind: str) -> TableSummary:
     )
 
 
-def experiments(ws: Workspace) -> tuple[ExperimentSummary, ...]:
-    """Experiments with exposed users per variant (users seen in two variants counted apart)."""
-    if "assignments" not in ws.data_tables():
-        return ()
-    table = quote_ident("assignments")
+def exposure_ctes(ws: Workspace, *, all_experiments: bool = False, param: str = "?") -> str:
+    """The one definition of an exposed user, as two SQL CTEs (without the leading WITH).
+
+    ``assigned``: one row per user (per experiment and user with ``all_experiments``): the first exposure
+    ``assigned_at``, the ``variant`` and ``multi``, true when the user was seen in more than one variant.
+    ``exposed``: the users seen in exactly one variant (``user_id``, ``variant``, ``assigned_at``), the only
+    ones any metric counts. Without ``all_experiments`` the experiment is the ``param`` placeholder.
+    """
+    key = "experiment, " if all_experiments else ""
+    where = "" if all_experiments else f" WHERE experiment = {param}"
     # min <> max flags a user seen in two variants at half the cost of count(DISTINCT variant) per user.
+    return (
+        f"assigned AS (\n  SELECT {key}user_id, min(timestamp) AS assigned_at, min(variant) AS variant,\n"
+        "         min(variant) <> max(variant) AS multi\n"
+        f"  FROM {ws.table('assignments')}{where} GROUP BY {key}user_id),\n"
+        f"exposed AS (SELECT {key}user_id, variant, assigned_at FROM assigned WHERE NOT multi)"
+    )
+
+
+def experiment_names(ws: Workspace) -> list[str]:
+    """The experiments in the assignments table, by name (empty without one): cheap, for pickers."""
+    if not ws.has_table("assignments"):
+        return []
+    return [
+        str(r[0]) for r in ws.query(f"SELECT DISTINCT experiment FROM {ws.table('assignments')} ORDER BY 1")
+    ]  # noqa: S608
+
+
+def list_experiments(ws: Workspace) -> tuple[ExperimentSummary, ...]:
+    """Every experiment with its exposed users per variant (users seen in two variants counted apart)."""
+    if not ws.has_table("assignments"):
+        return ()
     rows = ws.query(
-        f"""
-        WITH per_user AS (
-            SELECT experiment, user_id, min(variant) AS variant, min(variant) <> max(variant) AS multi,
-                   min(timestamp) AS first_seen
-            FROM {table} GROUP BY experiment, user_id)
-        SELECT experiment, variant, count(*) FILTER (NOT multi), count(*) FILTER (multi),
-               min(first_seen), max(first_seen)
-        FROM per_user GROUP BY experiment, variant ORDER BY experiment, variant
-        """  # noqa: S608
+        f"WITH {exposure_ctes(ws, all_experiments=True)}\n"
+        "SELECT experiment, variant, count(*) FILTER (NOT multi), count(*) FILTER (multi),\n"
+        "       min(assigned_at), max(assigned_at)\n"
+        "FROM assigned GROUP BY experiment, variant ORDER BY experiment, variant"
     )
     out: dict[str, dict[str, Any]] = {}
     for exp, variant, users, multi, first, last in rows:
@@ -189,7 +215,7 @@ def experiments(ws: Workspace) -> tuple[ExperimentSummary, ...]:
 
 def catalog(ws: Workspace) -> Catalog:
     """Every canonical table's summary and the experiments found in assignments."""
-    return Catalog(tuple(table_summary(ws, k) for k in ws.data_tables()), experiments(ws))
+    return Catalog(tuple(table_summary(ws, k) for k in ws.data_tables()), list_experiments(ws))
 
 
 def load_history(ws: Workspace, limit: int = 500) -> pd.DataFrame:

@@ -16,12 +16,11 @@ from analytics.experiments import (
     analyze,
     cumulative_lift,
     experiment_config,
-    list_experiments,
     power_inputs,
     retention_curve,
 )
 from analytics.ingest import TRUTH
-from analytics.workspace import Workspace, open_workspace
+from analytics.workspace import Workspace, list_experiments, open_workspace
 
 AI = ["conversion:purchase:7d", "retention:7d", "mean:purchase:7d", "count:share:7d", "cost:7d"]
 
@@ -148,7 +147,7 @@ def test_json_document(ai_result) -> None:
 def test_list_and_config(demo_ws: Workspace) -> None:
     names = {e.name: e for e in list_experiments(demo_ws)}
     assert set(names) == {"ai_recs", "model_size"}
-    assert names["model_size"].variants == ("control", "large", "small")
+    assert names["model_size"].arms == ("control", "large", "small")
     cfg = experiment_config(demo_ws, "ai_recs")
     assert cfg.primary == "conversion:purchase:7d" and cfg.split == {"control": 0.5, "ai": 0.5}
     assert experiment_config(demo_ws, "nope").metrics == ()
@@ -264,3 +263,16 @@ def test_feedback_metric_leaves_out_arms_without_ai_output(demo_ws) -> None:
     assert m.comparisons[0].abs_lift < -0.03 and m.comparisons[0].significant
     with pytest.raises(LiftboardError, match="only ai has any"):
         analyze(demo_ws, "ai_recs", ["feedback:accept"])
+
+
+def test_the_list_counts_users_as_the_analysis_does(tmp_ws: Workspace) -> None:
+    """Former disagreement: the experiments list counted users seen in two variants, the analysis left them
+    out; both now read inventory.exposure_ctes."""
+    asg, ev = _ab(60, 60)
+    twice = asg.iloc[[0]].assign(variant="treatment")  # u0 also seen in the other arm
+    _build(tmp_ws, pd.concat([asg, twice]), ev)
+    (summary,) = list_experiments(tmp_ws)
+    result = analyze(tmp_ws, "e", ["count:view:7d"])
+    assert result.multi_variant_users == summary.multi_variant_users == 1
+    assert summary.users == sum(result.exposed.values()) == 119
+    assert {v.name: v.users for v in summary.variants} == result.exposed

@@ -16,7 +16,7 @@ from analytics import cost, drift, experiments
 from analytics.drift import classify_columns, fetch_counts, fetch_reference_stats
 from analytics.errors import LiftboardError
 from analytics.experiments import parse_metrics
-from analytics.workspace import CANONICAL, Workspace, open_workspace
+from analytics.workspace import CANONICAL, Workspace, list_experiments, open_workspace
 from analytics.workspace.spark import (
     SparkSettings,
     SparkWorkspace,
@@ -118,8 +118,8 @@ def test_feedback_cuped_segments_winsorize_match(spark: SparkWorkspace, duck: Wo
     assert len(b.segments) >= 2
     assert b.metric("conversion:purchase:7d").variance_reduction is not None
     assert a.srm.p_value == pytest.approx(b.srm.p_value, rel=REL)
-    assert [e.name for e in experiments.list_experiments(spark)] == ["ai_recs", "model_size"]
-    assert experiments.list_experiments(spark) == experiments.list_experiments(duck)
+    assert [e.name for e in list_experiments(spark)] == ["ai_recs", "model_size"]
+    assert list_experiments(spark) == list_experiments(duck)
 
 
 def test_cost_aggregates_match(spark: SparkWorkspace, duck: Workspace) -> None:

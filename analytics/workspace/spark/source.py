@@ -73,7 +73,7 @@ _PURPOSES = {
     "_fetch_outcome": "the drift outcome counts",
     "_copy_remote_items": "the feedback items joined to their predictions and variants",
     "options": "the feedback filter options",
-    "experiments": "the list of experiments",
+    "experiment_names": "the list of experiments",
     "unmatched_predictions": "the count of feedback rows that match no prediction",
     "date_range": "the feedback log's date range",
 }
