@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics.workspace import open_workspace
-from tests.app._apptest import page_test
+from tests.support.apptest import page_test
 
 
 def _page(db: Path, monkeypatch: pytest.MonkeyPatch, **query: str) -> AppTest:

@@ -9,7 +9,7 @@ import pytest
 
 from analytics import ingest
 from analytics.workspace import Actor, RoleRule, open_workspace, set_rules
-from tests.app._apptest import page_test
+from tests.support.apptest import page_test
 
 
 def test_admin_sees_the_audit_trail_and_the_role_table(

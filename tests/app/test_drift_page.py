@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics.drift import DriftSettings, compute_drift
 from analytics.workspace import open_workspace
-from tests.app._apptest import page_test
+from tests.support.apptest import page_test
 from tests.unit._drift_data import make_log, write
 
 

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics import feedback as fb
 from analytics.workspace import Actor, open_workspace
-from tests.app._apptest import page_test
+from tests.support.apptest import page_test
 from tests.unit._feedback_data import make
 
 

@@ -285,13 +285,12 @@ def test_open_configured_from_a_secrets_section(lake: Path, spark: SparkWorkspac
 
 def _page_on_the_lake(lake: Path, monkeypatch: pytest.MonkeyPatch, page: str) -> Any:
     """A page run by AppTest with ``[spark]`` in its secrets, over its own copy of the local state."""
-    from streamlit.testing.v1 import AppTest
+    from tests.support.apptest import page_test
 
     copy = lake / f"{page}-page-local.duckdb"
     copy.write_bytes((lake / "local.duckdb").read_bytes())
     monkeypatch.setenv("LIFTBOARD_DB", str(copy))
-    path = Path(__file__).resolve().parents[2] / "pages" / f"{page}.py"
-    at = AppTest.from_file(str(path), default_timeout=300)
+    at = page_test(page, timeout=300)
     at.secrets["spark"] = {"local": True, "tables": {k: str(lake / f"{k}.parquet") for k in KINDS}}
     at.run()
     assert not at.exception and not at.error
@@ -301,7 +300,7 @@ def _page_on_the_lake(lake: Path, monkeypatch: pytest.MonkeyPatch, page: str) ->
 def test_data_page_shows_the_spark_source(lake: Path, spark: SparkWorkspace, monkeypatch) -> None:
     """With [spark] in the secrets, the app's workspace reads the lake: the Data page lists its tables."""
     at = _page_on_the_lake(lake, monkeypatch, "data")
-    assert at.subheader[0].value == "Source: Spark"
+    assert at.main.subheader[0].value == "Source: Spark"
     source = at.dataframe[0].value
     assert list(source["table"]) == list(KINDS)
     duck = open_workspace(lake / "demo.duckdb", read_only=True)
