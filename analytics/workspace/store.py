@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import duckdb
-import pandas as pd
 
 from analytics.errors import LiftboardError
 from analytics.workspace.schema import CANONICAL, DEFAULT_DB, KINDS, REVIEW_ACTIONS
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pandas loads with the first DataFrame (duckdb's .df()), not with every command
+    import pandas as pd
     import pyarrow as pa
 
 #: Liftboard's own tables. Each migration runs once, in order, inside one transaction.
