@@ -1,0 +1,259 @@
+"""Tool exports (PostHog, Amplitude, Mixpanel, Segment, GA4): one command turns each into events + assignments.
+
+Each export is written in the tool's documented shape by tests/unit/_exports.py; the numbers `analyze` gives
+are checked against the same numbers computed from the generated rows with pandas, to 1e-9.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from analytics.errors import LiftboardError
+from analytics.experiments import analyze
+from analytics.ingest.sources import load_export, suggest, validate_export
+from analytics.workspace import Actor, Workspace, open_workspace
+from tests.unit import _exports as X
+from tests.unit._export_files import write_export
+from tests.unit._files import snapshot, write
+
+ROOT = Path(__file__).resolve().parents[2]
+EDITOR = Actor("tester", "editor")
+METRICS = ("conversion:{buy}:7d", "mean:{buy}:7d")
+#: One flavour per tool goes through the real CLI; the others through the engine's load function.
+CLI_FLAVOURS = [
+    ("posthog", "csv"),
+    ("amplitude", "jsonl.gz"),
+    ("mixpanel", "json"),
+    ("segment", "csv"),
+    ("ga4", "parquet"),
+]
+ENGINE_FLAVOURS = [("posthog", "jsonl"), ("posthog", "parquet"), ("amplitude", "zip"), ("mixpanel", "ndjson"),
+                   ("segment", "parquet"), ("ga4", "jsonl.gz")]  # fmt: skip
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "analytics", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+
+
+def _check(tool: str, rows, doc: dict) -> None:
+    """analyze's per-arm users, conversion and revenue per user equal the pandas numbers to 1e-9."""
+    want = X.expected(tool, rows)
+    conv, rev = doc["metrics"]
+    assert {v["name"] for v in conv["variants"]} == set(want)
+    for m, key in ((conv, "conversion"), (rev, "revenue")):
+        for v in m["variants"]:
+            assert v["users"] == want[v["name"]]["users"], (m["spec"], v)
+            assert v["mean"] == pytest.approx(want[v["name"]][key], abs=1e-9, rel=0), (m["spec"], v)
+    assert doc["multi_variant_users"] == X.multi_variant_users(tool, rows)
+
+
+@pytest.mark.parametrize(("tool", "fmt"), CLI_FLAVOURS)
+def test_cli_loads_each_tool_and_analyze_matches_pandas(tool: str, fmt: str, tmp_path: Path) -> None:
+    rows = X.simulate(tool)
+    paths = write_export(tool, rows, tmp_path / "export", fmt)
+    db = str(tmp_path / "ws.duckdb")
+    proc = _cli("load", *map(str, paths), "--from", tool, "--db", db, "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["source"] == tool
+    assert {e["name"] for e in doc["experiments"]} == {X.MAIN, X.SECOND}
+    buy = X.NAMES[tool]["purchase"]
+    metrics = [a for m in METRICS for a in ("--metric", m.format(buy=buy))]
+    proc = _cli("analyze", "--experiment", X.MAIN, *metrics, "--db", db, "--json")
+    assert proc.returncode == 0, proc.stderr
+    _check(tool, rows, json.loads(proc.stdout))
+
+
+@pytest.mark.parametrize(("tool", "fmt"), ENGINE_FLAVOURS)
+def test_every_export_flavour_loads_exactly(tool: str, fmt: str, tmp_ws: Workspace, tmp_path: Path) -> None:
+    rows = X.simulate(tool, users=1500, seed=5)
+    paths = write_export(tool, rows, tmp_path / "export", fmt)
+    load_export(tmp_ws, paths, tool, actor=EDITOR)
+    buy = X.NAMES[tool]["purchase"]
+    result = analyze(tmp_ws, X.MAIN, [m.format(buy=buy) for m in METRICS])
+    _check(tool, rows, result.to_dict())
+
+
+def test_raw_properties_stay_out_and_flattened_ones_are_typed(tmp_ws: Workspace, tmp_path: Path) -> None:
+    rows = X.simulate("amplitude", users=800, seed=3)
+    load_export(tmp_ws, write_export("amplitude", rows, tmp_path, "jsonl.gz"), "amplitude", actor=EDITOR)
+    cols = tmp_ws.columns("events")
+    for raw in ("event_properties", "user_properties", "data", "groups", "group_properties"):
+        assert raw not in cols  # containers are flattened, never stored whole
+    assert cols["user_id"] == "VARCHAR" and cols["timestamp"] == "TIMESTAMP" and cols["value"] == "DOUBLE"
+    assert cols["plan"] == "VARCHAR" and cols["page"] == "VARCHAR" and cols["country"] == "VARCHAR"
+    assert cols["event_id"] == "BIGINT"
+    # revenue and $revenue (numbers and numeric strings) became the value; they are not kept twice
+    assert "revenue" not in cols and "$revenue" not in cols
+    log = X.truth("amplitude", rows)
+    want = log.loc[log["kind"] == "purchase", "value"].sum()
+    assert tmp_ws.scalar("SELECT sum(value) FROM events WHERE event = 'Purchase'") == pytest.approx(
+        want, abs=1e-6
+    )
+    # a flattened property is a segment
+    result = analyze(tmp_ws, X.MAIN, ["conversion:Purchase:7d"], segment="plan")
+    assert {s.value for s in result.segments} == set(X.PLANS)
+
+
+def test_assignments_are_first_exposures_per_user_and_variant(tmp_ws: Workspace, tmp_path: Path) -> None:
+    rows = X.simulate("posthog", users=800, seed=4)
+    out = load_export(tmp_ws, write_export("posthog", rows, tmp_path, "csv"), "posthog", actor=EDITOR)
+    log = X.truth("posthog", rows)
+    exp = log[log["kind"] == "exposure"]
+    first = exp.groupby(["uid", "experiment", "variant"])["ts"].min().reset_index()
+    got = tmp_ws.query_df("SELECT user_id, experiment, variant, timestamp FROM assignments")
+    assert len(got) == len(first)  # repeated exposures collapse; PostHog's `false` responses are no exposure
+    merged = first.merge(
+        got, left_on=["uid", "experiment", "variant"], right_on=["user_id", "experiment", "variant"]
+    )
+    assert len(merged) == len(first) and (merged["ts"] == merged["timestamp"]).all()
+    main = next(e for e in out.experiments if e.name == X.MAIN)
+    assert main.multi_variant_users == X.multi_variant_users("posthog", rows)
+    assert out.report.flag_off_exposures == int((log["kind"] == "flag_off").sum())
+
+
+def test_experiment_flag_keeps_one_experiment(tmp_ws: Workspace, tmp_path: Path) -> None:
+    rows = X.simulate("mixpanel", users=600, seed=6)
+    paths = write_export("mixpanel", rows, tmp_path, "json")
+    with pytest.raises(LiftboardError, match=r"no experiment 'nope'.*ai-recs, checkout-copy"):
+        load_export(tmp_ws, paths, "mixpanel", experiment="nope", actor=EDITOR)
+    assert not tmp_ws.data_tables()
+    load_export(tmp_ws, paths, "mixpanel", experiment=X.SECOND, actor=EDITOR)
+    assert tmp_ws.query("SELECT DISTINCT experiment FROM assignments") == [(X.SECOND,)]
+    assert tmp_ws.scalar("SELECT count(*) FROM events") == int((rows["kind"] != "flag_off").sum())
+
+
+@pytest.mark.parametrize(
+    ("made_by", "claimed", "fmt"),
+    [("amplitude", "posthog", "jsonl.gz"), ("posthog", "mixpanel", "csv"), ("mixpanel", "ga4", "json"),
+     ("ga4", "segment", "parquet"), ("segment", "amplitude", "parquet")],
+)  # fmt: skip
+def test_a_file_from_another_tool_is_refused_in_one_sentence(
+    made_by: str, claimed: str, fmt: str, tmp_path: Path
+) -> None:
+    paths = write_export(made_by, X.simulate(made_by, users=100), tmp_path / "export", fmt)
+    db = tmp_path / "ws.duckdb"
+    open_workspace(db).close()
+    proc = _cli("load", str(paths[0]), "--from", claimed, "--db", str(db))
+    assert proc.returncode == 2
+    err = proc.stderr.strip()
+    assert "\n" not in err and "Traceback" not in err
+    assert paths[0].name in err and X.LABELS[claimed] in err, err
+    ws = open_workspace(db, read_only=True)
+    try:
+        assert not ws.data_tables() and ws.scalar("SELECT count(*) FROM lb_loads") == 0
+    finally:
+        ws.close()
+
+
+def test_several_files_are_one_load_with_each_file_hash(tmp_ws: Workspace, tmp_path: Path) -> None:
+    rows = X.simulate("segment", users=500, seed=8)
+    paths = write_export("segment", rows, tmp_path, "csv")
+    out = load_export(tmp_ws, paths, "segment", actor=EDITOR)
+    recs = tmp_ws.query(
+        "SELECT kind, file_name, content_hash, rows FROM lb_loads WHERE kind = 'events' ORDER BY file_name"
+    )
+    assert [(r[1], r[2]) for r in recs] == [
+        (p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in sorted(paths)
+    ]
+    assert sum(r[3] for r in recs) == tmp_ws.scalar("SELECT count(*) FROM events")
+    # tracks repeats every track call of the event tables under the same id: each event once
+    assert tmp_ws.scalar("SELECT count(*) FROM events") == int((rows["kind"] != "flag_off").sum())
+    assert tmp_ws.scalar("SELECT count(*) FROM lb_loads WHERE kind = 'assignments'") == 1
+    assert {r["load_id"] for r in out.records} == {r[0] for r in tmp_ws.query("SELECT load_id FROM lb_loads")}
+
+
+def test_one_bad_file_writes_nothing(tmp_ws: Workspace, tmp_path: Path) -> None:
+    paths = write_export("segment", X.simulate("segment", users=200), tmp_path, "csv")
+    stranger = write(tmp_path, "notes.csv", "a,b\n1,2\n")
+    before = snapshot(tmp_ws)
+    with pytest.raises(LiftboardError, match="notes.csv"):
+        load_export(tmp_ws, [*paths, stranger], "segment", actor=EDITOR)
+    assert snapshot(tmp_ws) == before
+
+
+def test_bad_rows_are_counted_shown_and_skippable(tmp_ws: Workspace, tmp_path: Path) -> None:
+    good = {"event": "Purchase", "properties": {"time": 1772000000, "distinct_id": "u1", "revenue": 5}}
+    lines = [
+        json.dumps(good | {"properties": good["properties"] | {"distinct_id": f"u{i}"}}) for i in range(20)
+    ]
+    lines[3] = json.dumps({"event": "Purchase", "properties": {"time": "yesterday", "distinct_id": "u3"}})
+    lines[4] = json.dumps({"event": "Purchase", "properties": {"time": 1772000000, "distinct_id": ""}})
+    lines[5] = json.dumps(
+        {"event": "Purchase", "properties": {"time": 1772000000, "distinct_id": "u5", "revenue": "ten"}}
+    )
+    path = write(tmp_path, "mp.json", "\n".join(lines) + "\n")
+    report = validate_export(tmp_ws, [path], "mixpanel")
+    codes = {i.code: i for i in report.events.errors}
+    assert codes["bad_timestamp"].count == 1 and "'yesterday'" in codes["bad_timestamp"].message
+    assert codes["blank_required"].count == 1
+    assert codes["text_in_numeric"].count == 1 and "'ten'" in codes["text_in_numeric"].message
+    with pytest.raises(LiftboardError, match="mp.json"):
+        load_export(tmp_ws, [path], "mixpanel", actor=EDITOR)
+    assert not tmp_ws.data_tables()
+    load_export(tmp_ws, [path], "mixpanel", skip_bad_rows=True, actor=EDITOR)
+    assert tmp_ws.scalar("SELECT count(*) FROM events") == 17
+
+
+def test_a_line_that_is_not_json_is_counted(tmp_ws: Workspace, tmp_path: Path) -> None:
+    ok = json.dumps({"event": "view", "properties": {"time": 1772000000, "distinct_id": "u1"}})
+    path = tmp_path / "cut.json.gz"
+    path.write_bytes(gzip.compress(f'{ok}\n{ok}\n{{"event": "view", "prop\n{ok}\n'.encode()))
+    with pytest.raises(
+        LiftboardError,
+        match=r"cut.json.gz has 1 lines or property cells that are not valid JSON \(e.g. '\{\"event\": \"view\", \"prop'\)",
+    ):
+        load_export(tmp_ws, [path], "mixpanel", actor=EDITOR)
+    out = load_export(tmp_ws, [path], "mixpanel", skip_bad_rows=True, actor=EDITOR)
+    assert tmp_ws.scalar("SELECT count(*) FROM events") == 3
+    assert out.report.events.skipped_rows == 1
+
+
+def test_timestamps_are_utc_whatever_the_spelling(tmp_ws: Workspace, tmp_path: Path) -> None:
+    props = json.dumps({"$browser": "Chrome"})
+    csv = (
+        "uuid,event,properties,timestamp,distinct_id,person_id\n"
+        f'1,view,"{props.replace(chr(34), chr(34) * 2)}",2026-03-02T10:00:00.5Z,a,\n'
+        f'2,view,"{props.replace(chr(34), chr(34) * 2)}",2026-03-02T12:00:00+02:00,b,\n'
+        f'3,view,"{props.replace(chr(34), chr(34) * 2)}",2026-03-02 10:00:00,c,\n'
+    )
+    load_export(tmp_ws, [write(tmp_path, "ph.csv", csv)], "posthog", actor=EDITOR)
+    got = dict(tmp_ws.query("SELECT user_id, strftime(timestamp, '%Y-%m-%d %H:%M:%S.%f') FROM events"))
+    assert got == {
+        "a": "2026-03-02 10:00:00.500000",
+        "b": "2026-03-02 10:00:00.000000",
+        "c": "2026-03-02 10:00:00.000000",
+    }
+
+
+@pytest.mark.parametrize(("tool", "fmt"), CLI_FLAVOURS + ENGINE_FLAVOURS)
+def test_the_source_is_suggested_from_the_columns(tool: str, fmt: str, tmp_path: Path) -> None:
+    paths = write_export(tool, X.simulate(tool, users=50), tmp_path, fmt)
+    assert suggest(paths[0]) == tool
+
+
+def test_a_plain_file_suggests_no_source(tmp_path: Path) -> None:
+    assert suggest(write(tmp_path, "e.csv", "user_id,timestamp,event\nu1,2026-01-01,view\n")) is None
+
+
+def test_a_second_export_appends(tmp_ws: Workspace, tmp_path: Path) -> None:
+    rows = X.simulate("amplitude", users=600, seed=9)
+    mid = rows["ts"].min() + (rows["ts"].max() - rows["ts"].min()) / 2
+    day1, day2 = rows[rows["ts"] < mid], rows[rows["ts"] >= mid]
+    load_export(
+        tmp_ws, write_export("amplitude", day1, tmp_path / "d1", "jsonl.gz"), "amplitude", actor=EDITOR
+    )
+    load_export(
+        tmp_ws, write_export("amplitude", day2, tmp_path / "d2", "jsonl.gz"), "amplitude", actor=EDITOR
+    )
+    result = analyze(tmp_ws, X.MAIN, ["conversion:Purchase:7d", "mean:Purchase:7d"])
+    _check("amplitude", rows, result.to_dict())
