@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # the engine loads when a command runs, so --help and argumen
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    from analytics.ingest.sources.spec import TOOLS
     from analytics.workspace import KINDS
 
     p = sub.add_parser("demo", parents=[common], help="build the seeded demo workspace")
@@ -21,9 +22,27 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--force", action="store_true", help="rebuild the workspace file if it exists")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("load", parents=[common], help="load a CSV, TSV, gzipped CSV or Parquet file")
-    p.add_argument("file", help="path of the file to load")
-    p.add_argument("--kind", required=True, choices=KINDS, help="which canonical table the file feeds")
+    p = sub.add_parser(
+        "load",
+        parents=[common],
+        help="load a CSV, TSV, gzipped CSV or Parquet file, or an analytics tool's export",
+        description="Load a file into one canonical table (--kind), or an analytics tool's export (one or "
+        "several files: CSV, JSON lines or Parquet, gzipped or zipped) as events plus assignments (--from).",
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="path of the file to load (several with --from)")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--kind", choices=KINDS, help="which canonical table the file feeds")
+    what.add_argument(
+        "--from",
+        dest="source",
+        choices=TOOLS,
+        help="the analytics tool the export comes from; its exposure events become the assignments",
+    )
+    p.add_argument(
+        "--experiment",
+        metavar="NAME",
+        help="the experiment this load is about: with --from, only its exposures are kept (its id or name)",
+    )
     p.add_argument(
         "--map",
         action="append",
@@ -89,8 +108,21 @@ def cmd_demo(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_load(args: argparse.Namespace) -> dict[str, Any]:
+    if args.source is not None:
+        from analytics.cli.exports import cmd_load_export
+
+        return cmd_load_export(args)
     from analytics import ingest
     from analytics.workspace import cli_actor, open_workspace
+
+    if len(args.files) > 1:
+        raise LiftboardError(
+            f"load takes one file at a time with --kind ({len(args.files)} given); several files at once are "
+            "one tool's export: add --from TOOL."
+        )
+    if args.experiment is not None:
+        raise LiftboardError("--experiment applies to tool exports (--from); leave it out with --kind.")
+    args.file = args.files[0]
 
     max_bytes = int(args.max_size_mb * 2**20) if args.max_size_mb else None
     ws = open_workspace(args.db)

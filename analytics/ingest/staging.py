@@ -34,7 +34,7 @@ def reader_types(kind: str, info: FileInfo, mapping: dict[str, str | None]) -> d
 
     The first attempt of a load reads these typed; if any value does not parse (a malformed timestamp, an
     epoch, text in a number column, a thousands separator), the reader raises and the load reads every
-    column as text instead (``_typed``), where each bad value is counted, shown and optionally skipped.
+    column as text instead (``typed_expr``), where each bad value is counted, shown and optionally skipped.
     """
     if info.format != "csv":
         return {}
@@ -95,7 +95,7 @@ def _ts_from_text(t: str) -> str:
     )
 
 
-def _typed(ref: str, src_type: str, dtype: str) -> tuple[str, str | None]:
+def typed_expr(ref: str, src_type: str, dtype: str) -> tuple[str, str | None]:
     """(expression giving dtype, text expression whose non-blank values must parse, or None)."""
     st = src_type.upper()
     text = ref if st == "VARCHAR" else f"CAST({ref} AS VARCHAR)"
@@ -156,7 +156,7 @@ def stage_sql(
             columns.append(Column(canon, dtype, required=canon in required))
             continue
         ref, st = refs[src]
-        expr, text = _typed(ref, st, dtype)
+        expr, text = typed_expr(ref, st, dtype)
         inner.append(f"{expr} AS {q(canon)}")
         outer.append(q(canon))
         flag = None

@@ -41,6 +41,7 @@ def _start(*argv: str) -> tuple[int, set[str], str]:
         ("--help",),
         ("analyze", "--help"),
         ("load", "--help"),
+        ("load", "x.json", "--from", "amplitude", "--help"),
         ("cost", "--help"),
         ("drift", "--help"),
         ("feedback", "--help"),
@@ -59,7 +60,8 @@ def test_help_loads_no_engine_library(argv: tuple[str, ...]) -> None:
     ("argv", "says"),
     [
         (("analyze",), "the following arguments are required: --experiment"),
-        (("load", "events.csv"), "the following arguments are required: --kind"),
+        (("load", "events.csv"), "one of the arguments --kind --from is required"),
+        (("load", "a.json", "--from", "heap"), "invalid choice: 'heap'"),
         (("load", "events.csv", "--kind", "nonsense"), "invalid choice: 'nonsense'"),
         (("nonsense",), "see `python -m analytics --help`"),
         (("power", "--baseline", "x"), "invalid"),
