@@ -51,6 +51,8 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
             "DELIMITERS",
             "ENCODINGS",
             "FileInfo",
+            "check_gzip",
+            "check_size",
             "detect_delimiter",
             "detect_encoding",
             "max_bytes_default",
@@ -69,7 +71,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
             "normalise",
             "resolve_mapping",
         ],
-        "report": ["Column", "Issue", "ValidationReport"],
+        "report": ["Column", "Findings", "Issue", "ValidationReport"],
         "staging": [
             "READER_TYPES",
             "raw_refs",

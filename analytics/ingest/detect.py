@@ -75,6 +75,32 @@ def _gzip_size(path: Path) -> int:
         return struct.unpack("<I", fh.read(4))[0]
 
 
+def check_size(path: Path, shown: str, limit: int) -> int:
+    """The file's size, after refusing a missing path, a directory, an empty file or one above the limit."""
+    if not path.exists():
+        raise LiftboardError(f"The file {path} does not exist; check the path.")
+    if path.is_dir():
+        raise LiftboardError(f"{path} is a directory, not a file; give the path of a CSV or Parquet file.")
+    size = path.stat().st_size
+    if size == 0:
+        raise LiftboardError(f"{shown} is empty (0 bytes); export the data again.")
+    if size > limit:
+        raise LiftboardError(
+            f"{shown} is {size / 2**20:,.0f} MB, above the {limit / 2**20:,.0f} MB limit; "
+            "split the file or raise LIFTBOARD_MAX_LOAD_MB."
+        )
+    return size
+
+
+def check_gzip(path: Path, shown: str, limit: int) -> None:
+    """Refuse a gzip file that expands beyond the limit (a gzip bomb costs at most the limit to find)."""
+    if _gzip_expands_beyond(path, limit):
+        raise LiftboardError(
+            f"{shown} expands to more than the {limit / 2**20:,.0f} MB limit when decompressed; "
+            "split the file or raise LIFTBOARD_MAX_LOAD_MB."
+        )
+
+
 def _gzip_expands_beyond(path: Path, limit: int) -> bool:
     """True when the gzip file decompresses to more than ``limit`` bytes.
 
@@ -206,19 +232,8 @@ def sniff(
     """
     path = Path(path)
     shown = name or path.name
-    if not path.exists():
-        raise LiftboardError(f"The file {path} does not exist; check the path.")
-    if path.is_dir():
-        raise LiftboardError(f"{path} is a directory, not a file; give the path of a CSV or Parquet file.")
     limit = max_bytes if max_bytes is not None else max_bytes_default()
-    size = path.stat().st_size
-    if size == 0:
-        raise LiftboardError(f"{shown} is empty (0 bytes); export the data again.")
-    if size > limit:
-        raise LiftboardError(
-            f"{shown} is {size / 2**20:,.0f} MB, above the {limit / 2**20:,.0f} MB limit; "
-            "split the file or raise LIFTBOARD_MAX_LOAD_MB."
-        )
+    size = check_size(path, shown, limit)
     if encoding is not None and encoding.lower().replace("_", "-") not in ENCODINGS + ("latin1", "utf8"):
         raise LiftboardError(f"Unknown encoding {encoding!r}; use one of {', '.join(ENCODINGS)}.")
     if delimiter is not None:
@@ -231,11 +246,8 @@ def sniff(
     if magic.startswith(b"PAR1"):
         return FileInfo(path, shown, size, "parquet", "none", "utf-8", ",", _parquet_header(path))
     compression = "gzip" if magic.startswith(b"\x1f\x8b") else "none"
-    if compression == "gzip" and _gzip_expands_beyond(path, limit):
-        raise LiftboardError(
-            f"{shown} expands to more than the {limit / 2**20:,.0f} MB limit when decompressed; "
-            "split the file or raise LIFTBOARD_MAX_LOAD_MB."
-        )
+    if compression == "gzip":
+        check_gzip(path, shown, limit)
     head = _head(path, compression == "gzip")
     for prefix, what in _MAGIC:
         if head.startswith(prefix):

@@ -19,8 +19,26 @@ class Issue:
     skippable: bool = False  # True when skip_bad_rows drops the offending rows instead of refusing
 
 
+class Findings:
+    """Errors, warnings and whether a load may go ahead, from a report's `issues`."""
+
+    issues: tuple[Issue, ...]
+
+    @property
+    def errors(self) -> tuple[Issue, ...]:
+        return tuple(i for i in self.issues if i.level == "error")
+
+    @property
+    def warnings(self) -> tuple[Issue, ...]:
+        return tuple(i for i in self.issues if i.level == "warning")
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
 @dataclass(frozen=True)
-class ValidationReport:
+class ValidationReport(Findings):
     """What a load would write and what is wrong with it, before anything is committed."""
 
     file_name: str
@@ -42,18 +60,6 @@ class ValidationReport:
     # because the file has no prediction_id or the workspace has no predictions table yet)
     rows_with_prediction_id: int = 0
     unmatched_prediction_ids: int | None = None
-
-    @property
-    def errors(self) -> tuple[Issue, ...]:
-        return tuple(i for i in self.issues if i.level == "error")
-
-    @property
-    def warnings(self) -> tuple[Issue, ...]:
-        return tuple(i for i in self.issues if i.level == "warning")
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
 
     @property
     def rows_to_load(self) -> int:

@@ -13,7 +13,7 @@ from typing import Literal
 import duckdb
 
 from analytics.errors import LiftboardError
-from analytics.ingest.detect import FileInfo, max_bytes_default, sniff
+from analytics.ingest.detect import FileInfo, check_gzip, check_size, max_bytes_default, sniff
 
 Format = Literal["csv", "json", "parquet"]
 #: Rows DuckDB reads to detect a JSON file's top-level columns (DuckDB's default: export schemas are fixed
@@ -130,16 +130,7 @@ def inspect(
     path = Path(path)
     shown = name or path.name
     limit = max_bytes if max_bytes is not None else max_bytes_default()
-    if not path.is_file():
-        raise LiftboardError(f"The file {path} does not exist; check the path.")
-    size = path.stat().st_size
-    if size == 0:
-        raise LiftboardError(f"{shown} is empty (0 bytes); export the data again.")
-    if size > limit:
-        raise LiftboardError(
-            f"{shown} is {size / 2**20:,.0f} MB, above the {limit / 2**20:,.0f} MB limit; "
-            "export a shorter period or raise LIFTBOARD_MAX_LOAD_MB."
-        )
+    check_size(path, shown, limit)
     with path.open("rb") as fh:
         magic = fh.read(4)
     parts: tuple[Path, ...] = (path,)
@@ -152,6 +143,9 @@ def inspect(
         cols = _describe(sql, params, shown, "Parquet")
         return ExportFile(path, shown, parts, "parquet", "none", "", cols)
     gz = magic[:2] == b"\x1f\x8b"
+    if gz:  # DuckDB decompresses as it reads: a gzip bomb is refused first (sniff does the same for CSV)
+        for part in parts:
+            check_gzip(part, shown, limit)
     first = _first_byte(_head(parts[0], gz))
     if first in (b"{", b"["):
         json_format = "newline_delimited" if first == b"{" else "array"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from analytics.ingest.report import Issue, ValidationReport
+from analytics.ingest.report import Findings, Issue, ValidationReport
 from analytics.ingest.sources.exposures import ExperimentFound, ExposureCounts
 
 
@@ -19,7 +19,7 @@ class ExportFileReport:
 
 
 @dataclass(frozen=True)
-class ExportReport:
+class ExportReport(Findings):
     """The events and assignments an export gives, the experiments found, and every problem, counted."""
 
     source: str
@@ -34,20 +34,8 @@ class ExportReport:
     experiment: str | None = None  # --experiment: the one experiment kept
 
     @property
-    def issues(self) -> tuple[Issue, ...]:
+    def issues(self) -> tuple[Issue, ...]:  # type: ignore[override]  # every part's findings
         return self.events.issues + (self.assignments.issues if self.assignments else ()) + self.notes
-
-    @property
-    def errors(self) -> tuple[Issue, ...]:
-        return tuple(i for i in self.issues if i.level == "error")
-
-    @property
-    def warnings(self) -> tuple[Issue, ...]:
-        return tuple(i for i in self.issues if i.level == "warning")
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
 
     @property
     def flag_off_exposures(self) -> int:
