@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics import experiments, stats
+from analytics import experiments
 from analytics.charts import experiments as charts
+from analytics.errors import LiftboardError
 from analytics.experiments import LiftCurve, RetentionPoint, arm_name, verdict
 from analytics.stats import method_notes
 from analytics.workspace import ExperimentSummary, list_experiments
@@ -289,14 +290,14 @@ base_var = p2.number_input("Baseline variance (per user)", value=float(pi.baseli
                            key=f"pw_var_{pw_metric}")  # fmt: skip
 n_arm = p3.number_input("Users per arm today", value=int(pi.n_per_arm), min_value=2, key=f"pw_n_{pw_metric}")
 target = p4.number_input("Relative MDE to detect (%)", value=5.0, min_value=0.1, step=0.5, key="pw_mde")
-try:
-    need = stats.sample_size_per_arm(base_mean, base_var, target / 100, alpha=float(alpha))
-    mde_now = stats.mde(base_mean, base_var, n_arm, alpha=float(alpha))
+try:  # shown and the page goes on to the retention curves below
+    plan = experiments.power_plan(base_mean, base_var, int(n_arm), target / 100, alpha=float(alpha))
     st.markdown(
-        f"To detect a **{target:g}%** relative change with 80% power at α = {alpha:g} you need **{need:,} users "
-        f"per arm**; with {n_arm:,} users per arm today the smallest detectable change is **{mde_now * 100:.1f}%**."
+        f"To detect a **{target:g}%** relative change with 80% power at α = {alpha:g} you need "
+        f"**{plan.users_per_arm:,} users per arm**; with {n_arm:,} users per arm today the smallest detectable "
+        f"change is **{plan.mde_now * 100:.1f}%**."
     )
-except Exception as exc:  # a LiftboardError from the power maths: shown, never a crash
+except LiftboardError as exc:
     st.error(str(exc))
 
 # -- retention curves -----------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
             "resolve_arms",
         ],
         "curves": ["LiftCurve", "LiftPoint", "RetentionPoint", "cumulative_lift", "retention_curve"],
-        "power": ["PowerInputs", "power_inputs"],
+        "power": ["PowerInputs", "PowerPlan", "power_inputs", "power_plan"],
         "results": ["ArmStats", "ExperimentResult", "MetricResult", "SegmentResult"],
         "spec": [
             "DAY",

@@ -92,7 +92,16 @@ class MetricSpec:
 
     @property
     def lower_is_better(self) -> bool:
+        """A cost is a guardrail: less of it is the good direction (the one place this is decided)."""
         return self.kind == "cost"
+
+    def improves(self, delta: float) -> bool:
+        """Whether a change of ``delta`` in this metric is for the better."""
+        return delta < 0 if self.lower_is_better else delta > 0
+
+    def worsens(self, delta: float) -> bool:
+        """Whether a change of ``delta`` in this metric is for the worse."""
+        return delta > 0 if self.lower_is_better else delta < 0
 
     @property
     def unit(self) -> str:

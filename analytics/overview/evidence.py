@@ -11,7 +11,6 @@ from analytics.cost import fetch_arms, get_budget, summarize, unit_economics
 from analytics.errors import LiftboardError
 from analytics.experiments import verdict
 from analytics.overview.stages import Evidence, Ladder, Thresholds, ladder
-from analytics.stats import mde
 from analytics.workspace import Actor, Workspace, list_experiments, require
 
 THRESHOLDS_KEY = "stages:thresholds"
@@ -92,11 +91,10 @@ def _experiment_part(
         cards.append(Card("Does it work?", "No primary metric is chosen for this experiment yet.", "missing",
                           "experiments", {"experiment": name}))  # fmt: skip
         return ev, cards, result
-    specs = [cfg.primary]
-    if ws.has_table("predictions") and "cost" not in cfg.primary:
-        specs.append("cost:7d")
     try:
-        result = experiments.analyze(ws, name, specs)
+        # The cost guardrail beside the primary metric, unless the primary is itself a cost.
+        cost_too = ws.has_table("predictions") and experiments.parse_metric(cfg.primary).kind != "cost"
+        result = experiments.analyze(ws, name, [cfg.primary, *(["cost:7d"] if cost_too else [])])
     except LiftboardError as exc:
         cards.append(Card("Does it work?", str(exc), "missing", "experiments", {"experiment": name}))
         return ev, cards, result
@@ -107,21 +105,20 @@ def _experiment_part(
         ev.update(
             primary_significant=comp.significant,
             primary_abs_lift=comp.abs_lift,
-            primary_higher_is_better=not primary.spec.kind == "cost",
+            primary_higher_is_better=not primary.spec.lower_is_better,
         )
         reading = verdict.sentence(primary.spec, comp)
-        good = comp.significant and (comp.abs_lift > 0) == (primary.spec.kind != "cost")
+        good = comp.significant and primary.spec.improves(comp.abs_lift)
         status = "good" if good else ("bad" if comp.significant else "neutral")
         if not result.srm.ok:
             reading = (verdict.srm_sentence(result.srm) or "Sample-ratio mismatch.") + " " + reading
             status = "bad"
         cards.append(Card("Does it work?", reading, status, "experiments", {"experiment": name}))
-    control = primary.arm(primary.baseline or result.control)
-    n_arm = min(a.users for a in primary.variants)
-    try:
-        ev["mde_rel"] = mde(control.mean, control.variance, n_arm, alpha=result.alpha)
-    except LiftboardError as exc:
-        notes["mde_rel"] = str(exc)
+    power = experiments.power_inputs(primary, result.control, alpha=result.alpha)
+    if power.mde_now is not None:
+        ev["mde_rel"] = power.mde_now
+    else:
+        notes["mde_rel"] = power.mde_error or "The minimum detectable effect cannot be computed."
     if len(result.metrics) > 1:
         cost_m = result.metrics[1]
         cc = cost_m.comparisons[0] if cost_m.comparisons else None
@@ -134,8 +131,7 @@ def _experiment_part(
         harmed = []
         for s in seg_res.segments:
             for c in s.metrics[0].comparisons:
-                worse = c.abs_lift < 0 if primary.spec.kind != "cost" else c.abs_lift > 0
-                if c.significant and worse:
+                if c.significant and primary.spec.worsens(c.abs_lift):
                     harmed.append(f"{s.value} ({c.variant})")
         ev["harmed_segments"] = tuple(harmed)
         ev["segment_column"] = seg

@@ -276,3 +276,28 @@ def test_the_list_counts_users_as_the_analysis_does(tmp_ws: Workspace) -> None:
     assert result.multi_variant_users == summary.multi_variant_users == 1
     assert summary.users == sum(result.exposed.values()) == 119
     assert {v.name: v.users for v in summary.variants} == result.exposed
+
+
+def test_mde_now_has_one_home(demo_ws: Workspace, ai_result) -> None:
+    """The Overview's MDE, the Experiments page's power inputs and its calculator read one rule."""
+    from analytics import overview, stats
+    from analytics.experiments import power_plan
+
+    m = ai_result.metric("conversion:purchase:7d")
+    pi = power_inputs(m, ai_result.control, alpha=ai_result.alpha)
+    (exp,) = overview.build(demo_ws, only="ai_recs").experiments
+    assert exp.evidence.mde_rel == pytest.approx(pi.mde_now)
+    plan = power_plan(pi.baseline_mean, pi.baseline_var, pi.n_per_arm, 0.05)
+    assert plan.mde_now == pytest.approx(pi.mde_now)
+    assert plan.users_per_arm == stats.sample_size_per_arm(pi.baseline_mean, pi.baseline_var, 0.05)
+    with pytest.raises(LiftboardError):
+        power_plan(0.1, 0.09, 100, 0.0)
+
+
+def test_lower_is_better_is_the_metric_s() -> None:
+    from analytics.experiments import parse_metric
+
+    cost, conv = parse_metric("cost:7d"), parse_metric("conversion:purchase:7d")
+    assert cost.lower_is_better and not conv.lower_is_better
+    assert cost.improves(-0.1) and cost.worsens(0.1) and not cost.improves(0.1)
+    assert conv.improves(0.1) and conv.worsens(-0.1) and not conv.worsens(0.0) and not conv.improves(0.0)
