@@ -8,7 +8,7 @@ import streamlit as st
 from analytics import experiments
 from analytics.charts import experiments as charts
 from analytics.errors import LiftboardError
-from analytics.experiments import LiftCurve, RetentionPoint, arm_name, verdict
+from analytics.experiments import LiftCurve, RetentionPoint, verdict
 from analytics.stats import method_notes
 from analytics.workspace import ExperimentSummary, list_experiments
 from pages._ui import download_csv, guarded, page, report_button, set_url_state, url_state, workspace
@@ -49,10 +49,6 @@ def _segment_columns(token: str) -> list[str]:
     cols = [c for c in ws.columns("users") if c != "user_id"] if ws.has_table("users") else []
     props = [c for c in ws.columns("events") if c not in ("user_id", "timestamp", "event", "value")]
     return cols + [c for c in props if c not in cols]
-
-
-def _width(spec: object, w: float) -> str:
-    return f"{w * 100:.3f} pp" if getattr(spec, "unit", "") == "share" else f"{w:.4g}"
 
 
 def _seed(key: str, value: object) -> None:
@@ -146,11 +142,6 @@ with st.spinner("Computing the metrics for every exposed user…"):
     result = guarded(_analyze, token, name, tuple(metrics), control, float(alpha), cuped, sequential,
                      None if win == "off" else float(win), None if segment == "(none)" else segment)  # fmt: skip
 
-plain = result
-if cuped:  # the same analysis without CUPED, to show how much the interval shrank (cached too)
-    plain = guarded(_analyze, token, name, tuple(metrics), control, float(alpha), False, sequential,
-                    None if win == "off" else float(win), None if segment == "(none)" else segment)  # fmt: skip
-
 # -- warnings above everything, then one verdict per metric --------------------------------------------
 with verdict_area:
     srm_text = verdict.srm_sentence(result.srm)
@@ -183,15 +174,8 @@ with verdict_area:
                 b = verdict.bayesian_sentence(c)
                 if b:
                     st.caption(f"Bayesian view: {b}")
-        if cuped and m.variance_reduction is not None:
-            for c in m.comparisons:
-                before = plain.metric(m.spec.text).comparison(c.variant).abs_ci
-                w0, w1 = before[1] - before[0], c.abs_ci[1] - c.abs_ci[0]
-                st.caption(
-                    f"CUPED reduced the variance of {m.spec.label} by {m.variance_reduction * 100:.1f}%; the "
-                    f"{arm_name(c.variant)} interval went from {_width(m.spec, w0)} to {_width(m.spec, w1)} wide "
-                    f"({(1 - w1 / w0) * 100 if w0 else 0.0:.1f}% narrower)."
-                )
+        for line in verdict.cuped_sentences(m):
+            st.caption(line)
 
 # -- results table with interval bars ------------------------------------------------------------------
 st.subheader("Results")

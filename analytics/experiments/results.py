@@ -36,6 +36,17 @@ class MetricResult:
     cuped_theta: float | None = None
     variance_reduction: float | None = None
     note: str | None = None  # e.g. arms left out because the metric does not apply to them
+    #: Under CUPED, each variant's absolute interval without the covariate (same sums, same settings).
+    ci_without_cuped: dict[str, tuple[float, float]] | None = None
+
+    def cuped_narrowing(self, variant: str) -> tuple[float, float, float] | None:
+        """(interval width without CUPED, with it, share narrower) for a variant; None without CUPED."""
+        if self.ci_without_cuped is None or variant not in self.ci_without_cuped:
+            return None
+        lo0, hi0 = self.ci_without_cuped[variant]
+        lo1, hi1 = self.comparison(variant).abs_ci
+        w0, w1 = hi0 - lo0, hi1 - lo1
+        return w0, w1, (1 - w1 / w0) if w0 else 0.0
 
     def arm(self, name: str) -> ArmStats:
         """An arm's statistics; an arm the metric does not apply to (see ``note``) falls back to the baseline."""

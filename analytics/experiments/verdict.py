@@ -99,6 +99,27 @@ def metric_sentences(m: MetricResult) -> list[str]:
     return [sentence(m.spec, c) for c in m.comparisons] + ([m.note[0].upper() + m.note[1:]] if m.note else [])
 
 
+def interval_width(spec: MetricSpec, width: float) -> str:
+    """An interval's width in the metric's unit (percentage points for shares)."""
+    return f"{width * 100:.3f} pp" if spec.unit == "share" else f"{width:.4g}"
+
+
+def cuped_sentences(m: MetricResult) -> list[str]:
+    """Under CUPED, how much it reduced the variance and narrowed each variant's interval; else nothing."""
+    out = []
+    for c in m.comparisons:
+        narrowing = m.cuped_narrowing(c.variant)
+        if narrowing is None or m.variance_reduction is None:
+            continue
+        w0, w1, share = narrowing
+        out.append(
+            f"CUPED reduced the variance of {m.spec.label} by {m.variance_reduction * 100:.1f}%; the "
+            f"{arm_name(c.variant)} interval went from {interval_width(m.spec, w0)} to "
+            f"{interval_width(m.spec, w1)} wide ({share * 100:.1f}% narrower)."
+        )
+    return out
+
+
 def srm_sentence(srm: SrmResult) -> str | None:
     """The loud warning shown above everything when the split is off (p < 0.001); None when it is fine."""
     if srm.ok:

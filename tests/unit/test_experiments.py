@@ -301,3 +301,20 @@ def test_lower_is_better_is_the_metric_s() -> None:
     assert cost.lower_is_better and not conv.lower_is_better
     assert cost.improves(-0.1) and cost.worsens(0.1) and not cost.improves(0.1)
     assert conv.improves(0.1) and conv.worsens(-0.1) and not conv.worsens(0.0) and not conv.improves(0.0)
+
+
+def test_cuped_narrowing_comes_with_the_result(tmp_ws: Workspace) -> None:
+    """Formerly the page ran the analysis a second time without CUPED to show the narrowing; the result now
+    carries the plain interval, computed from the same sums, equal to a plain analysis's."""
+    from analytics.experiments import verdict
+
+    asg, ev = _ab(800, 800, rate_gain=0.05)
+    _build(tmp_ws, asg, ev)
+    plain = analyze(tmp_ws, "e", ["count:view:7d"], control="control").metrics[0]
+    cup = analyze(tmp_ws, "e", ["count:view:7d"], control="control", cuped=True).metrics[0]
+    assert plain.ci_without_cuped is None and plain.cuped_narrowing("treatment") is None
+    assert cup.ci_without_cuped["treatment"] == pytest.approx(plain.comparison("treatment").abs_ci)
+    w0, w1, share = cup.cuped_narrowing("treatment")
+    assert w0 == pytest.approx(np.diff(plain.comparison("treatment").abs_ci)[0]) and 0.1 < share < 1
+    (line,) = verdict.cuped_sentences(cup)
+    assert f"({share * 100:.1f}% narrower)" in line and verdict.cuped_sentences(plain) == []
