@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import math
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from analytics.cli.spark import add_spark_flags, workspace_from_args
+from analytics.plain import plain
 
 if TYPE_CHECKING:  # the engine loads when a command runs, so --help and argument errors stay quick
     from analytics.cost import (
@@ -71,7 +71,7 @@ def _num(x: Any) -> Any:
         f = float(x)
     except (TypeError, ValueError):
         return x
-    return f if math.isfinite(f) else None
+    return plain(f)
 
 
 def document(summary: CostSummary, data: Any, top: Any, ue: UnitEconomics | None) -> dict[str, Any]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import math
 from typing import TYPE_CHECKING, Any
 
 from analytics.errors import LiftboardError
+from analytics.plain import plain
 
 if TYPE_CHECKING:  # the engine loads when a command runs, so --help and argument errors stay quick
     from analytics import feedback as fb
@@ -105,7 +105,7 @@ def _flt(ws: Workspace, args: argparse.Namespace, **extra: Any) -> fb.FeedbackFi
 
 
 def _num(x: float) -> float | None:
-    return None if x is None or (isinstance(x, float) and math.isnan(x)) else round(float(x), 6)
+    return None if x is None else plain(float(x), digits=6)
 
 
 def _plain(key: str, v: Any) -> Any:

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from analytics.errors import LiftboardError
+from analytics.plain import plain
 
 METHODS = ("psi", "distance")
 #: Default fixed thresholds: PSI ≥ 0.2 is the usual "significant shift"; a distance of 0.1 is a tenth of a
@@ -139,7 +140,7 @@ class DriftReport:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able document (no NaN): the CLI's `--json` output."""
-        return _clean(
+        return plain(
             {
                 "settings": asdict(self.settings),
                 "reference": {
@@ -168,7 +169,8 @@ class DriftReport:
                 "drifting_now": [f.name for f in self.drifting_now()],
                 "skipped": [{"name": n, "reason": r} for n, r in self.skipped],
                 "notes": list(self.notes),
-            }
+            },
+            digits=6,
         )
 
 
@@ -177,18 +179,6 @@ def _severity(f: FeatureDrift) -> float:
     if c is None:
         return 0.0
     return c.score / f.fixed_threshold if f.fixed_threshold > 0 else c.score
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, float):
-        return None if not math.isfinite(value) else round(value, 6)
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
 
 
 # -- parsing user input (shared by the CLI and the page) -----------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from analytics.errors import LiftboardError
 from analytics.experiments.arms import ControlChoice, ControlReason
 from analytics.experiments.spec import MetricSpec, parse_metric
+from analytics.plain import plain
 from analytics.stats import Comparison, Moments, SrmResult
 
 
@@ -111,7 +111,7 @@ class ExperimentResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document of DESIGN.md's `analyze --json` (plus extra fields)."""
-        return _clean(
+        return plain(
             {
                 "experiment": self.experiment,
                 "control": self.control,
@@ -150,14 +150,3 @@ def _metric_dict(m: MetricResult) -> dict[str, Any]:
         "variance_reduction": m.variance_reduction,
         "note": m.note,
     }
-
-
-def _clean(obj: Any) -> Any:
-    """NaN and infinities become null so the JSON is strict."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    return obj
