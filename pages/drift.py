@@ -35,14 +35,6 @@ def _seed(key: str, value: object) -> None:
         st.session_state[key] = value
 
 
-def _since(feature: drift.FeatureDrift) -> str:
-    """The first chunk of the current unbroken run of alerting chunks."""
-    since = ""
-    for c in feature.analysis():
-        since = (since or c.key) if c.alert else ""
-    return since
-
-
 def _reset_threshold() -> None:
     st.session_state["drift_threshold"] = drift.DEFAULT_THRESHOLDS[st.session_state["drift_method"]]
 
@@ -99,7 +91,7 @@ with st.expander("⚙️ Settings: reference, chunks, method, thresholds", expan
     )
     method = c3.selectbox(
         "Score", drift.METHODS, key="drift_method", on_change=_reset_threshold,
-        format_func=lambda m: "PSI" if m == "psi" else "distance (Wasserstein in σ / Jensen–Shannon)",
+        format_func=lambda m: drift.method_name(m) if m == "psi" else f"{drift.method_name(m)} ({drift.METHOD_UNITS[m]})",
     )  # fmt: skip
     _seed("drift_threshold", max(_float(url_state("threshold", ""), drift.DEFAULT_THRESHOLDS[method]), 0.001))
     threshold = c3.number_input(
@@ -131,7 +123,7 @@ with st.spinner("Comparing every feature with the reference…"):
     report = guarded(_report, token, settings)
 
 # -- the verdict first -----------------------------------------------------------------------------------
-metric = "PSI" if method == "psi" else "distance"
+metric = drift.method_name(method)
 hot = report.drifting_now()
 latest_key = next(c.key for c in reversed(report.chunks) if c.period == "analysis")
 if hot:
@@ -159,7 +151,7 @@ if hot:
                     metric: f.latest().score,
                     "fixed threshold": f.fixed_threshold,  # type: ignore[union-attr]
                     "learned threshold": f.learned_threshold,
-                    "drifting since": _since(f),
+                    "drifting since": f.drifting_since.key if f.drifting_since else "",
                 }
                 for f in hot
             ]  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from analytics.charts.theme import ALERT, NEUTRAL, PALETTE, style
-from analytics.drift import DriftReport, FeatureDrift
+from analytics.drift import DEFAULT_THRESHOLDS, METHOD_UNITS, DriftReport, FeatureDrift, method_name
 
 
 def _room(fig: go.Figure) -> go.Figure:
@@ -16,9 +16,10 @@ def _room(fig: go.Figure) -> go.Figure:
 
 def score_label(method: str) -> str:
     """The y-axis title of a drift score, with its unit."""
+    unit = METHOD_UNITS[method]
     if method == "psi":
-        return "PSI (unitless; ≥ 0.2 is a large shift)"
-    return "distance (Wasserstein in reference σ; JS distance 0–1)"
+        unit += f"; ≥ {DEFAULT_THRESHOLDS['psi']:g} is a large shift"
+    return f"{method_name(method)} ({unit})"
 
 
 def score_over_time(feature: FeatureDrift, method: str = "psi") -> go.Figure:
@@ -189,5 +190,9 @@ def heatmap(report: DriftReport) -> go.Figure:
     )
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(type="category")
-    metric = "PSI" if report.settings.method == "psi" else "distance"
-    return style(fig, title=f"{metric} by feature and chunk (✕ = alert)", x="chunk", y="feature")
+    return style(
+        fig,
+        title=f"{method_name(report.settings.method)} by feature and chunk (✕ = alert)",
+        x="chunk",
+        y="feature",
+    )

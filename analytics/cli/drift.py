@@ -74,8 +74,10 @@ def _drift(args: argparse.Namespace) -> dict[str, Any]:
 
 def summary_text(report: DriftReport) -> str:
     """The human-readable summary: the verdict first, then one line per feature."""
+    from analytics.drift import method_name
+
     s = report.settings
-    metric = "PSI" if s.method == "psi" else "distance"
+    metric = method_name(s.method)
     hot = report.drifting_now()
     chunk = s.chunk if isinstance(s.chunk, str) else f"{s.chunk}-row"
     lines = [
@@ -89,7 +91,7 @@ def summary_text(report: DriftReport) -> str:
         ),
         "",
         f"{'feature':<24} {'kind':<12} {'latest ' + metric:>14} {'fixed':>7} {'learned':>8} "
-        f"{'alerting chunks':>16}  first alert",
+        f"{'alerting chunks':>16}  drifting since",
     ]
     for f in report.features:
         latest = f.latest()
@@ -97,7 +99,7 @@ def summary_text(report: DriftReport) -> str:
         learned = "-" if f.learned_threshold is None else f"{f.learned_threshold:.3f}"
         lines.append(
             f"{f.name[:24]:<24} {f.kind:<12} {latest.score if latest else 0:>14.3f} {f.fixed_threshold:>7.3f} "
-            f"{learned:>8} {len(alerting):>16}  {alerting[0].key if alerting else '-'}"
+            f"{learned:>8} {len(alerting):>16}  {f.drifting_since.key if f.drifting_since else '-'}"
         )
     if report.skipped:
         lines.append("")

@@ -14,6 +14,7 @@ from analytics.drift.model import (
     DriftReport,
     DriftSettings,
     FeatureDrift,
+    method_name,
     validate,
 )
 from analytics.drift.sql import classify_columns, fetch_counts, fetch_reference_stats, log_range
@@ -346,7 +347,7 @@ def _finish(name, kind, settings, labels, ref_vec, ref_n, ref_missing, rows, not
 
 
 def _alerts(features: list[FeatureDrift], settings: DriftSettings) -> list[Alert]:
-    metric = "PSI" if settings.method == "psi" else "distance"
+    metric = method_name(settings.method)
     out: list[Alert] = []
     for f in features:
         for c in f.chunks:

@@ -14,6 +14,20 @@ METHODS = ("psi", "distance")
 #: Default fixed thresholds: PSI ≥ 0.2 is the usual "significant shift"; a distance of 0.1 is a tenth of a
 #: reference standard deviation (Wasserstein) or a JS distance of 0.1 (categorical).
 DEFAULT_THRESHOLDS = {"psi": 0.2, "distance": 0.1}
+#: How each method's score is named in sentences, tables and chart titles.
+METHOD_NAMES = {"psi": "PSI", "distance": "distance"}
+#: What each method's score measures, for axis titles and pickers.
+METHOD_UNITS = {
+    "psi": "unitless",
+    "distance": "Wasserstein in reference σ; Jensen–Shannon distance 0–1",
+}
+
+
+def method_name(method: str) -> str:
+    """``PSI`` or ``distance``: the score's name wherever it is shown."""
+    return METHOD_NAMES[method]
+
+
 REFERENCE_DAYS = 7
 
 
@@ -97,6 +111,15 @@ class FeatureDrift:
         chunks = self.analysis()
         return chunks[-1] if chunks else None
 
+    @property
+    def drifting_since(self) -> ChunkDrift | None:
+        """The first chunk of the unbroken run of alerting chunks that reaches the latest one (None when the
+        latest chunk does not alert): when the current drift began, for the page and the CLI alike."""
+        since = None
+        for c in self.analysis():
+            since = (since or c) if c.alert else None
+        return since
+
     def chunk(self, key: str) -> ChunkDrift:
         for c in self.chunks:
             if c.key == key:
@@ -155,6 +178,7 @@ class DriftReport:
                         "fixed_threshold": f.fixed_threshold,
                         "learned_threshold": f.learned_threshold,
                         "notes": list(f.notes),
+                        "drifting_since": None if f.drifting_since is None else f.drifting_since.key,
                         "chunks": [
                             {
                                 **{k: v for k, v in asdict(c).items() if k != "counts"},

@@ -41,8 +41,10 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
         "verdict": [
             "arm_name",
             "bayesian_sentence",
+            "cuped_sentences",
             "delta",
             "headline",
+            "interval_width",
             "metric_sentences",
             "not_enough_data",
             "p_text",

@@ -344,3 +344,34 @@ def test_discrete_values_and_sampled_quantiles_keep_counts_exact(
     assert np.all(np.abs(shares - 0.1) < 0.02)
     assert sampled.feature("x").edges != exact.feature("x").edges
     assert [c.key for c in sampled.feature("x").chunks if c.alert][0] == "2026-09-15"
+
+
+def test_drifting_since_is_the_engine_s_for_page_and_cli(shifted, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: ANN001
+    """Former disagreement: the page said "drifting since" (start of the current run of alerts) and the CLI
+    "first alert" (the first alert ever, even one the feature recovered from); both now read the engine's."""
+    from dataclasses import replace
+
+    from analytics.cli.drift import summary_text
+
+    ws, _ = shifted
+    report = compute_drift(ws, DriftSettings(bins=8))
+    x = report.feature("x")
+    assert x.drifting_since is not None and x.drifting_since.key == "2026-09-15"
+    # A run broken by a quiet chunk restarts: alert, quiet, alert, alert -> since the third chunk.
+    flags = [True, False, True, True]
+    chunks = list(x.analysis()[: len(flags)])
+    fake = replace(
+        x,
+        chunks=tuple(
+            replace(c, alert_fixed=a, alert_learned=False) for c, a in zip(chunks, flags, strict=True)
+        ),
+    )
+    assert fake.drifting_since == fake.chunks[2] and [c for c in fake.chunks if c.alert][0] == fake.chunks[0]
+    quiet = replace(x, chunks=tuple(replace(c, alert_fixed=False, alert_learned=False) for c in chunks))
+    assert quiet.drifting_since is None
+    line = next(ln for ln in summary_text(report).splitlines() if ln.startswith("x "))
+    assert line.endswith("2026-09-15") and "drifting since" in summary_text(report)
+    assert (
+        report.to_dict()["features"][[f.name for f in report.features].index("x")]["drifting_since"]
+        == "2026-09-15"
+    )
