@@ -89,7 +89,7 @@ with st.expander("What if… (prices, cache, routing, usage)", expanded=False):
     c1, c2, c3 = st.columns(3)
     in_x = c1.slider("Input token price ×", 0.0, 5.0, step=0.05, key="cost_in_x")
     out_x = c1.slider("Output token price ×", 0.0, 5.0, step=0.05, key="cost_out_x")
-    measured_cache = float(data.totals["tokens_cached"]) / float(data.totals["tokens_in"] or 1)
+    measured_cache = data.cache_rate
     st.session_state.setdefault("cost_cache_on", url_state("cache", "") != "")
     _from_url("cost_cache", "cache", round(measured_cache, 2))
     cache_on = c2.toggle("Set the cache hit rate", key="cost_cache_on")

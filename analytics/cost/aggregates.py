@@ -75,6 +75,12 @@ class CostData:
     def last_day(self) -> dt.date | None:
         return None if self.by_day.empty else self.by_day["day"].max()
 
+    @property
+    def cache_rate(self) -> float:
+        """The measured cache hit rate: the share of input tokens served from cache (0 without tokens)."""
+        tokens_in = float(self.totals.get("tokens_in", 0) or 0)
+        return float(self.totals.get("tokens_cached", 0) or 0) / tokens_in if tokens_in else 0.0
+
 
 @dataclass(frozen=True)
 class UnitCosts:

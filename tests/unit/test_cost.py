@@ -583,3 +583,10 @@ def test_one_month_length_for_every_monthly_figure(demo_ws: Workspace) -> None:
     assert summary.unit_costs.monthly_run_rate == pytest.approx(
         summary.unit_costs.daily_cost_recent * 365.25 / 12
     )
+
+
+def test_measured_cache_rate_is_the_engine_s(demo_ws: Workspace) -> None:
+    """Formerly computed by the Cost page; the share of input tokens served from cache."""
+    data = load_costs(demo_ws)
+    expected = demo_ws.scalar("SELECT sum(tokens_cached) / sum(tokens_in) FROM predictions")
+    assert data.cache_rate == pytest.approx(expected) and 0.1 < data.cache_rate < 0.5
