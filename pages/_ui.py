@@ -117,6 +117,27 @@ def url_state(key: str, default: str) -> str:
     return st.query_params.get(key, default)
 
 
+def seed(key: str, value: object) -> None:
+    """Give widget ``key`` its first value (e.g. from the URL); afterwards the widget owns its state."""
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
+def seed_from_url(
+    key: str, url_key: str, default: T, *, parse: Callable[[str], T] | None = None, valid: Any = None
+) -> None:
+    """Seed widget ``key`` once from the URL's ``url_key`` (parsed, and kept only if in ``valid``), else
+    ``default``: the one way a shared link sets a widget; the page writes it back with ``set_url_state``."""
+    if key in st.session_state:
+        return
+    raw = st.query_params.get(url_key)
+    try:
+        value = default if raw is None else (parse(raw) if parse else raw)
+    except ValueError:
+        value = default
+    st.session_state[key] = value if valid is None or value in valid else default
+
+
 def set_url_state(**values: Any) -> None:
     for key, value in values.items():
         if value is None or value == "":

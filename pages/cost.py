@@ -10,7 +10,17 @@ from analytics.charts import cost as charts
 from analytics.cost import Price, set_prices
 from analytics.experiments import default_control
 from analytics.workspace import experiment_names
-from pages._ui import actor, download_csv, guarded, page, set_url_state, url_state, workspace
+from pages._ui import (
+    actor,
+    download_csv,
+    guarded,
+    page,
+    seed,
+    seed_from_url,
+    set_url_state,
+    url_state,
+    workspace,
+)
 
 page()  # first: nothing of this page renders outside app.py's sign-in gate and sidebar
 
@@ -37,15 +47,6 @@ def _arms(token: str, path: str, experiment: str, window: int) -> tuple[cost.Arm
 
 def _experiments(token: str, path: str) -> list[str]:
     return experiment_names(workspace())
-
-
-def _from_url(key: str, url_key: str, default: float) -> None:
-    # Seed the widget once from the shared link; afterwards the widget owns its state.
-    if key not in st.session_state:
-        try:
-            st.session_state[key] = float(url_state(url_key, str(default)))
-        except ValueError:
-            st.session_state[key] = default
 
 
 def _usd(x: float | None, digits: int = 2) -> str:
@@ -85,13 +86,13 @@ with st.expander("What if… (prices, cache, routing, usage)", expanded=False):
         ("cost_ppu_x", "ppu_x", 1.0),
         ("cost_route_share", "route", 0.0),
     ):
-        _from_url(key, url_key, default)
+        seed_from_url(key, url_key, default, parse=float)
     c1, c2, c3 = st.columns(3)
     in_x = c1.slider("Input token price ×", 0.0, 5.0, step=0.05, key="cost_in_x")
     out_x = c1.slider("Output token price ×", 0.0, 5.0, step=0.05, key="cost_out_x")
     measured_cache = data.cache_rate
-    st.session_state.setdefault("cost_cache_on", url_state("cache", "") != "")
-    _from_url("cost_cache", "cache", round(measured_cache, 2))
+    seed("cost_cache_on", url_state("cache", "") != "")
+    seed_from_url("cost_cache", "cache", round(measured_cache, 2), parse=float)
     cache_on = c2.toggle("Set the cache hit rate", key="cost_cache_on")
     cache = c2.slider(
         "Share of input tokens served from cache",
@@ -104,9 +105,7 @@ with st.expander("What if… (prices, cache, routing, usage)", expanded=False):
     )
     ppu = c2.slider("Predictions per user ×", 0.0, 5.0, step=0.1, key="cost_ppu_x")
     route_options = ["(none)", *models]
-    if "cost_route_to" not in st.session_state:
-        url_route = url_state("route_to", "(none)")
-        st.session_state["cost_route_to"] = url_route if url_route in route_options else "(none)"
+    seed_from_url("cost_route_to", "route_to", "(none)", valid=route_options)
     route_to = c3.selectbox("Route traffic to model version", route_options, key="cost_route_to")
     share = c3.slider(
         "Share of the other models' traffic routed", 0.0, 1.0, step=0.05, key="cost_route_share"
@@ -129,10 +128,10 @@ with st.expander("What if… (prices, cache, routing, usage)", expanded=False):
     )
 
 saved_budget = cost.get_budget(ws)
-st.session_state.setdefault("cost_budget", float(saved_budget or 0.0))
+seed("cost_budget", float(saved_budget or 0.0))
 budget = st.session_state["cost_budget"] or None
 # The curve's period is chosen in its section below; its value is read here so the verdict agrees with it.
-st.session_state.setdefault("cost_period", "Weeks" if url_state("period", "day") == "week" else "Days")
+seed("cost_period", "Weeks" if url_state("period", "day") == "week" else "Days")
 period = "week" if st.session_state["cost_period"] == "Weeks" else "day"
 if period == "week":
     with st.spinner("Counting weekly active users…"):

@@ -11,7 +11,7 @@ from analytics import drift
 from analytics.charts import drift as charts
 from analytics.drift import log_range
 from analytics.errors import LiftboardError
-from pages._ui import download_csv, guarded, page, set_url_state, url_state, workspace
+from pages._ui import download_csv, guarded, page, seed, set_url_state, url_state, workspace
 
 page()  # first: nothing of this page renders outside app.py's sign-in gate and sidebar
 
@@ -27,12 +27,6 @@ def _range(token: str) -> tuple[datetime, datetime, int]:
 def _report(token: str, settings: drift.DriftSettings) -> drift.DriftReport:
     # `token` names the workspace file and its last load, so a new load recomputes.
     return drift.compute_drift(workspace(), settings)
-
-
-def _seed(key: str, value: object) -> None:
-    # The URL seeds a widget once; afterwards the widget owns its state and writes it back to the URL.
-    if key not in st.session_state:
-        st.session_state[key] = value
 
 
 def _reset_threshold() -> None:
@@ -67,15 +61,15 @@ try:  # a hand-edited link with a bad or out-of-range reference falls back to th
 except LiftboardError:
     url_ref = None
 if url_ref and lo.date() <= url_ref[0].date() and (url_ref[1] - timedelta(days=1)).date() <= hi.date():
-    _seed("drift_ref", (url_ref[0].date(), (url_ref[1] - timedelta(days=1)).date()))
-_seed("drift_ref", default_ref)
+    seed("drift_ref", (url_ref[0].date(), (url_ref[1] - timedelta(days=1)).date()))
+seed("drift_ref", default_ref)
 url_chunk = url_state("chunk", "day")
-_seed("drift_chunk", url_chunk if url_chunk in ("day", "week") else "rows")
-_seed("drift_rows", max(int(url_chunk), 100) if url_chunk.isdigit() else max(1000, total // 30))
+seed("drift_chunk", url_chunk if url_chunk in ("day", "week") else "rows")
+seed("drift_rows", max(int(url_chunk), 100) if url_chunk.isdigit() else max(1000, total // 30))
 url_method = url_state("method", "psi")
-_seed("drift_method", url_method if url_method in drift.METHODS else "psi")
-_seed("drift_bins", min(max(int(_float(url_state("bins", "10"), 10)), 2), 50))
-_seed("drift_learned", url_state("learned", "1") != "0")
+seed("drift_method", url_method if url_method in drift.METHODS else "psi")
+seed("drift_bins", min(max(int(_float(url_state("bins", "10"), 10)), 2), 50))
+seed("drift_learned", url_state("learned", "1") != "0")
 
 with st.expander("⚙️ Settings: reference, chunks, method, thresholds", expanded=False):
     c1, c2, c3 = st.columns(3)
@@ -93,7 +87,7 @@ with st.expander("⚙️ Settings: reference, chunks, method, thresholds", expan
         "Score", drift.METHODS, key="drift_method", on_change=_reset_threshold,
         format_func=lambda m: drift.method_name(m) if m == "psi" else f"{drift.method_name(m)} ({drift.METHOD_UNITS[m]})",
     )  # fmt: skip
-    _seed("drift_threshold", max(_float(url_state("threshold", ""), drift.DEFAULT_THRESHOLDS[method]), 0.001))
+    seed("drift_threshold", max(_float(url_state("threshold", ""), drift.DEFAULT_THRESHOLDS[method]), 0.001))
     threshold = c3.number_input(
         "Fixed alert threshold", min_value=0.001, step=0.05, key="drift_threshold", format="%.3f"
     )
@@ -180,7 +174,7 @@ with st.expander("How to read this: method and thresholds"):
 # -- one feature over time -------------------------------------------------------------------------------
 names = [f.name for f in report.features]
 url_feature = url_state("feature", hot[0].name if hot else names[0])
-_seed("drift_feature", url_feature if url_feature in names else names[0])
+seed("drift_feature", url_feature if url_feature in names else names[0])
 name = st.selectbox("Feature", names, key="drift_feature")
 feature = report.feature(name)
 st.plotly_chart(charts.score_over_time(feature, method), width="stretch")
@@ -191,7 +185,7 @@ if any(c.missing_rate for c in feature.chunks) or feature.ref_missing_rate:
 
 keys = [c.key for c in feature.chunks]
 url_at = url_state("at", latest_key)
-_seed("drift_at", url_at if url_at in keys else latest_key)
+seed("drift_at", url_at if url_at in keys else latest_key)
 if st.session_state["drift_at"] not in keys:
     st.session_state["drift_at"] = latest_key
 at = st.select_slider("Chunk to compare with the reference", keys, key="drift_at")

@@ -11,7 +11,7 @@ from analytics.errors import LiftboardError
 from analytics.experiments import LiftCurve, RetentionPoint, verdict
 from analytics.stats import method_notes
 from analytics.workspace import ExperimentSummary, list_experiments
-from pages._ui import download_csv, guarded, page, report_button, set_url_state, url_state, workspace
+from pages._ui import download_csv, guarded, page, report_button, seed, set_url_state, url_state, workspace
 
 page()  # first: nothing of this page renders outside app.py's sign-in gate and sidebar
 
@@ -51,12 +51,6 @@ def _segment_columns(token: str) -> list[str]:
     return cols + [c for c in props if c not in cols]
 
 
-def _seed(key: str, value: object) -> None:
-    # The URL seeds a widget once; afterwards the widget owns its state and writes it back to the URL.
-    if key not in st.session_state:
-        st.session_state[key] = value
-
-
 def _reset_for_experiment() -> None:
     for key in ("exp_metrics", "exp_control"):
         st.session_state.pop(key, None)
@@ -74,7 +68,7 @@ if not summaries:
 names = [s.name for s in summaries]
 
 url_exp = url_state("experiment", names[0])
-_seed("exp_name", url_exp if url_exp in names else names[0])
+seed("exp_name", url_exp if url_exp in names else names[0])
 name = st.selectbox("Experiment", names, key="exp_name", on_change=_reset_for_experiment)
 summary = next(s for s in summaries if s.name == name)
 config = experiments.experiment_config(ws, name)
@@ -86,19 +80,19 @@ verdict_area = st.container()
 arms = list(summary.arms)
 default = experiments.default_control(ws, name, arms)
 url_metrics = [m for m in url_state("metrics", "").split(",") if m]
-_seed("exp_metrics", url_metrics or list(config.metrics) or ["conversion:purchase:7d"])
+seed("exp_metrics", url_metrics or list(config.metrics) or ["conversion:purchase:7d"])
 url_ctrl = url_state("control", default.arm)
-_seed("exp_control", url_ctrl if url_ctrl in arms else default.arm)
-_seed("exp_cuped", url_state("cuped", "") == "1")
-_seed("exp_seq", url_state("sequential", "") == "1")
-_seed("exp_bayes", url_state("bayesian", "") == "1")
+seed("exp_control", url_ctrl if url_ctrl in arms else default.arm)
+seed("exp_cuped", url_state("cuped", "") == "1")
+seed("exp_seq", url_state("sequential", "") == "1")
+seed("exp_bayes", url_state("bayesian", "") == "1")
 url_alpha = url_state("alpha", "0.05")
-_seed("exp_alpha", float(url_alpha) if url_alpha in {str(a) for a in ALPHAS} else 0.05)
+seed("exp_alpha", float(url_alpha) if url_alpha in {str(a) for a in ALPHAS} else 0.05)
 url_win = url_state("winsorize", "off")
-_seed("exp_win", url_win if url_win in WINSOR else "off")
+seed("exp_win", url_win if url_win in WINSOR else "off")
 seg_options = ["(none)", *guarded(_segment_columns, token)]
 url_seg = url_state("segment", "(none)")
-_seed("exp_seg", url_seg if url_seg in seg_options else "(none)")
+seed("exp_seg", url_seg if url_seg in seg_options else "(none)")
 
 options = list(dict.fromkeys([*config.metrics, *st.session_state["exp_metrics"]]))
 metrics = st.multiselect(
