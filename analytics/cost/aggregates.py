@@ -153,7 +153,7 @@ def cost_sql(ws: Workspace, *, sample: bool = False) -> tuple[str, list[str]]:
     uid = ws.column("predictions", "user_id")
     # Identifiers above are checked against the schema and quoted; no user value is interpolated.
     sql = (
-        f"SELECT CAST(p.{ts} AS DATE) AS day, p.{ts} AS ts, CAST(p.{uid} AS VARCHAR) AS user_id, "  # noqa: S608
+        f"SELECT CAST(p.{ts} AS DATE) AS day, p.{ts} AS ts, CAST(p.{uid} AS VARCHAR) AS user_id, "
         f"{model} AS model_version, {cost} AS cost, {tin} AS tokens_in, {tout} AS tokens_out, "
         f"{tc} AS tokens_cached, {lat} AS latency_ms, {logged} AS logged "
         f"FROM {table} p {join} WHERE p.{ts} IS NOT NULL{' AND p.rowid % ? = 0' if sample else ''}"
@@ -220,7 +220,7 @@ def load_costs(
     """
     base, notes = cost_sql(ws)
     where, params = _window(start, end)
-    n_rows = int(ws.scalar(f"SELECT count(*) FROM {ws.table('predictions')}"))  # noqa: S608
+    n_rows = int(ws.scalar(f"SELECT count(*) FROM {ws.table('predictions')}"))
     if exact is None:
         exact = n_rows <= EXACT_LIMIT
     sums = _SUMS.format(
@@ -229,12 +229,12 @@ def load_costs(
     )
     head = "SELECT day, model_version, GROUPING(day) AS g_day, GROUPING(model_version) AS g_model"
     # Identifiers in `base` are schema-checked; dates are parameters.
-    df = ws.query_df(f"WITH c AS ({base}) {head}, {sums} FROM c{where} {_SETS}", params)  # noqa: S608
+    df = ws.query_df(f"WITH c AS ({base}) {head}, {sums} FROM c{where} {_SETS}", params)
     if not exact:
         step = max(1, -(-n_rows // LATENCY_SAMPLE_ROWS))  # ceil: at most about LATENCY_SAMPLE_ROWS rows
         sampled, _ = cost_sql(ws, sample=True)
         lat = ws.query_df(
-            f"WITH c AS ({sampled}) {head}, {_LATENCY} AS lat_q FROM c{where} {_SETS}",  # noqa: S608
+            f"WITH c AS ({sampled}) {head}, {_LATENCY} AS lat_q FROM c{where} {_SETS}",
             [step, *params],
         )
         keys = ["day", "model_version", "g_day", "g_model"]
@@ -254,7 +254,7 @@ def load_costs(
         )
     totals = total.iloc[0].drop(["day", "model_version", "g_day", "g_model"])
     if int(totals["negative"]) > 0:
-        example = ws.scalar(f"WITH c AS ({base}) SELECT min(user_id) FROM c WHERE cost < 0")  # noqa: S608
+        example = ws.scalar(f"WITH c AS ({base}) SELECT min(user_id) FROM c WHERE cost < 0")
         raise LiftboardError(
             f"{int(totals['negative'])} predictions have a negative cost (e.g. for user {example}); "
             "costs must be zero or more: fix cost_usd in the file (or the prices) and load it again."
@@ -328,8 +328,7 @@ def with_weeks(ws: Workspace, data: CostData) -> CostData:
     # Weekly users are counted the way the days were: exactly, or estimated on a large log.
     distinct = "count(DISTINCT user_id)" if data.exact else "approx_count_distinct(user_id)"
     weeks = ws.query_df(
-        f"WITH c AS ({base}) SELECT {_week_of('day')} AS week, {distinct} AS users "  # noqa: S608
-        f"FROM c{where} GROUP BY 1",
+        f"WITH c AS ({base}) SELECT {_week_of('day')} AS week, {distinct} AS users FROM c{where} GROUP BY 1",
         params,
     )
     weeks["week"] = pd.to_datetime(weeks["week"]).dt.date
@@ -340,7 +339,7 @@ def with_weeks(ws: Workspace, data: CostData) -> CostData:
     if data.has_events:
         ts, uid = ws.column("events", "timestamp"), ws.column("events", "user_id")
         ev = ws.query_df(
-            f"SELECT {_week_of(f'CAST({ts} AS DATE)')} AS week, "  # noqa: S608
+            f"SELECT {_week_of(f'CAST({ts} AS DATE)')} AS week, "
             f"count(DISTINCT {uid}) AS event_users FROM {ws.table('events')} "
             f"WHERE {ts} >= ? AND {ts} < ? GROUP BY 1",
             [data.first_day, data.last_day + dt.timedelta(days=1)],
@@ -357,7 +356,7 @@ def _add_events(ws: Workspace, by_day: pd.DataFrame, conversion_event: str) -> p
     ev = ws.column("events", "event")
     first, last = by_day["day"].min(), by_day["day"].max()
     rows = ws.query_df(
-        f"SELECT CAST({ts} AS DATE) AS day, count(DISTINCT {uid}) AS event_users, "  # noqa: S608
+        f"SELECT CAST({ts} AS DATE) AS day, count(DISTINCT {uid}) AS event_users, "
         f"count(*) FILTER (WHERE {ev} = ?) AS conversions FROM {ws.table('events')} "
         f"WHERE {ts} >= ? AND {ts} < ? GROUP BY 1",
         [conversion_event, first, last + dt.timedelta(days=1)],
@@ -415,7 +414,7 @@ def top_users(ws: Workspace, *, limit: int = 20) -> pd.DataFrame:
     """The users who cost the most, with their share of all spend and their multiple of the median user."""
     base, _ = cost_sql(ws)
     return ws.query_df(
-        f"WITH c AS ({base}), u AS (SELECT user_id, sum(cost) AS cost, count(*) AS predictions "  # noqa: S608
+        f"WITH c AS ({base}), u AS (SELECT user_id, sum(cost) AS cost, count(*) AS predictions "
         "FROM c GROUP BY user_id) "
         "SELECT user_id, cost, predictions, cost / NULLIF(sum(cost) OVER (), 0) AS share, "
         "cost / NULLIF(median(cost) OVER (), 0) AS x_median FROM u ORDER BY cost DESC, user_id LIMIT ?",

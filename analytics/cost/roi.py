@@ -124,7 +124,7 @@ def fetch_arms(
     e_ev, e_val = ws.column("events", "event"), ws.column("events", "value")
     # Identifiers are schema-checked and quoted; the experiment, event and window are parameters.
     ctes = (
-        f"WITH {exposure_ctes(ws, param='$exp')}, "  # noqa: S608
+        f"WITH {exposure_ctes(ws, param='$exp')}, "
         "a AS (SELECT user_id, variant, assigned_at AS t0 FROM exposed), "
         f"a2 AS (SELECT * FROM a WHERE t0 + to_days($win) <= (SELECT max({e_ts}) FROM {ev})), "
         f"r AS (SELECT a2.user_id, sum(COALESCE(e.{e_val}, 0)) AS rev FROM a2 JOIN {ev} e "

@@ -139,7 +139,7 @@ def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
 
-def _numeric_feature(name, settings, st, edge_pair, counts, chunks) -> FeatureDrift:  # noqa: ANN001
+def _numeric_feature(name, settings, st, edge_pair, counts, chunks) -> FeatureDrift:
     notes: list[str] = []
     missing = counts.missing[name]
     ref_missing = 1 - st.count / st.n if st.n else 0.0
@@ -210,7 +210,7 @@ def _numeric_feature(name, settings, st, edge_pair, counts, chunks) -> FeatureDr
     return _finish(name, "numeric", settings, labels, ref_psi, st.count, ref_missing, rows, notes, edges)
 
 
-def _categorical_feature(name, kind, settings, counts, chunks, *, missing: bool) -> FeatureDrift:  # noqa: ANN001
+def _categorical_feature(name, kind, settings, counts, chunks, *, missing: bool) -> FeatureDrift:
     notes: list[str] = []
     ref_by_cat, by_chunk = counts.categories[name]
     labels, fold = _category_bins(ref_by_cat, by_chunk, notes)
@@ -269,7 +269,7 @@ TOP_CATEGORIES = 30
 MAX_NEW_CATEGORIES = 20
 
 
-def _category_bins(ref_by_cat: dict[str, int], by_chunk: dict[str, dict[str, int]], notes: list[str]):  # noqa: ANN202
+def _category_bins(ref_by_cat: dict[str, int], by_chunk: dict[str, dict[str, int]], notes: list[str]):
     """Reference categories (the top 30; rarer ones fold into "(other)"), then each new category in its own bin."""
     ranked = sorted((c for c, n in ref_by_cat.items() if n > 0), key=lambda c: (-ref_by_cat[c], c))
     keep = ranked[:TOP_CATEGORIES]
@@ -301,7 +301,7 @@ def _category_bins(ref_by_cat: dict[str, int], by_chunk: dict[str, dict[str, int
     return labels, fold
 
 
-def _finish(name, kind, settings, labels, ref_vec, ref_n, ref_missing, rows, notes, edges=()) -> FeatureDrift:  # noqa: ANN001
+def _finish(name, kind, settings, labels, ref_vec, ref_n, ref_missing, rows, notes, edges=()) -> FeatureDrift:
     """Thresholds and alert flags: an alert needs the effect (score over a threshold) AND p < alpha.
 
     The p-value gate matters for small chunks, where PSI is inflated by sampling noise; for large chunks

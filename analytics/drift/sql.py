@@ -94,7 +94,7 @@ def log_range(ws: Workspace) -> tuple[datetime, datetime, int]:
     """First and last timestamp of the predictions log, and its row count."""
     table = ws.table("predictions")
     ts = ws.column("predictions", "timestamp")
-    lo, hi, n = ws.query(f"SELECT min({ts}), max({ts}), count(*) FROM {table} WHERE {ts} IS NOT NULL")[0]  # noqa: S608
+    lo, hi, n = ws.query(f"SELECT min({ts}), max({ts}), count(*) FROM {table} WHERE {ts} IS NOT NULL")[0]
     if not n:
         raise LiftboardError(
             "The predictions table has no rows with a timestamp, so there is no time range to cut into "
@@ -135,12 +135,12 @@ def classify_columns(
         exprs = ", ".join(f"approx_count_distinct({quote_ident(c)})" for c in text + numeric)
         # In the reference window (features are what the reference knows), on a systematic sample: enough
         # to tell free text from categories and few values from many, without reading the whole log.
-        n = ws.scalar(f"SELECT count(*) FROM {table}")  # noqa: S608
+        n = ws.scalar(f"SELECT count(*) FROM {table}")
         step = max(1, -(-int(n) // QUANTILE_ROWS))
         where, params = "rowid % ? = 0", [step]
         if reference is not None:
             where, params = f'"timestamp" >= ? AND "timestamp" < ? AND {where}', [*reference, step]
-        sql = f"SELECT {exprs} FROM {table} WHERE {where}"  # noqa: S608  (names checked against the schema)
+        sql = f"SELECT {exprs} FROM {table} WHERE {where}"  # names checked against the schema
         distinct = ws.query(sql, params)[0]
         discrete = {c for c, k in zip(numeric, distinct[len(text) :], strict=True) if k and k <= MAX_DISCRETE}
         for name, k in zip(text, distinct[: len(text)], strict=True):
@@ -179,7 +179,7 @@ def fetch_reference_stats(
     for name in plan.numeric:
         x = f"CAST({quote_ident(name)} AS DOUBLE)"
         exprs += [f"count({x})", f"stddev_samp({x})", f"min({x})", f"max({x})"]
-    row = ws.query(f"SELECT {', '.join(exprs)} FROM {table} {where}", list(reference))[0]  # noqa: S608
+    row = ws.query(f"SELECT {', '.join(exprs)} FROM {table} {where}", list(reference))[0]
     n = int(row[0])
     quantiles: list[Any] = [None] * len(plan.numeric)
     if plan.numeric and n:
@@ -187,7 +187,7 @@ def fetch_reference_stats(
         qs = ", ".join(f"quantile_disc(CAST({quote_ident(c)} AS DOUBLE), ?::DOUBLE[])" for c in plan.numeric)
         sample = f"{where} AND {_id_sample(step)}" if step > 1 else where
         params = [*([probs] * len(plan.numeric)), *reference]
-        quantiles = list(ws.query(f"SELECT {qs} FROM {table} {sample}", params)[0])  # noqa: S608
+        quantiles = list(ws.query(f"SELECT {qs} FROM {table} {sample}", params)[0])
     out = {}
     for i, name in enumerate(plan.numeric):
         count, std, lo, hi = row[1 + 4 * i : 5 + 4 * i]
@@ -214,7 +214,7 @@ def _base(ws: Workspace, plan: ColumnPlan, chunk: str | int, with_pid: bool = Fa
     if with_pid:
         cols.append("prediction_id AS pid")
     sql = (
-        f'SELECT {key} AS chunk, ("timestamp" >= ? AND "timestamp" < ?) AS is_ref, "timestamp" AS ts'  # noqa: S608
+        f'SELECT {key} AS chunk, ("timestamp" >= ? AND "timestamp" < ?) AS is_ref, "timestamp" AS ts'
         f'{"".join(", " + c for c in cols)} FROM {table} WHERE "timestamp" IS NOT NULL'
     )
     return sql, params
@@ -246,7 +246,7 @@ def fetch_counts(
         else:
             exprs.append("NULL")
     exprs += [f"count(c{i})" for i in range(len(plan.categorical))]
-    sql = f"WITH base AS ({base}) SELECT {', '.join(exprs)} FROM base GROUP BY chunk, is_ref ORDER BY chunk"  # noqa: S608
+    sql = f"WITH base AS ({base}) SELECT {', '.join(exprs)} FROM base GROUP BY chunk, is_ref ORDER BY chunk"
     rows = ws.query(sql, [*key_params, *reference, *hist_params])
 
     by_chunk: dict[str, dict[str, Any]] = {}
@@ -297,7 +297,7 @@ def fetch_counts(
 
 def _fetch_values(
     ws: Workspace, plan: ColumnPlan, reference, chunk, counts: Counts, names: list[str]
-) -> None:  # noqa: ANN001
+) -> None:
     """Counts per distinct value of low-cardinality numeric features; binned like histogram() in Python."""
     base, key_params = _base(ws, plan, chunk)
     parts = []
@@ -307,7 +307,7 @@ def _fetch_values(
             f"SELECT {i} AS f, chunk, is_ref, n{i} AS v, count(*) FROM base WHERE n{i} IS NOT NULL "
             "GROUP BY chunk, is_ref, v"
         )
-    rows = ws.query(f"WITH base AS ({base}) " + " UNION ALL ".join(parts), [*key_params, *reference])  # noqa: S608
+    rows = ws.query(f"WITH base AS ({base}) " + " UNION ALL ".join(parts), [*key_params, *reference])
     keys: dict[Any, str] = {}
     for f, raw, is_ref, value, n in rows:
         k = keys.get(raw) or keys.setdefault(raw, _key(chunk, raw))
@@ -331,13 +331,13 @@ def _add(d: dict[str, tuple[int, int]], key: str, nonnull: int, n: int) -> None:
     d[key] = (a + int(nonnull), b + int(n))
 
 
-def _fetch_categories(ws: Workspace, plan: ColumnPlan, reference, chunk, counts: Counts) -> None:  # noqa: ANN001
+def _fetch_categories(ws: Workspace, plan: ColumnPlan, reference, chunk, counts: Counts) -> None:
     base, key_params = _base(ws, plan, chunk)
     names = [f"c{i}" for i in range(len(plan.categorical))]
     grouping = ", ".join(f"GROUPING({c})" for c in names)
     sets = ", ".join(f"(chunk, is_ref, {c})" for c in names)
     sql = (
-        f"WITH base AS ({base}) SELECT chunk, is_ref, {grouping}, {', '.join(names)}, count(*) "  # noqa: S608
+        f"WITH base AS ({base}) SELECT chunk, is_ref, {grouping}, {', '.join(names)}, count(*) "
         f"FROM base GROUP BY GROUPING SETS ({sets})"
     )
     rows = ws.query(sql, [*key_params, *reference])
@@ -364,12 +364,12 @@ def _tally(
     chunk[value] = chunk.get(value, 0) + n
 
 
-def _fetch_outcome(ws: Workspace, plan: ColumnPlan, reference, chunk, counts: Counts) -> None:  # noqa: ANN001
+def _fetch_outcome(ws: Workspace, plan: ColumnPlan, reference, chunk, counts: Counts) -> None:
     """Acceptance of each prediction that got feedback (any accept signal), by the prediction's chunk."""
     empty = ColumnPlan([], [], [], True)
     base, key_params = _base(ws, empty, chunk, with_pid=True)
     sql = (
-        f"WITH base AS ({base}), fb AS (SELECT prediction_id AS pid, "  # noqa: S608
+        f"WITH base AS ({base}), fb AS (SELECT prediction_id AS pid, "
         "max(CASE WHEN signal = 'accept' THEN 1 ELSE 0 END) AS acc FROM feedback "
         "WHERE prediction_id IS NOT NULL GROUP BY prediction_id) "
         "SELECT chunk, is_ref, acc, count(*) FROM base JOIN fb ON base.pid = fb.pid GROUP BY chunk, is_ref, acc"

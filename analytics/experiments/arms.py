@@ -117,7 +117,7 @@ def experiment_arms(ws: Workspace, experiment: str) -> tuple[str, ...]:
     return tuple(
         r[0]
         for r in ws.query(
-            f"SELECT DISTINCT variant FROM {ws.table('assignments')} WHERE experiment = ? ORDER BY 1",  # noqa: S608
+            f"SELECT DISTINCT variant FROM {ws.table('assignments')} WHERE experiment = ? ORDER BY 1",
             [experiment],
         )
     )
@@ -155,7 +155,7 @@ def data_end(ws: Workspace) -> datetime:
     """Where the data ends: the latest event timestamp (else the latest prediction)."""
     for table in ("events", "predictions"):
         if ws.has_table(table):
-            end = ws.scalar(f"SELECT max(timestamp) FROM {ws.table(table)}")  # noqa: S608
+            end = ws.scalar(f"SELECT max(timestamp) FROM {ws.table(table)}")
             if end is not None:
                 return end
     raise LiftboardError("The workspace has no events yet; load an events file first.")

@@ -140,7 +140,7 @@ def _exposed_sql(ws: Workspace, days: int) -> str:
         f"    least({int(days) - 1}, CAST(floor((epoch(CAST(? AS TIMESTAMP)) - epoch(assigned_at)) / {DAY}) AS INTEGER)"
         " - 1) AS last_day\n"
         "  FROM exposed)"
-    )  # noqa: S608
+    )
 
 
 def _daily_sums(
@@ -172,7 +172,7 @@ def _daily_sums(
         "FROM cum WHERE k <= last_day GROUP BY variant, k, last_day\n"
         "UNION ALL\n"
         "SELECT 'n', variant, NULL, last_day, count(*), NULL FROM exposed_days WHERE last_day >= 0 GROUP BY variant, last_day"
-    )  # noqa: S608
+    )
     sums: dict[tuple[str, int, int], tuple[float, float]] = {}
     users: dict[tuple[str, int], int] = {}
     for tag, variant, k, last, a, b in ws.query(sql, [experiment, end, spec.event]):
@@ -204,7 +204,7 @@ def retention_curve(
         "SELECT 'a', variant, k, count(*) FROM active WHERE k <= last_day GROUP BY variant, k\n"
         "UNION ALL\n"
         "SELECT 'n', variant, last_day, count(*) FROM exposed_days WHERE last_day >= 0 GROUP BY variant, last_day"
-    )  # noqa: S608
+    )
     act: dict[tuple[str, int], int] = {}
     elig: dict[tuple[str, int], int] = {}
     for tag, variant, k, c in ws.query(sql, [experiment, end]):

@@ -223,13 +223,13 @@ def parse_metrics(ws: Workspace, texts: Sequence[str]) -> list[MetricSpec]:
         table = ws.table("events")
         # Look up only the named events; list every name only when one is missing (for the suggestion).
         marks = ", ".join("?" for _ in named)
-        sql = f"SELECT DISTINCT event FROM {table} WHERE event IN ({marks})"  # noqa: S608
+        sql = f"SELECT DISTINCT event FROM {table} WHERE event IN ({marks})"
         events = {r[0] for r in ws.query(sql, named)}
         if len(events) < len(named):
-            events = {r[0] for r in ws.query(f"SELECT DISTINCT event FROM {table}")}  # noqa: S608
+            events = {r[0] for r in ws.query(f"SELECT DISTINCT event FROM {table}")}
     signals: set[str] = set()
     if any(s.kind == "feedback" for s in specs):
-        signals = {r[0] for r in ws.query(f"SELECT DISTINCT signal FROM {ws.table('feedback')}")}  # noqa: S608
+        signals = {r[0] for r in ws.query(f"SELECT DISTINCT signal FROM {ws.table('feedback')}")}
     for s in specs:
         check_names(s, events, signals)
         if s.kind == "mean" and "value" not in ws.columns("events"):

@@ -267,4 +267,4 @@ def _feedback_cte(ws: Workspace) -> str:
         )
     u = user[0] if len(user) == 1 else f"coalesce({', '.join(user)})"
     t = ts[0] if len(ts) == 1 else f"coalesce({', '.join(ts)})"
-    return f"fbu AS (SELECT {u} AS user_id, {t} AS ts, f.signal FROM {fb} f{join})"  # noqa: S608
+    return f"fbu AS (SELECT {u} AS user_id, {t} AS ts, f.signal FROM {fb} f{join})"

@@ -77,7 +77,7 @@ def kappas(ws: Workspace, flt: FeedbackFilter | None = None, *, alpha: float = 0
         )
         SELECT ra, rb, tm.m[tag_id] AS tag, yy, yn, ny, nn FROM tabs CROSS JOIN {TAG_MAP}
         WHERE yy + yn + ny > 0 ORDER BY ra, rb, tag
-        """,  # noqa: S608
+        """,
         sel.params,
     )
     out: list[Kappa] = []

@@ -42,7 +42,7 @@ def export_sql(ws: Workspace, flt: FeedbackFilter) -> Selection:
                array_to_string(list_sort(list_transform(r.tag_ids, lambda x: tm.m[x])), '; ') AS tags
         FROM ({sel.sql}) s JOIN lb_reviews r ON r.feedback_id = s.feedback_id AND len(r.tag_ids) > 0
         CROSS JOIN {TAG_MAP}
-    """  # noqa: S608
+    """
     cols = [
         "feedback_id",
         "ts",
@@ -65,7 +65,7 @@ def export_sql(ws: Workspace, flt: FeedbackFilter) -> Selection:
         f"{_neutral_sql(quote_ident(c))} AS {quote_ident(c)}" if c in text_cols else quote_ident(c)
         for c in cols
     )
-    return Selection(f"SELECT {outer} FROM ({inner}) e ORDER BY ts, feedback_id, reviewer", sel.params)  # noqa: S608
+    return Selection(f"SELECT {outer} FROM ({inner}) e ORDER BY ts, feedback_id, reviewer", sel.params)
 
 
 def export_tagged(ws: Workspace, flt: FeedbackFilter, out: str | Path) -> int:
@@ -85,7 +85,7 @@ def export_tagged(ws: Workspace, flt: FeedbackFilter, out: str | Path) -> int:
             rel.write_csv(str(out), header=True)
         else:
             rel.write_parquet(str(out))
-        return int(cur.execute(f"SELECT count(*) FROM ({sel.sql}) x", sel.params).fetchone()[0])  # noqa: S608
+        return int(cur.execute(f"SELECT count(*) FROM ({sel.sql}) x", sel.params).fetchone()[0])
     finally:
         cur.close()
 
@@ -93,4 +93,4 @@ def export_tagged(ws: Workspace, flt: FeedbackFilter, out: str | Path) -> int:
 def export_frame(ws: Workspace, flt: FeedbackFilter, *, limit: int = 200_000) -> pd.DataFrame:
     """Tagged feedback as a (bounded) DataFrame for a download button; text already neutralised."""
     sel = export_sql(ws, flt)
-    return ws.query_df(f"SELECT * FROM ({sel.sql}) x LIMIT ?", [*sel.params, int(limit)])  # noqa: S608
+    return ws.query_df(f"SELECT * FROM ({sel.sql}) x LIMIT ?", [*sel.params, int(limit)])

@@ -96,7 +96,7 @@ def joined_sql(ws: Workspace, experiment: str | None, *, context: bool = False) 
     if context and ws.remote_data:  # the remote source's item table already holds the context
         held = "".join(f", {quote_ident(c)}" for c in ws.columns(ITEMS) if c not in ITEM_COLUMNS)
     sql = (
-        "SELECT feedback_id, ts, signal, rating, prediction_id, user_id, model_version, score, "  # noqa: S608
+        "SELECT feedback_id, ts, signal, rating, prediction_id, user_id, model_version, score, "
         f"{var} AS variant{held} FROM {src} i"
     )
     if context and not ws.remote_data:
@@ -116,7 +116,7 @@ def joined_sql(ws: Workspace, experiment: str | None, *, context: bool = False) 
                 " LEFT JOIN (SELECT * FROM predictions QUALIFY row_number() OVER (PARTITION BY prediction_id) = 1)"
                 " px ON px.prediction_id = b.prediction_id"
             )
-        sql = f"SELECT b.*, {', '.join(extra)} FROM ({sql}) b{joins}"  # noqa: S608
+        sql = f"SELECT b.*, {', '.join(extra)} FROM ({sql}) b{joins}"
     return Selection(sql, params)
 
 
@@ -159,12 +159,12 @@ def selection(ws: Workspace, flt: FeedbackFilter, *, context: bool = False) -> S
         if flt.reviewer:
             params.append(flt.reviewer)
     cond = " WHERE " + " AND ".join(where) if where else ""
-    return Selection(f"SELECT * FROM ({base.sql}) b{cond}", params)  # noqa: S608
+    return Selection(f"SELECT * FROM ({base.sql}) b{cond}", params)
 
 
 def count(ws: Workspace, flt: FeedbackFilter) -> int:
     sel = selection(ws, flt)
-    return int(ws.scalar(f"SELECT count(*) FROM ({sel.sql}) s", sel.params))  # noqa: S608
+    return int(ws.scalar(f"SELECT count(*) FROM ({sel.sql}) s", sel.params))
 
 
 def progress(ws: Workspace, flt: FeedbackFilter) -> Progress:
@@ -172,7 +172,7 @@ def progress(ws: Workspace, flt: FeedbackFilter) -> Progress:
     sel = selection(ws, replace(flt, status="all"))
     mine = " AND r.reviewer = ?" if flt.reviewer else ""
     row = ws.query(
-        f"SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM lb_reviews r "  # noqa: S608
+        f"SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM lb_reviews r "
         f"WHERE r.feedback_id = s.feedback_id AND len(r.tag_ids) > 0{mine})) FROM ({sel.sql}) s",
         [*sel.params, *([flt.reviewer] if flt.reviewer else [])],
     )[0]
@@ -196,7 +196,7 @@ def queue(
         raise LiftboardError("The queue offset cannot be negative; start at 0.")
     viewer = viewer if viewer is not None else flt.reviewer
     sel = selection(ws, flt)
-    total = int(ws.scalar(f"SELECT count(*) FROM ({sel.sql}) s", sel.params))  # noqa: S608
+    total = int(ws.scalar(f"SELECT count(*) FROM ({sel.sql}) s", sel.params))
     rows = ws.query_df(
         f"""
         WITH page AS (SELECT * FROM ({sel.sql}) s ORDER BY ts NULLS LAST, feedback_id LIMIT ? OFFSET ?),
@@ -219,7 +219,7 @@ def queue(
                coalesce(per_item.version, 0) AS version
         FROM page LEFT JOIN per_item USING (feedback_id)
         ORDER BY page.ts NULLS LAST, page.feedback_id
-        """,  # noqa: S608
+        """,
         [*sel.params, int(limit), int(offset), viewer or "", viewer or ""],
     )
     rows["tags"] = rows["tags"].map(lambda v: [] if v is None else list(v))
@@ -230,14 +230,14 @@ def item_context(ws: Workspace, feedback_id: str, experiment: str | None = None)
     """Everything known about one item: signal, comment, correction, the prediction's input/output."""
     if ws.remote_data:  # all of it is in the local item table: no lookup in the lake
         base = joined_sql(ws, experiment, context=True)
-        df = ws.query_df(f"SELECT * FROM ({base.sql}) b WHERE feedback_id = ?", [*base.params, feedback_id])  # noqa: S608
+        df = ws.query_df(f"SELECT * FROM ({base.sql}) b WHERE feedback_id = ?", [*base.params, feedback_id])
         if df.empty:
             raise LiftboardError(
                 f"There is no feedback item {feedback_id!r}; check the id or reload the queue."
             )
         return {k: v if isinstance(v, list) or not pd.isna(v) else None for k, v in df.iloc[0].items()}
     base = joined_sql(ws, experiment)
-    df = ws.query_df(f"SELECT * FROM ({base.sql}) b WHERE feedback_id = ?", [*base.params, feedback_id])  # noqa: S608
+    df = ws.query_df(f"SELECT * FROM ({base.sql}) b WHERE feedback_id = ?", [*base.params, feedback_id])
     if df.empty:
         raise LiftboardError(f"There is no feedback item {feedback_id!r}; check the id or reload the queue.")
     out: dict[str, Any] = dict(df.iloc[0].items())
@@ -247,7 +247,7 @@ def item_context(ws: Workspace, feedback_id: str, experiment: str | None = None)
         if c in fcols:
             out[c] = ws.scalar(
                 f"SELECT {quote_ident(c)} FROM feedback WHERE feedback_id = ? LIMIT 1", [feedback_id]
-            )  # noqa: S608
+            )
     if out.get("prediction_id") is not None and ws.has_table("predictions"):
         pdf = ws.query_df("SELECT * FROM predictions WHERE prediction_id = ? LIMIT 1", [out["prediction_id"]])
         skip = {"prediction_id", "user_id", "timestamp", "model_version", "score"}
@@ -285,5 +285,5 @@ def date_range(ws: Workspace) -> tuple[dt.date | None, dt.date | None]:
     """The first and last day of the feedback log (None, None when it is empty or has no timestamps)."""
     if "timestamp" not in ws.columns("feedback"):
         return None, None
-    lo, hi = ws.query(f"SELECT min(timestamp)::DATE, max(timestamp)::DATE FROM {ws.table('feedback')}")[0]  # noqa: S608
+    lo, hi = ws.query(f"SELECT min(timestamp)::DATE, max(timestamp)::DATE FROM {ws.table('feedback')}")[0]
     return lo, hi

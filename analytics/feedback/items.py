@@ -95,7 +95,7 @@ def live_sql(ws: Workspace, *, context: bool = False) -> str:
             " LEFT JOIN (SELECT NULL::VARCHAR AS user_id, NULL::MAP(VARCHAR, VARCHAR) AS variants) a ON false"
         )
     first = "QUALIFY row_number() OVER (PARTITION BY f.feedback_id ORDER BY ts NULLS LAST) = 1"
-    return f"SELECT {', '.join(select)} FROM {fb} f{joins} {first}"  # noqa: S608 - identifiers checked
+    return f"SELECT {', '.join(select)} FROM {fb} f{joins} {first}"  # identifiers checked
 
 
 def _signature(ws: Workspace) -> str:
@@ -133,7 +133,7 @@ def ensure_items(ws: Workspace) -> bool:
         with ws.transaction() as cur:
             cur.execute(
                 f"CREATE OR REPLACE TABLE {ITEMS} AS SELECT * FROM ({live_sql(ws)}) j ORDER BY ts, feedback_id"
-            )  # noqa: S608
+            )
             cur.execute("INSERT OR REPLACE INTO lb_meta VALUES ('feedback_items', ?)", [sig])
     return True
 
@@ -156,7 +156,7 @@ def _copy_remote_items(ws: Workspace, sig: str) -> None:
     with ws.transaction() as cur:
         cur.register(view, items)
         try:
-            cur.execute(f"CREATE OR REPLACE TABLE {ITEMS} AS SELECT * FROM {view} ORDER BY ts, feedback_id")  # noqa: S608
+            cur.execute(f"CREATE OR REPLACE TABLE {ITEMS} AS SELECT * FROM {view} ORDER BY ts, feedback_id")
         finally:
             cur.unregister(view)
         cur.execute("INSERT OR REPLACE INTO lb_meta VALUES ('feedback_items', ?)", [sig])

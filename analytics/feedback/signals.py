@@ -101,7 +101,7 @@ def rates(
     per = "date_trunc(?, ts)" if period else "NULL::TIMESTAMP"
     counts = ", ".join(f"count(*) FILTER (WHERE signal = ?) AS k{i}" for i in range(len(signals)))
     sql = (
-        f"SELECT {per} AS period, coalesce({GROUPS[by]}, '(none)') AS grp, count(*) AS n, {counts} "  # noqa: S608
+        f"SELECT {per} AS period, coalesce({GROUPS[by]}, '(none)') AS grp, count(*) AS n, {counts} "
         f"FROM ({sel.sql}) s GROUP BY ALL ORDER BY period NULLS FIRST, grp"
     )
     params = [*([period] if period else []), *signals, *sel.params]
@@ -140,7 +140,7 @@ def tag_mix(ws: Workspace, flt: FeedbackFilter, *, period: str = "week") -> TagM
         FROM (SELECT period, tag_id, count(DISTINCT feedback_id) AS items FROM tagged GROUP BY 1, 2) c
         JOIN per_period p USING (period) CROSS JOIN {TAG_MAP}
         ORDER BY c.period, tag
-        """,  # noqa: S608
+        """,
         [period, *sel.params],
     )
     return TagMix(period=period, rows=df)
@@ -159,7 +159,7 @@ class Summary:
 def summary(ws: Workspace, flt: FeedbackFilter, *, alpha: float = 0.05) -> Summary:
     """Counts per signal, the acceptance rate with its Wilson interval and tagging progress."""
     sel = selection(ws, flt)
-    rows = ws.query(f"SELECT signal, count(*) FROM ({sel.sql}) s GROUP BY 1 ORDER BY 2 DESC, 1", sel.params)  # noqa: S608
+    rows = ws.query(f"SELECT signal, count(*) FROM ({sel.sql}) s GROUP BY 1 ORDER BY 2 DESC, 1", sel.params)
     by_signal = {str(r[0]): int(r[1]) for r in rows}
     total = sum(by_signal.values())
     return Summary(

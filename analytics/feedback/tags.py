@@ -182,7 +182,7 @@ def _state_sql(table: str) -> str:
                any_value(tag_ids) FILTER (WHERE reviewer = ?) AS mine,
                bool_or(reviewer = ?) AS existed
         FROM lb_reviews WHERE feedback_id IN (SELECT feedback_id FROM {table}) GROUP BY feedback_id
-    """  # noqa: S608 - table is our own temp name
+    """  # table is our own temp name
 
 
 def _write(cur: duckdb.DuckDBPyConnection, ch: str, reviewer: str, *, record_empty: bool) -> WriteResult:
@@ -191,10 +191,10 @@ def _write(cur: duckdb.DuckDBPyConnection, ch: str, reviewer: str, *, record_emp
     With ``record_empty`` a first review that sets no tags is still written ("none of the tags applies",
     which counts for agreement); bulk actions leave untouched items alone.
     """
-    total = int(cur.execute(f"SELECT count(*) FROM {ch}").fetchone()[0])  # noqa: S608
+    total = int(cur.execute(f"SELECT count(*) FROM {ch}").fetchone()[0])
     keep = " AND existed" if record_empty else ""
-    cur.execute(f"DELETE FROM {ch} WHERE old_tags = new_tags{keep}")  # noqa: S608
-    changed = int(cur.execute(f"SELECT count(*) FROM {ch}").fetchone()[0])  # noqa: S608
+    cur.execute(f"DELETE FROM {ch} WHERE old_tags = new_tags{keep}")
+    changed = int(cur.execute(f"SELECT count(*) FROM {ch}").fetchone()[0])
     if changed:
         names = (
             "(SELECT map(list(tag_id), list(name)) AS m FROM lb_tags) tm"  # names at the time, for the audit
@@ -208,7 +208,7 @@ def _write(cur: duckdb.DuckDBPyConnection, ch: str, reviewer: str, *, record_emp
                    json_object('tag_ids', c.new_tags, 'tags', list_sort(list_transform(c.new_tags, lambda x: tm.m[x])),
                                'version', c.item_version + 1)::VARCHAR
             FROM {ch} c CROSS JOIN {names} ORDER BY c.feedback_id
-            """,  # noqa: S608
+            """,
             [reviewer],
         )
         cur.execute(
@@ -217,7 +217,7 @@ def _write(cur: duckdb.DuckDBPyConnection, ch: str, reviewer: str, *, record_emp
             WHEN MATCHED THEN UPDATE SET tag_ids = c.new_tags, version = c.item_version + 1,
                                          updated_at = now()::TIMESTAMP
             WHEN NOT MATCHED THEN INSERT VALUES (c.feedback_id, ?, c.new_tags, c.item_version + 1, now()::TIMESTAMP)
-            """,  # noqa: S608
+            """,
             [reviewer, reviewer],
         )
     cur.execute(f"DROP TABLE {ch}")
@@ -251,11 +251,11 @@ def save_tags(ws: Workspace, actor: Actor | None, edits: Sequence[TagEdit]) -> W
                 f"CREATE TEMP TABLE {ch}_in (feedback_id VARCHAR, new_tags BIGINT[], expected BIGINT)"
             )
             cur.executemany(
-                f"INSERT INTO {ch}_in VALUES (?, ?, ?)",  # noqa: S608
+                f"INSERT INTO {ch}_in VALUES (?, ?, ?)",
                 [[e.feedback_id, wanted[e.feedback_id], int(e.expected_version)] for e in edits],
             )
             missing = cur.execute(
-                f"SELECT feedback_id FROM {ch}_in WHERE feedback_id NOT IN (SELECT feedback_id FROM {ITEMS}) LIMIT 1"  # noqa: S608
+                f"SELECT feedback_id FROM {ch}_in WHERE feedback_id NOT IN (SELECT feedback_id FROM {ITEMS}) LIMIT 1"
             ).fetchall()
             if missing:
                 raise LiftboardError(f"There is no feedback item {missing[0][0]!r}; reload the queue.")
@@ -266,16 +266,16 @@ def save_tags(ws: Workspace, actor: Actor | None, edits: Sequence[TagEdit]) -> W
                        coalesce(s.existed, false) AS existed,
                        list_sort(coalesce(s.mine, []::BIGINT[])) AS old_tags, i.new_tags
                 FROM {ch}_in i LEFT JOIN ({_state_sql(f"{ch}_in")}) s USING (feedback_id)
-                """,  # noqa: S608
+                """,
                 [reviewer, reviewer],
             )
             stale = cur.execute(
                 f"SELECT feedback_id FROM {ch} WHERE item_version <> expected ORDER BY 1 LIMIT 1"
-            ).fetchall()  # noqa: S608
+            ).fetchall()
             if stale:
                 raise _stale(stale[0][0])
             # A retired tag may stay where it was, not be newly added.
-            for fid, old, new in cur.execute(f"SELECT feedback_id, old_tags, new_tags FROM {ch}").fetchall():  # noqa: S608
+            for fid, old, new in cur.execute(f"SELECT feedback_id, old_tags, new_tags FROM {ch}").fetchall():
                 added = set(new) - set(old)
                 for t in sorted(added & set(retired)):
                     raise LiftboardError(
@@ -304,7 +304,7 @@ def _bulk_table(
     remove: list[int],
 ) -> None:
     sel = selection(ws, flt)
-    cur.execute(f"CREATE TEMP TABLE {ch}_sel AS SELECT DISTINCT feedback_id FROM ({sel.sql}) s", sel.params)  # noqa: S608
+    cur.execute(f"CREATE TEMP TABLE {ch}_sel AS SELECT DISTINCT feedback_id FROM ({sel.sql}) s", sel.params)
     cur.execute(
         f"""
         CREATE TEMP TABLE {ch} AS
@@ -314,7 +314,7 @@ def _bulk_table(
                    list_filter(coalesce(s.mine, []::BIGINT[]), lambda x: NOT list_contains(?::BIGINT[], x)),
                    ?::BIGINT[]))) AS new_tags
         FROM {ch}_sel i LEFT JOIN ({_state_sql(f"{ch}_sel")}) s USING (feedback_id)
-        """,  # noqa: S608
+        """,
         [remove, add, reviewer, reviewer],
     )
     cur.execute(f"DROP TABLE {ch}_sel")
@@ -332,7 +332,7 @@ def bulk_preview(
     try:
         _bulk_table(cur, ws, ch, flt, reviewer, add_ids, remove_ids)
         total, changed = cur.execute(
-            f"SELECT count(*), count(*) FILTER (WHERE old_tags <> new_tags) FROM {ch}"  # noqa: S608
+            f"SELECT count(*), count(*) FILTER (WHERE old_tags <> new_tags) FROM {ch}"
         ).fetchone()
         cur.execute(f"DROP TABLE {ch}")
     finally:
@@ -368,7 +368,7 @@ def bulk_tag(
     try:
         with _serialised(ws), ws.transaction() as cur:
             _bulk_table(cur, ws, ch, flt, reviewer, add_ids, remove_ids)
-            n = int(cur.execute(f"SELECT count(*) FROM {ch}").fetchone()[0])  # noqa: S608
+            n = int(cur.execute(f"SELECT count(*) FROM {ch}").fetchone()[0])
             if n == 0:
                 raise LiftboardError("The selection is empty; widen the filters before a bulk action.")
             if expected_count is not None and n != expected_count:
@@ -377,7 +377,7 @@ def bulk_tag(
                 )
             if seen_audit_id is not None:
                 hit = cur.execute(
-                    f"SELECT target FROM lb_audit WHERE audit_id > ? AND action = '{TAG_ACTION}' "  # noqa: S608
+                    f"SELECT target FROM lb_audit WHERE audit_id > ? AND action = '{TAG_ACTION}' "
                     f"AND target IN (SELECT feedback_id FROM {ch}) ORDER BY audit_id LIMIT 1",
                     [int(seen_audit_id)],
                 ).fetchall()
@@ -404,7 +404,7 @@ def audit_trail(
         where.append("target = ?")
         params.append(target)
     return ws.query_df(
-        f"SELECT audit_id, at_time, actor, action, target, before, after FROM lb_audit WHERE {' AND '.join(where)} "  # noqa: S608
+        f"SELECT audit_id, at_time, actor, action, target, before, after FROM lb_audit WHERE {' AND '.join(where)} "
         "ORDER BY audit_id DESC LIMIT ? OFFSET ?",
         [*params, int(limit), int(offset)],
     )

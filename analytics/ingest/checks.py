@@ -69,7 +69,7 @@ def validation_report(
     ts = by_name.get("timestamp")
     has_user = "user_id" in by_name
 
-    total = _count(cur, f"SELECT count(*) FROM {stage}")  # noqa: S608
+    total = _count(cur, f"SELECT count(*) FROM {stage}")
     approximate = total > exact_limit
     sel = ["count(*)"]
     sel.append("count(DISTINCT user_id)" if has_user and not approximate else "NULL")
@@ -106,14 +106,14 @@ def validation_report(
                 sel.append(f"count(NULLIF(trim({q(col.name)}), ''))")
                 sel.append(f"count(*) FILTER (regexp_full_match({q(col.name)}, '{LEADING_ZERO_RE}'))")
                 sel.append(_parses(q(col.name), candidate))
-    row = list(cur.execute(f"SELECT {', '.join(sel)} FROM {stage}").fetchone())  # noqa: S608 - names quoted
+    row = list(cur.execute(f"SELECT {', '.join(sel)} FROM {stage}").fetchone())  # names quoted
     rows, users, first, last = row[0], row[1], row[2], row[3]
     repeats_seen = True  # unless the sample below says otherwise, count duplicates exactly
     if approximate and rows:
         # The bucket is a constant of ours, inlined: a bound parameter here makes DuckDB 10x slower.
         bucket = f"hash(user_id) % {USER_BUCKETS} = 0" if has_user else f"{row_hash} % {USER_BUCKETS} = 0"
         n, distinct_rows, sampled_users = cur.execute(
-            f"SELECT count(*), count(DISTINCT h), {'count(DISTINCT user_id)' if has_user else 'NULL'} "  # noqa: S608
+            f"SELECT count(*), count(DISTINCT h), {'count(DISTINCT user_id)' if has_user else 'NULL'} "
             f"FROM (SELECT {row_hash} AS h{', user_id' if has_user else ''} FROM {stage} WHERE {bucket})"
         ).fetchone()
         repeats_seen = n > distinct_rows
@@ -121,7 +121,7 @@ def validation_report(
             if sampled_users >= MIN_SAMPLED_USERS:
                 users = sampled_users * USER_BUCKETS
             else:
-                users = _count(cur, f"SELECT count(DISTINCT user_id) FROM {stage}")  # noqa: S608
+                users = _count(cur, f"SELECT count(DISTINCT user_id) FROM {stage}")
     # A blank text value starts with an ASCII space (sorts below '!') or a Unicode space that trim() also
     # removes (sorts from chr(128)). Only a column whose smallest or largest value starts so can hold one;
     # for those, one more scan counts them exactly (the cheap comparisons spare trim() on most rows).
@@ -135,7 +135,7 @@ def validation_report(
             ref = q(name)
             blank_of[name] = f"({ref} IS NULL OR (({ref} < '!' OR {ref} >= chr(128)) AND trim({ref}) = ''))"
         counts = cur.execute(
-            f"SELECT {', '.join(f'count(*) FILTER ({blank_of[n]})' for n in suspects)} FROM {stage}"  # noqa: S608
+            f"SELECT {', '.join(f'count(*) FILTER ({blank_of[n]})' for n in suspects)} FROM {stage}"
         ).fetchone()
         at = {col.name: i for col, i in blank_checks}
         for name, n in zip(suspects, counts, strict=True):
@@ -177,7 +177,7 @@ def validation_report(
         examples = [
             r[0]
             for r in cur.execute(
-                f"SELECT DISTINCT {q(col.flag)} FROM {stage} WHERE {q(col.flag)} IS NOT NULL LIMIT 5"  # noqa: S608
+                f"SELECT DISTINCT {q(col.flag)} FROM {stage} WHERE {q(col.flag)} IS NOT NULL LIMIT 5"
             ).fetchall()
         ]
         src = mapping.get(col.name) or col.name
@@ -211,7 +211,7 @@ def validation_report(
             extras[col.name] = candidate  # else: ids like 00123 whose zeros matter, or mixed: text
 
     if bad_cond and row_errors:
-        skipped = _count(cur, f"SELECT count(*) FROM {stage} WHERE {bad_cond}")  # noqa: S608
+        skipped = _count(cur, f"SELECT count(*) FROM {stage} WHERE {bad_cond}")
         if skip_bad_rows and skipped < rows:
             issues = [
                 Issue("warning", i.code, i.message, i.count, i.examples, True) if i.skippable else i
@@ -232,7 +232,7 @@ def validation_report(
     dup_loaded = 0
     if rows:
         if repeats_seen:
-            dup_in_file = rows - _count(cur, f"SELECT count(DISTINCT {row_hash}) FROM {stage}")  # noqa: S608
+            dup_in_file = rows - _count(cur, f"SELECT count(DISTINCT {row_hash}) FROM {stage}")
         if dup_in_file:
             issues.append(
                 Issue(
@@ -249,7 +249,7 @@ def validation_report(
         hashed = f"hash({', '.join(common)})"
         dup_loaded = _count(
             cur,
-            f"SELECT count(*) FROM {stage} WHERE {hashed} IN (SELECT {hashed} FROM {target})",  # noqa: S608
+            f"SELECT count(*) FROM {stage} WHERE {hashed} IN (SELECT {hashed} FROM {target})",
         )
         if dup_loaded:
             every = " (every row)" if dup_loaded == rows else ""
@@ -263,7 +263,7 @@ def validation_report(
             )
         if kind == "events":
             unknown = cur.execute(
-                f"SELECT event, count(*) AS n FROM {stage} WHERE event NOT IN "  # noqa: S608
+                f"SELECT event, count(*) AS n FROM {stage} WHERE event NOT IN "
                 f"(SELECT DISTINCT event FROM {target} WHERE event IS NOT NULL) GROUP BY event ORDER BY n DESC"
             ).fetchall()
             if unknown:
@@ -280,12 +280,12 @@ def validation_report(
                     )
                 )
     if rows and kind == "assignments":
-        union = f"SELECT experiment, user_id, variant FROM {stage}"  # noqa: S608
+        union = f"SELECT experiment, user_id, variant FROM {stage}"
         if target_exists and mode == "append":
-            union += f" UNION ALL SELECT experiment, user_id, variant FROM {target}"  # noqa: S608
+            union += f" UNION ALL SELECT experiment, user_id, variant FROM {target}"
         multi = _count(
             cur,
-            f"SELECT count(*) FROM (SELECT experiment, user_id FROM ({union}) "  # noqa: S608
+            f"SELECT count(*) FROM (SELECT experiment, user_id FROM ({union}) "
             "GROUP BY experiment, user_id HAVING count(DISTINCT variant) > 1)",
         )
         if multi:
@@ -300,7 +300,7 @@ def validation_report(
     if rows and kind == "events" and ts and "assignments" in tables:
         outside = _count(
             cur,
-            f"WITH p AS (SELECT min(timestamp) AS lo, max(timestamp) + INTERVAL {PERIOD_TAIL_DAYS} DAY AS hi "  # noqa: S608
+            f"WITH p AS (SELECT min(timestamp) AS lo, max(timestamp) + INTERVAL {PERIOD_TAIL_DAYS} DAY AS hi "
             f"FROM assignments) SELECT count(*) FROM {stage}, p WHERE timestamp < p.lo OR timestamp >= p.hi",
         )
         if outside:
@@ -377,14 +377,14 @@ def _unmatched_predictions(
     """
     where = f"f.prediction_id IS NOT NULL AND {keep}"
     if not has_predictions:
-        with_pid = int(_count(cur, f"SELECT count(*) FROM {stage} f WHERE {where}"))  # noqa: S608
+        with_pid = int(_count(cur, f"SELECT count(*) FROM {stage} f WHERE {where}"))
         said = (
             f"The workspace has no predictions table yet, so the {with_pid:,} feedback rows of {file_name} that "
             "name a prediction_id cannot be joined to their model version and score until the inference log is loaded."
         )
         return with_pid, None, Issue("warning", "no_predictions", said, with_pid) if with_pid else None
     row = cur.execute(
-        f"SELECT count(*) FILTER (WHERE {UNMATCHED}), count(*) FROM {stage} f WHERE {where}"  # noqa: S608
+        f"SELECT count(*) FILTER (WHERE {UNMATCHED}), count(*) FROM {stage} f WHERE {where}"
     ).fetchone()
     unmatched, with_pid = int(row[0]), int(row[1])
     if not unmatched:
@@ -393,7 +393,7 @@ def _unmatched_predictions(
         [
             r[0]
             for r in cur.execute(
-                f"SELECT f.prediction_id FROM {stage} f WHERE {where} AND {UNMATCHED} "  # noqa: S608
+                f"SELECT f.prediction_id FROM {stage} f WHERE {where} AND {UNMATCHED} "
                 "GROUP BY f.prediction_id ORDER BY count(*) DESC, f.prediction_id LIMIT 5"
             ).fetchall()
         ]
@@ -433,7 +433,7 @@ def _candidate_type(cur: duckdb.DuckDBPyConnection, stage: str, name: str) -> st
     ]
     checks += [_parses(ref, t) for t in EXTRA_TYPES]
     row = cur.execute(
-        f"SELECT {', '.join(checks)} FROM (SELECT {ref} FROM {stage} LIMIT {TYPE_SAMPLE})"  # noqa: S608
+        f"SELECT {', '.join(checks)} FROM (SELECT {ref} FROM {stage} LIMIT {TYPE_SAMPLE})"
     ).fetchone()
     nonblank, leading_zero = row[0], row[1]
     if not nonblank or leading_zero:

@@ -212,7 +212,7 @@ def _stage_and_commit(
             )
         say(0.9, "Writing")
         if skip_cond:
-            cur.execute(f"DELETE FROM {stage} WHERE {skip_cond}")  # noqa: S608 - built from quoted names
+            cur.execute(f"DELETE FROM {stage} WHERE {skip_cond}")  # built from quoted names
         finish_load(cur, kind, stage, mode, columns, report)
         hasher.join()
         record = {

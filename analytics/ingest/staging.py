@@ -175,7 +175,7 @@ def stage_sql(
         columns.append(Column(name, st, source_type=st, extra=True))
     source, _ = source_sql(info, typed)
     sql = (
-        f"CREATE TABLE {stage} AS SELECT {', '.join(outer)} "  # noqa: S608 - names quoted, values bound
+        f"CREATE TABLE {stage} AS SELECT {', '.join(outer)} "  # names quoted, values bound
         f"FROM (SELECT {', '.join(inner)} FROM {source})"
     )
     return sql, columns

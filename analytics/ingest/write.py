@@ -91,7 +91,7 @@ def finish_load(
             ref = f"TRY_CAST({ref} AS {ttype})"
         names.append(q(tname))
         exprs.append(ref)
-    cur.execute(f"INSERT INTO {target} ({', '.join(names)}) SELECT {', '.join(exprs)} FROM {stage}")  # noqa: S608
+    cur.execute(f"INSERT INTO {target} ({', '.join(names)}) SELECT {', '.join(exprs)} FROM {stage}")
     cur.execute(f"DROP TABLE {stage}")
 
 
@@ -117,7 +117,7 @@ def delete_dataset(ws: Workspace, kind: str, *, actor: Actor | None) -> int:
     who = require(actor, "delete").name
     table = ws.table(kind)  # a LiftboardError when it does not exist
     with ws.transaction() as cur:
-        rows = int(cur.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608
+        rows = int(cur.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
         cur.execute(f"DROP TABLE {table}")
         cur.execute(
             "INSERT INTO lb_loads VALUES (nextval('lb_load_seq'), ?, NULL, NULL, ?, 'delete', "

@@ -208,7 +208,7 @@ class Workspace:
         parts = [str(self.scalar("SELECT max(load_id) FROM lb_loads"))]
         for t in tables:
             if self.has_table(t):
-                n = self.scalar(f"SELECT count(*) FROM {quote_ident(t)}")  # noqa: S608 - a canonical name
+                n = self.scalar(f"SELECT count(*) FROM {quote_ident(t)}")  # a canonical name
                 parts.append(f"{t}:{n}:{len(self.columns(t))}")
         return "|".join(parts)
 
@@ -223,7 +223,7 @@ class Workspace:
         """
         skip = "" if reviews else " WHERE NOT (" + " OR ".join(["action LIKE ?"] * len(REVIEW_ACTIONS)) + ")"
         loads, audits = self.query(
-            f"SELECT (SELECT max(load_id) FROM lb_loads), (SELECT max(audit_id) FROM lb_audit{skip})",  # noqa: S608
+            f"SELECT (SELECT max(load_id) FROM lb_loads), (SELECT max(audit_id) FROM lb_audit{skip})",
             [] if reviews else list(REVIEW_ACTIONS),
         )[0]
         return f"{self.path}:{loads}:{audits}"

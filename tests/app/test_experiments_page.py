@@ -108,7 +108,7 @@ def test_srm_warning_above_everything(tmp_path: Path, monkeypatch: pytest.Monkey
     with ws.transaction() as cur:
         for table, df in {"assignments": asg, "events": ev}.items():
             cur.register("df", df)
-            cur.execute(f"CREATE TABLE {table} AS SELECT * FROM df")  # noqa: S608
+            cur.execute(f"CREATE TABLE {table} AS SELECT * FROM df")
             cur.unregister("df")
     ws.close()
     at = _page(tmp_path / "skewed.duckdb", monkeypatch)

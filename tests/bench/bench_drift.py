@@ -59,11 +59,11 @@ def _build(path: Path) -> None:
     ws = open_workspace(path)
     ws.close()
     con = duckdb.connect(str(path))
-    con.execute(GENERATE.format(rows=ROWS))  # noqa: S608  (a constant, no user input)
+    con.execute(GENERATE.format(rows=ROWS))  # a constant, no user input
     con.close()
 
 
-def test_drift_20m_predictions_by_day(tmp_path_factory) -> None:  # noqa: ANN001
+def test_drift_20m_predictions_by_day(tmp_path_factory) -> None:
     folder = Path(os.environ.get("LIFTBOARD_BENCH_DIR", tmp_path_factory.mktemp("bench")))
     path = folder / "drift_20m.duckdb"
     _build(path)

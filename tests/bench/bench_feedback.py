@@ -18,7 +18,7 @@ PAGE_TARGET_S = 0.5
 BULK_TARGET_S = 3.0
 
 
-def _best(fn, repeat: int = 5) -> tuple[float, object]:  # noqa: ANN001
+def _best(fn, repeat: int = 5) -> tuple[float, object]:
     times, out = [], None
     for _ in range(repeat):
         t = time.perf_counter()
@@ -27,7 +27,7 @@ def _best(fn, repeat: int = 5) -> tuple[float, object]:  # noqa: ANN001
     return min(times), out
 
 
-def test_feedback_queue_1m_and_bulk_100k(tmp_path_factory) -> None:  # noqa: ANN001
+def test_feedback_queue_1m_and_bulk_100k(tmp_path_factory) -> None:
     folder = Path(os.environ.get("LIFTBOARD_BENCH_DIR", tmp_path_factory.mktemp("bench")))
     path = folder / "feedback_1m.duckdb"
     path.unlink(missing_ok=True)

@@ -30,7 +30,7 @@ DRAWN = {
 }
 
 
-def _visit(browser, url: str, text: str) -> float:  # noqa: ANN001 — Playwright's Browser
+def _visit(browser, url: str, text: str) -> float:  # Playwright's Browser
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
     page: Page = ctx.new_page()
     try:

@@ -70,7 +70,7 @@ def _child(code: str, *args: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_load_events_csv(tmp_path_factory) -> None:  # noqa: ANN001
+def test_load_events_csv(tmp_path_factory) -> None:
     folder = Path(os.environ.get("LIFTBOARD_BENCH_DIR", tmp_path_factory.mktemp("bench-load")))
     csv = folder / f"events_{ROWS}.csv"
     if not csv.exists():

@@ -14,7 +14,7 @@ from analytics.workspace import open_workspace
 from tests.bench._common import append, machine
 
 
-def _best(fn, runs: int = 3) -> tuple[float, float]:  # noqa: ANN001
+def _best(fn, runs: int = 3) -> tuple[float, float]:
     times = []
     for _ in range(runs):
         t = time.perf_counter()

@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script 
 from analytics.experiments import analyze
 from analytics.workspace import open_workspace
 from analytics.workspace.spark import SparkSettings, open_spark_workspace
-from tests.bench._common import append, machine  # noqa: E402
-from tests.bench.bench_analyze import EVENTS, METRICS, USERS, build  # noqa: E402
+from tests.bench._common import append, machine
+from tests.bench.bench_analyze import EVENTS, METRICS, USERS, build
 
 ROUNDS = 2
 

@@ -136,7 +136,7 @@ def page(browser: Browser) -> Iterator[Page]:
     outside: list[str] = []
     console_errors: list[str] = []
 
-    def on_request(req) -> None:  # noqa: ANN001 — Playwright's Request
+    def on_request(req) -> None:  # Playwright's Request
         host = urlparse(req.url).hostname or ""
         if req.url.startswith(("data:", "blob:", "about:", "file:")):
             return

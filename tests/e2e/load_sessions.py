@@ -177,10 +177,10 @@ async def _session(
     timeout_ms: int,
     stagger: float,
     shots: Path | None,
-):  # noqa: ANN001
+):
     ctx = await browser.new_context(viewport={"width": 1100, "height": 800}, reduced_motion="reduce")
 
-    def on_request(req) -> None:  # noqa: ANN001
+    def on_request(req) -> None:
         if req.url.startswith("http") and (urlparse(req.url).hostname or "") not in LOCAL_HOSTS:
             res.outside.append(req.url)
 

@@ -9,7 +9,7 @@ from playwright.sync_api import Page
 from tests.e2e.support import screenshot, wait_idle
 
 
-def test_drift_page_in_browser(app_server, page: Page, demo_copy: Path, artifacts: Path) -> None:  # noqa: ANN001
+def test_drift_page_in_browser(app_server, page: Page, demo_copy: Path, artifacts: Path) -> None:
     server = app_server(demo_copy)
     page.set_viewport_size(
         {"width": 1400, "height": 3200}

@@ -38,7 +38,7 @@ class Seen:
     charts: int  # plotly charts drawn
 
 
-async def _visit(browser, base: str, path: str, shot: Path, expect_text: str) -> Seen:  # noqa: ANN001
+async def _visit(browser, base: str, path: str, shot: Path, expect_text: str) -> Seen:
     """Open base+path in a new context; wait until the script is idle and ``expect_text`` is drawn (or not)."""
     ctx = await browser.new_context(viewport={"width": 1300, "height": 900})
     page = await ctx.new_page()

@@ -32,7 +32,7 @@ class Session:
             lambda route: route.abort(),
         )
 
-        def on_request(req) -> None:  # noqa: ANN001 — Playwright's Request
+        def on_request(req) -> None:  # Playwright's Request
             host = urlparse(req.url).hostname or ""
             if not req.url.startswith("http") or host in LOCAL_HOSTS:
                 return

@@ -42,5 +42,5 @@ def make_log(
 def write(ws: Workspace, df: pd.DataFrame, table: str = "predictions") -> None:
     with ws.transaction() as cur:
         cur.register("frame", df)
-        cur.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM frame")  # noqa: S608
+        cur.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM frame")
         cur.unregister("frame")

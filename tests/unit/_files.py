@@ -15,6 +15,6 @@ def write(tmp_path: Path, name: str, text: str, encoding: str = "utf-8") -> Path
 
 def snapshot(ws: Workspace) -> dict[str, int]:
     """Row counts of every data table plus the number of recorded loads."""
-    snap = {kind: ws.scalar(f'SELECT count(*) FROM "{kind}"') for kind in ws.data_tables()}  # noqa: S608
+    snap = {kind: ws.scalar(f'SELECT count(*) FROM "{kind}"') for kind in ws.data_tables()}
     snap["lb_loads"] = ws.scalar("SELECT count(*) FROM lb_loads")
     return snap

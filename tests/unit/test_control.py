@@ -63,7 +63,7 @@ def _segment_style(ws: Workspace, n: int = 400) -> None:
     with ws.transaction() as cur:
         for name, df in {"assignments": asg, "events": ev}.items():
             cur.register("df", df)
-            cur.execute(f"CREATE TABLE {name} AS SELECT * FROM df")  # noqa: S608
+            cur.execute(f"CREATE TABLE {name} AS SELECT * FROM df")
             cur.unregister("df")
 
 

@@ -30,7 +30,7 @@ def shifted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, pd.Dat
     ws.close()
 
 
-def test_shifted_feature_alerts_from_its_date_and_stable_ones_stay_quiet(shifted) -> None:  # noqa: ANN001
+def test_shifted_feature_alerts_from_its_date_and_stable_ones_stay_quiet(shifted) -> None:
     ws, _ = shifted
     report = compute_drift(ws)
     assert report.reference_start == START and report.reference_end == START + timedelta(days=7)
@@ -50,7 +50,7 @@ def test_shifted_feature_alerts_from_its_date_and_stable_ones_stay_quiet(shifted
     assert [f.kind for f in report.features] == ["numeric", "numeric", "numeric", "numeric", "categorical"]
 
 
-def test_chunk_numbers_match_scipy_and_hand_computation(shifted) -> None:  # noqa: ANN001
+def test_chunk_numbers_match_scipy_and_hand_computation(shifted) -> None:
     ws, df = shifted
     report = compute_drift(ws)
     ref = df[df.timestamp < START + timedelta(days=7)]
@@ -85,7 +85,7 @@ def test_chunk_numbers_match_scipy_and_hand_computation(shifted) -> None:  # noq
     )
 
 
-def test_learned_threshold_is_mean_plus_three_sigma_of_reference_chunks(shifted) -> None:  # noqa: ANN001
+def test_learned_threshold_is_mean_plus_three_sigma_of_reference_chunks(shifted) -> None:
     ws, _ = shifted
     report = compute_drift(ws, DriftSettings(threshold=0.02))
     x = report.feature("x")
@@ -124,7 +124,7 @@ def test_small_chunks_need_significance_but_large_shifts_still_alert(tmp_path: P
     assert all(not c.alert_fixed and c.p_value >= 0.01 for c in noisy)
 
 
-def test_bins_setting_takes_effect_and_repeated_values_collapse(shifted) -> None:  # noqa: ANN001
+def test_bins_setting_takes_effect_and_repeated_values_collapse(shifted) -> None:
     ws, _ = shifted
     report = compute_drift(ws, DriftSettings(bins=5))
     assert len(report.feature("x").bin_labels) == 5 + 2
@@ -192,7 +192,7 @@ def test_new_category_gets_its_own_bin(tmp_path: Path) -> None:
     assert any("not in the reference" in n for n in f.notes)
 
 
-def test_weekly_and_row_count_chunks(shifted) -> None:  # noqa: ANN001
+def test_weekly_and_row_count_chunks(shifted) -> None:
     ws, _ = shifted
     weekly = compute_drift(ws, DriftSettings(chunk="week"))
     assert [c.key for c in weekly.chunks] == [
@@ -319,7 +319,7 @@ def test_demo_drift_date_is_found(demo_ws: Workspace) -> None:
 
 
 def test_discrete_values_and_sampled_quantiles_keep_counts_exact(
-    shifted,  # noqa: ANN001
+    shifted,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import analytics.drift.sql as drift_sql
@@ -346,7 +346,7 @@ def test_discrete_values_and_sampled_quantiles_keep_counts_exact(
     assert [c.key for c in sampled.feature("x").chunks if c.alert][0] == "2026-09-15"
 
 
-def test_drifting_since_is_the_engine_s_for_page_and_cli(shifted, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: ANN001
+def test_drifting_since_is_the_engine_s_for_page_and_cli(shifted, capsys: pytest.CaptureFixture[str]) -> None:
     """Former disagreement: the page said "drifting since" (start of the current run of alerts) and the CLI
     "first alert" (the first alert ever, even one the feature recovered from); both now read the engine's."""
     from dataclasses import replace

@@ -160,7 +160,7 @@ def _build(ws: Workspace, assignments: pd.DataFrame, events: pd.DataFrame) -> No
     with ws.transaction() as cur:
         for name, df in {"assignments": assignments, "events": events}.items():
             cur.register("df", df)
-            cur.execute(f"CREATE TABLE {name} AS SELECT * FROM df")  # noqa: S608
+            cur.execute(f"CREATE TABLE {name} AS SELECT * FROM df")
             cur.unregister("df")
 
 

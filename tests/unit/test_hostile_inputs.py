@@ -23,7 +23,7 @@ def snapshot(ws: Workspace) -> dict[str, tuple[int, int]]:
     names = [
         r[0] for r in ws.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'")
     ]
-    return {n: tuple(ws.query(f'SELECT count(*), coalesce(sum(hash(t)), 0) FROM "{n}" t')[0]) for n in names}  # noqa: S608
+    return {n: tuple(ws.query(f'SELECT count(*), coalesce(sum(hash(t)), 0) FROM "{n}" t')[0]) for n in names}
 
 
 def refused(ws: Workspace, path: Path, kind: str = "events", **kw: object) -> str:

@@ -74,7 +74,7 @@ def make_small(ws: Workspace, *, seed: int = 3, users: int = 400) -> dict[str, p
             "users": us,
         }.items():
             cur.register("df", df)
-            cur.execute(f"CREATE TABLE {name} AS SELECT * FROM df")  # noqa: S608
+            cur.execute(f"CREATE TABLE {name} AS SELECT * FROM df")
             cur.unregister("df")
     return {"assignments": asg, "events": ev, "predictions": pr, "feedback": fb, "users": us}
 

@@ -44,7 +44,7 @@ def snapshot(ws: Workspace) -> dict[str, tuple[int, int]]:
         r[0] for r in ws.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'")
     ]
     return {
-        n: tuple(ws.query(f'SELECT count(*), coalesce(sum(hash(t)), 0) FROM "{n}" t')[0])  # noqa: S608 - catalog names
+        n: tuple(ws.query(f'SELECT count(*), coalesce(sum(hash(t)), 0) FROM "{n}" t')[0])  # catalog names
         for n in sorted(names)
     }
 

@@ -60,10 +60,10 @@ def count_exposures(cur: duckdb.DuckDBPyConnection, stage: str, source: Source, 
     if exp is None or var is None:
         n = int(
             cur.execute(f"SELECT count(*) FROM {stage} WHERE event = ?", [source.exposure]).fetchall()[0][0]
-        )  # noqa: S608
+        )
         return ExposureCounts(n, n, 0)
     row = cur.execute(
-        f"SELECT count(*), count(*) FILTER ({q(exp)} IS NULL OR {q(var)} IS NULL), "  # noqa: S608
+        f"SELECT count(*), count(*) FILTER ({q(exp)} IS NULL OR {q(var)} IS NULL), "
         f"count(*) FILTER (list_contains(CAST(? AS VARCHAR[]), lower({_text(var)}))) FROM {stage} WHERE event = ?",
         [list(source.not_exposed), source.exposure],
     ).fetchall()[0]
@@ -100,7 +100,7 @@ def build_assignments(
     if skip:
         where += f" AND NOT coalesce({skip}, false)"
     sql = (
-        f"CREATE TABLE {target} AS WITH x AS (SELECT user_id, {_text(exp)} AS eid, {_text(var)} AS vid{labels}, "  # noqa: S608
+        f"CREATE TABLE {target} AS WITH x AS (SELECT user_id, {_text(exp)} AS eid, {_text(var)} AS vid{labels}, "
         f"timestamp FROM {stage} WHERE {where}),\n"
         "en AS (SELECT eid, name FROM (SELECT eid, mode(elabel) AS name FROM x WHERE elabel IS NOT NULL "
         "GROUP BY eid) QUALIFY count(*) OVER (PARTITION BY name) = 1),\n"
@@ -112,10 +112,10 @@ def build_assignments(
     )
     cur.execute(sql, {"exposure": source.exposure, "off": list(source.not_exposed)})
     if keep is not None:
-        names = [r[0] for r in cur.execute(f"SELECT DISTINCT experiment FROM {target} ORDER BY 1").fetchall()]  # noqa: S608
+        names = [r[0] for r in cur.execute(f"SELECT DISTINCT experiment FROM {target} ORDER BY 1").fetchall()]
         hit = cur.execute(
             f"SELECT count(*) FROM {target} WHERE experiment = ? OR {q(EID)} = ?",
-            [keep, keep],  # noqa: S608
+            [keep, keep],
         ).fetchall()[0][0]
         if not hit:
             listed = ", ".join(names[:20]) or "none"
@@ -123,7 +123,7 @@ def build_assignments(
                 f"The export has no experiment {keep!r} among its {source.exposure} events; "
                 f"its experiments are: {listed}."
             )
-        cur.execute(f"DELETE FROM {target} WHERE NOT (experiment = ? OR {q(EID)} = ?)", [keep, keep])  # noqa: S608
+        cur.execute(f"DELETE FROM {target} WHERE NOT (experiment = ? OR {q(EID)} = ?)", [keep, keep])
     cur.execute(f"ALTER TABLE {target} DROP COLUMN {q(EID)}")
     return True
 
@@ -131,10 +131,10 @@ def build_assignments(
 def experiments_found(cur: duckdb.DuckDBPyConnection, target: str) -> tuple[ExperimentFound, ...]:
     """Per experiment of the assignments stage: arms, users, users in two arms, first and last exposure."""
     arms = cur.execute(
-        f"SELECT experiment, variant, count(DISTINCT user_id) FROM {target} GROUP BY ALL ORDER BY 1, 2"  # noqa: S608
+        f"SELECT experiment, variant, count(DISTINCT user_id) FROM {target} GROUP BY ALL ORDER BY 1, 2"
     ).fetchall()
     rows = cur.execute(
-        "SELECT experiment, count(*), count(*) FILTER (arms > 1), min(first), max(last) FROM ("  # noqa: S608
+        "SELECT experiment, count(*), count(*) FILTER (arms > 1), min(first), max(last) FROM ("
         "SELECT experiment, user_id, count(DISTINCT variant) AS arms, min(timestamp) AS first, "
         f"max(timestamp) AS last FROM {target} GROUP BY ALL) GROUP BY experiment ORDER BY experiment"
     ).fetchall()

@@ -100,7 +100,7 @@ def _unzip(path: Path, name: str, tmp: Path, limit: int) -> tuple[Path, ...]:
 def _describe(sql: str, params: dict[str, object], name: str, what: str) -> dict[str, str]:
     con = duckdb.connect()
     try:
-        rows = con.execute(f"DESCRIBE SELECT * FROM {sql}", params).fetchall()  # noqa: S608 - our own SQL
+        rows = con.execute(f"DESCRIBE SELECT * FROM {sql}", params).fetchall()  # our own SQL
     except duckdb.Error as exc:
         first = str(exc).splitlines()[0][:200]
         raise LiftboardError(f"{name} cannot be read as {what} ({first}); export it again.") from None

@@ -100,16 +100,16 @@ def _read(cur: duckdb.DuckDBPyConnection, files: list[ExportFile], source: Sourc
         ) from None
     repeated = 0
     if len(files) > 1 and source.row_id is not None:
-        repeated = int(cur.execute(f"SELECT count(*) FILTER ({q(DUP)}) FROM {stage}").fetchall()[0][0])  # noqa: S608
-        cur.execute(f"DELETE FROM {stage} WHERE {q(DUP)}")  # noqa: S608
+        repeated = int(cur.execute(f"SELECT count(*) FILTER ({q(DUP)}) FROM {stage}").fetchall()[0][0])
+        cur.execute(f"DELETE FROM {stage} WHERE {q(DUP)}")
         cur.execute(f"ALTER TABLE {stage} DROP COLUMN {q(DUP)}")
-    bad = int(cur.execute(f"SELECT count(*) FILTER ({q(BAD_JSON)}) FROM {stage}").fetchall()[0][0])  # noqa: S608
+    bad = int(cur.execute(f"SELECT count(*) FILTER ({q(BAD_JSON)}) FROM {stage}").fetchall()[0][0])
     examples: list[str] = []
     if bad:  # a line that is not JSON holds nothing else to check: it is counted once, as such
         for i, f in enumerate(files):
             query = bad_json_examples_sql(f, source, f"x{i}")
             examples += [str(r[0])[:60] for r in cur.execute(*query).fetchall()] if query else []
-        cur.execute(f"DELETE FROM {stage} WHERE {q(BAD_JSON)}")  # noqa: S608
+        cur.execute(f"DELETE FROM {stage} WHERE {q(BAD_JSON)}")
     types = dict(cur.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?",
                              [stage.strip('"')]).fetchall())  # fmt: skip
     columns = [Column(c, "VARCHAR" if c in ("user_id", "event") else types[c], required=c != "value", flag=flag,
@@ -163,8 +163,8 @@ def _stage(ws: Workspace, cur: duckdb.DuckDBPyConnection, files: list[ExportFile
             )  # fmt: skip
             experiments = experiments_found(cur, astage)
         if commit and opts.skip_bad_rows and skip:
-            cur.execute(f"DELETE FROM {stage} WHERE {skip}")  # noqa: S608 - built from quoted names
-        per_file = dict(cur.execute(f"SELECT {q(FILE)}, count(*) FROM {stage} GROUP BY 1").fetchall())  # noqa: S608
+            cur.execute(f"DELETE FROM {stage} WHERE {skip}")  # built from quoted names
+        per_file = dict(cur.execute(f"SELECT {q(FILE)}, count(*) FROM {stage} GROUP BY 1").fetchall())
         report = ExportReport(
             source.key, source.label, tuple(ExportFileReport(f.name, f.described, int(per_file.get(i, 0)))
                                             for i, f in enumerate(files)),

@@ -134,7 +134,7 @@ def key_scan_sql(f: ExportFile, source: Source, prefix: str) -> tuple[str, dict[
     number = "v[1] NOT IN ('{', '[', '\"', 't', 'f')"
     fraction = "(contains(v, '.') OR contains(v, 'e') OR contains(v, 'E'))"
     sql = (
-        "SELECT c, k, count(v), count(v) FILTER (v[1] IN ('{', '[')), count(v) FILTER (v[1] = '\"'), "  # noqa: S608
+        "SELECT c, k, count(v), count(v) FILTER (v[1] IN ('{', '[')), count(v) FILTER (v[1] = '\"'), "
         f"count(v) FILTER (v[1] IN ('t', 'f')), count(v) FILTER ({number} AND NOT {fraction}), "
         f"count(v) FILTER ({number} AND {fraction}), count(v) FILTER ({number} AND length(v) > 18) "
         f"FROM (SELECT unnest({which}) AS c, unnest({keys}) AS k, CAST(unnest({values}) AS VARCHAR) AS v FROM {base}) "
@@ -242,7 +242,7 @@ def sub_key_sql(f: ExportFile, col: str, key: str, prefix: str) -> tuple[str, di
     base, params = reader(f, {col: MAP_TYPE}, prefix)
     m = q(col) if f.format == "json" else as_map(col)
     params[f"{prefix}_key"] = key
-    return f"SELECT DISTINCT unnest(json_keys({m}[${prefix}_key])) AS k FROM {base} ORDER BY k", params  # noqa: S608
+    return f"SELECT DISTINCT unnest(json_keys({m}[${prefix}_key])) AS k FROM {base} ORDER BY k", params
 
 
 def file_select(i: int, f: ExportFile, source: Source, names: dict[str, str], shapes: dict[str, Shape],
@@ -298,7 +298,7 @@ def file_select(i: int, f: ExportFile, source: Source, names: dict[str, str], sh
     if dedupe and source.row_id is not None:
         sel.append(f"{_text(r.get(source.row_id)) or 'NULL'} AS __lb_rid, {len(f.columns)} AS __lb_rank")
     cut = f" LIMIT {int(limit)}" if limit is not None else ""
-    return f"SELECT {', '.join(sel)} FROM {base}{cut}", r.params  # noqa: S608 - names quoted, values bound
+    return f"SELECT {', '.join(sel)} FROM {base}{cut}", r.params  # names quoted, values bound
 
 
 def stage_sql(files: list[ExportFile], source: Source, names: dict[str, str], shapes: dict[str, Shape],
@@ -327,7 +327,7 @@ def stage_sql(files: list[ExportFile], source: Source, names: dict[str, str], sh
         outer.append(f"(__lb_rid IS NOT NULL AND row_number() OVER (PARTITION BY __lb_rid ORDER BY __lb_rank "
                      f"DESC, {q(FILE)}) > 1) AS {q(DUP)}")  # fmt: skip
     union = "\nUNION ALL BY NAME\n".join(parts)
-    return f"CREATE TABLE {stage} AS SELECT {', '.join(outer)} FROM ({union})", params, flags  # noqa: S608
+    return f"CREATE TABLE {stage} AS SELECT {', '.join(outer)} FROM ({union})", params, flags
 
 
 def bad_json_examples_sql(f: ExportFile, source: Source, prefix: str) -> tuple[str, dict[str, Any]] | None:
@@ -347,4 +347,4 @@ def bad_json_examples_sql(f: ExportFile, source: Source, prefix: str) -> tuple[s
     return (
         f"SELECT concat_ws(' | ', {', '.join(q(c) for c in objects)}) FROM {base} WHERE {cond} LIMIT 3",
         params,
-    )  # noqa: S608
+    )

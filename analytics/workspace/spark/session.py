@@ -97,7 +97,7 @@ def spark_session(settings: SparkSettings) -> Any:
                         session.conf.set(key, value)
                 else:
                     session = _local_session(SparkSession)
-        except Exception as exc:  # noqa: BLE001  (any start-up failure becomes one sentence)
+        except Exception as exc:  # any start-up failure becomes one sentence
             where = settings.connect_url or "local mode"
             raise LiftboardError(f"Spark ({where}) could not start: {first_line(exc)}") from None
         for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):

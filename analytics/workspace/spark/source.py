@@ -186,7 +186,7 @@ class SparkWorkspace(Workspace):
             return action()
         except LiftboardError:
             raise
-        except Exception as exc:  # noqa: BLE001  (Py4J, Spark Connect/gRPC errors: never a JVM trace)
+        except Exception as exc:  # Py4J, Spark Connect/gRPC errors: never a JVM trace
             raise LiftboardError(f"Spark could not compute {purpose}: {first_line(exc)}") from None
 
     def _register_locals(self, planned: SparkQuery) -> None:
@@ -199,7 +199,7 @@ class SparkWorkspace(Workspace):
         if not cols:
             raise LiftboardError(f"The local workspace has no {table} table.")
         ddl = ", ".join(f"`{c}` {_DDL.get(t, t)}" for c, t in cols.items())
-        rows = super().query(f"SELECT * FROM {table}")  # noqa: S608  (a Liftboard table name, not user text)
+        rows = super().query(f"SELECT * FROM {table}")  # a Liftboard table name, not user text
         self.spark.createDataFrame(rows, schema=ddl).createOrReplaceTempView(table)
 
     # -- noticing that the source changed ------------------------------------------------------------------
@@ -219,7 +219,7 @@ class SparkWorkspace(Workspace):
 
         def measure() -> tuple[dict[str, list[str]], list[int]]:
             files = {k: sorted(self.spark.table(k).inputFiles()) for k in kinds}
-            counts = ", ".join(f"(SELECT count(*) FROM `{k}`)" for k in kinds)  # noqa: S608 - kinds are ours
+            counts = ", ".join(f"(SELECT count(*) FROM `{k}`)" for k in kinds)  # kinds are ours
             return files, list(self.spark.sql(f"SELECT {counts}").collect()[0]) if kinds else []
 
         files, counts = self._run("whether the data tables changed", measure)
@@ -252,7 +252,7 @@ class SparkWorkspace(Workspace):
         for kind in (k for k in CANONICAL if k in self.sources):
             cols = self.columns(kind)
             ts = "`timestamp`" if "timestamp" in cols else "NULL"
-            row = self.spark.sql(f"SELECT count(*), min({ts}), max({ts}) FROM `{kind}`").collect()[0]  # noqa: S608
+            row = self.spark.sql(f"SELECT count(*), min({ts}), max({ts}) FROM `{kind}`").collect()[0]
             out.append(
                 {
                     "table": kind,
@@ -289,7 +289,7 @@ def register_sources(spark: Any, tables: Mapping[str, str], *, refresh: bool = F
                     spark.catalog.refreshTable(source)
                 frame = spark.table(source)
             frame.createOrReplaceTempView(kind)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise LiftboardError(
                 f"Spark could not open the {kind} table at {source}: {first_line(exc)}"
             ) from None
