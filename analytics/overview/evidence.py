@@ -81,7 +81,7 @@ def _governance(ws: Workspace) -> dict[str, Any]:
 
 
 def _experiment_part(
-    ws: Workspace, name: str, cfg: experiments.ExperimentConfig, seg: str, notes: dict[str, str]
+    ws: Workspace, name: str, cfg: experiments.ExperimentConfig, seg: str, notes: dict[str, str], every: bool
 ):
     """Analyze the primary metric (and the cost guardrail), its power and the segment bias check."""
     ev: dict[str, Any] = {"primary_spec": cfg.primary}
@@ -93,8 +93,10 @@ def _experiment_part(
         return ev, cards, result
     try:
         # The cost guardrail beside the primary metric, unless the primary is itself a cost.
-        cost_too = ws.has_table("predictions") and experiments.parse_metric(cfg.primary).kind != "cost"
-        result = experiments.analyze(ws, name, [cfg.primary, *(["cost:7d"] if cost_too else [])])
+        specs = list(cfg.metrics) if every else [cfg.primary]  # the primary first either way
+        if ws.has_table("predictions") and not any(experiments.parse_metric(m).kind == "cost" for m in specs):
+            specs.append("cost:7d")
+        result = experiments.analyze(ws, name, specs)
     except LiftboardError as exc:
         cards.append(Card("Does it work?", str(exc), "missing", "experiments", {"experiment": name}))
         return ev, cards, result
@@ -119,8 +121,8 @@ def _experiment_part(
         ev["mde_rel"] = power.mde_now
     else:
         notes["mde_rel"] = power.mde_error or "The minimum detectable effect cannot be computed."
-    if len(result.metrics) > 1:
-        cost_m = result.metrics[1]
+    cost_m = next((m for m in result.metrics[1:] if m.spec.kind == "cost"), None)
+    if cost_m is not None:
         cc = cost_m.comparisons[0] if cost_m.comparisons else None
         if cc is not None:
             cards.append(Card("What does it cost?", verdict.sentence(cost_m.spec, cc), "neutral", "cost",
@@ -238,7 +240,7 @@ def _drift_part(ws: Workspace, notes: dict[str, str]) -> tuple[dict[str, Any], C
     )
 
 
-def build(ws: Workspace, *, only: str | None = None) -> Overview:
+def build(ws: Workspace, *, only: str | None = None, every_metric: bool = False) -> Overview:
     """Everything the Overview page and the report show, for every experiment (or ``only`` one)."""
     if not ws.has_table("assignments"):
         return Overview(empty=True, experiments=(), thresholds=thresholds(ws))
@@ -262,7 +264,7 @@ def build(ws: Workspace, *, only: str | None = None) -> Overview:
             continue
         notes = dict(shared_notes)
         cfg = experiments.experiment_config(ws, name)
-        exp_ev, cards, result = _experiment_part(ws, name, cfg, seg, notes)
+        exp_ev, cards, result = _experiment_part(ws, name, cfg, seg, notes, every_metric)
         fb_ev, fb_card = _feedback_part(ws, name, notes)
         roi = _roi(ws, name, notes) if ws.has_table("predictions") else None
         ev = Evidence(experiment=name, **exp_ev, **cost_ev, **drift_ev, **fb_ev, **gov, roi=roi, notes=notes)

@@ -173,14 +173,16 @@ def build_report(ws: Workspace, experiment: str, *, generated_at: datetime | Non
         raise LiftboardError(
             f"There is no experiment {experiment!r} in this workspace; the experiments are: {known}."
         )
-    (exp,) = evidence.build(ws, only=experiment).experiments
+    # One analysis of every configured metric feeds the Overview's cards, the verdict and the table alike.
+    (exp,) = evidence.build(ws, only=experiment, every_metric=True).experiments
     if exp.primary is None:
         raise LiftboardError(
             f"The experiment {experiment!r} has no primary metric; choose one on the Experiments page first."
         )
     cfg = experiments.experiment_config(ws, experiment)
-    specs = [s for s in (cfg.primary, *cfg.secondary, *cfg.guardrails) if s]
-    result = experiments.analyze(ws, experiment, specs)
+    if exp.result is None:  # the analysis failed: its card says why
+        raise LiftboardError(exp.cards[0].reading)
+    result = exp.result
     when = (generated_at or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
 
     srm = verdict.srm_sentence(result.srm)

@@ -92,3 +92,20 @@ def test_cli_writes_the_report(demo_path: Path, tmp_path: Path) -> None:
     )  # fmt: skip
     assert bad.returncode == 2 and bad.stderr.startswith("error: There is no experiment 'nope'")
     assert "Traceback" not in bad.stderr
+
+
+def test_the_report_analyses_the_experiment_once(demo_ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Formerly three passes (the Overview's primary+cost, the segment check, then every metric again); now
+    one analysis of every configured metric feeds cards, verdict and table, plus the segment bias check."""
+    import analytics.experiments.analysis as analysis
+
+    calls: list[bool] = []
+    real = analysis.run_moments
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs.get("segment") is not None)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(analysis, "run_moments", counted)
+    build_report(demo_ws, "ai_recs")
+    assert calls == [False, True]
