@@ -47,7 +47,10 @@ def cohen_kappa(t: Table2x2, alpha: float = 0.05) -> tuple[float, float, float, 
     pe = pa * pb + (1 - pa) * (1 - pb)
     if pe >= 1:
         return (po, pe, math.nan, (math.nan, math.nan))
-    k = (po - pe) / (1 - pe)
+    from statsmodels.stats.inter_rater import cohens_kappa  # κ itself is statsmodels'
+
+    k = float(cohens_kappa([[t.yy, t.yn], [t.ny, t.nn]], return_results=False))
+    # Cohen's (1960) large-sample SE, as before (statsmodels' std_kappa is Fleiss et al.'s, ~0.5% apart).
     se = math.sqrt(po * (1 - po) / (n * (1 - pe) ** 2))
     z = float(norm.ppf(1 - alpha / 2))
     return (po, pe, k, (k - z * se, k + z * se))

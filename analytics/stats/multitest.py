@@ -14,24 +14,21 @@ def _check_p(p_values: Sequence[float]) -> np.ndarray:
     return p
 
 
+def _adjusted(p_values: Sequence[float], method: str) -> list[float]:
+    # statsmodels' own implementation (imported here: the CLI never pays for it unless a family is adjusted).
+    from statsmodels.stats.multitest import multipletests
+
+    p = _check_p(p_values)
+    if not p.size:
+        return []
+    return multipletests(p, method=method)[1].tolist()
+
+
 def holm(p_values: Sequence[float]) -> list[float]:
     """Holm step-down adjusted p-values (family-wise error), in the input order."""
-    p = _check_p(p_values)
-    m = p.size
-    order = np.argsort(p, kind="stable")
-    stepped = np.maximum.accumulate((m - np.arange(m)) * p[order])
-    out = np.empty(m)
-    out[order] = np.minimum(stepped, 1.0)
-    return out.tolist()
+    return _adjusted(p_values, "holm")
 
 
 def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
     """Benjamini–Hochberg adjusted p-values (false discovery rate), in the input order."""
-    p = _check_p(p_values)
-    m = p.size
-    order = np.argsort(p, kind="stable")
-    scaled = p[order] * m / np.arange(1, m + 1)
-    stepped = np.minimum.accumulate(scaled[::-1])[::-1]
-    out = np.empty(m)
-    out[order] = np.minimum(stepped, 1.0)
-    return out.tolist()
+    return _adjusted(p_values, "fdr_bh")
