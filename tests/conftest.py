@@ -10,6 +10,9 @@ import pytest
 from analytics.ingest import build_demo
 from analytics.workspace import Workspace, open_workspace
 
+# Shared fixtures of tests/support (the Spark lake and its DuckDB twin), loaded for every test folder.
+pytest_plugins = ["tests.support.spark"]
+
 DEMO_USERS = 50_000
 DEMO_SEED = 7
 

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from analytics.drift import DriftSettings, compute_drift
 from analytics.workspace import open_workspace
 from tests.support.apptest import page_test
-from tests.unit._drift_data import make_log, write
+from tests.support.drift_data import make_log, write
 
 
 def _page(db: Path, monkeypatch: pytest.MonkeyPatch, **query: str) -> AppTest:

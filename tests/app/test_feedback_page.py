@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from analytics import feedback as fb
 from analytics.workspace import Actor, open_workspace
 from tests.support.apptest import page_test
-from tests.unit._feedback_data import make
+from tests.support.feedback_data import make
 
 
 @pytest.fixture()

@@ -25,8 +25,8 @@ from playwright.sync_api import Page, sync_playwright
 from analytics import ingest, workspace
 from analytics.workspace import local_actor, open_workspace
 from tests.bench._common import append, machine
-from tests.e2e.conftest import ARTIFACTS, CHROMIUM, LOCAL_HOSTS, AppServer
-from tests.e2e.support import IDLE, screenshot, wait_idle
+from tests.support.browser import IDLE, screenshot, wait_idle
+from tests.support.server import ARTIFACTS, CHROMIUM, LOCAL_HOSTS, AppServer
 
 ROWS = int(os.environ.get("LIFTBOARD_BENCH_DATA_ROWS", 20_000_000))
 USERS = min(500_000, max(ROWS // 40, 10))

@@ -11,7 +11,7 @@ from pathlib import Path
 from analytics import feedback as fb
 from analytics.workspace import Actor, open_workspace
 from tests.bench._common import machine
-from tests.unit._feedback_data import build
+from tests.support.feedback_data import build
 
 ROWS = 1_000_000
 PAGE_TARGET_S = 0.5

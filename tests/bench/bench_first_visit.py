@@ -16,8 +16,8 @@ from playwright.sync_api import Page, sync_playwright
 
 from analytics.ingest import build_demo
 from tests.bench._common import append, machine
-from tests.e2e.conftest import CHROMIUM, AppServer
-from tests.e2e.support import IDLE
+from tests.support.browser import IDLE
+from tests.support.server import CHROMIUM, AppServer
 
 USERS = 50_000
 #: What each page draws once its numbers are in (its verdict), so "drawn" means the answer, not a spinner.

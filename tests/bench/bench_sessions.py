@@ -8,8 +8,8 @@ from pathlib import Path
 
 from analytics.ingest import build_demo
 from tests.bench._common import append, machine
-from tests.e2e.conftest import CHROMIUM, AppServer
 from tests.e2e.load_sessions import run_sessions
+from tests.support.server import CHROMIUM, AppServer
 
 SESSIONS, TAGGERS, SECONDS, USERS = 20, 4, 60, 50_000
 

@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 from playwright.async_api import Page, async_playwright, expect
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-from tests.e2e.support import IDLE
+from tests.support.browser import IDLE
 
 RUNNING = '[data-testid="stApp"][data-test-script-state="running"]'
 

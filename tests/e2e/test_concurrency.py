@@ -6,8 +6,8 @@ from pathlib import Path
 
 from analytics.ingest import build_demo
 from analytics.workspace import open_workspace
-from tests.e2e.conftest import CHROMIUM
 from tests.e2e.load_sessions import percentile, run_sessions, script_times
+from tests.support.server import CHROMIUM
 
 SESSIONS, TAGGERS, SECONDS = 20, 4, 45
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from analytics.workspace import open_workspace
-from tests.e2e.support import screenshot, wait_idle
+from tests.support.browser import screenshot, wait_idle
 
 CSV = (
     "customer_id|event_time|event_name|revenue|plan\n"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page
 
-from tests.e2e.support import screenshot, wait_idle
+from tests.support.browser import screenshot, wait_idle
 
 WIDTH = re.compile(
     r"variance of day-7 retention by [\d.]+%; the AI interval went from ([\d.]+) pp to ([\d.]+) pp wide"

@@ -7,8 +7,8 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from analytics import feedback as fb
-from tests.e2e.support import pick_option, screenshot, wait_idle
-from tests.unit._feedback_data import make
+from tests.support.browser import pick_option, screenshot, wait_idle
+from tests.support.feedback_data import make
 
 
 def test_reviewer_tags_items_and_charts_change(

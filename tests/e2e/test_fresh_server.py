@@ -18,8 +18,8 @@ import pytest
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 from playwright.async_api import async_playwright
 
-from tests.e2e.conftest import CHROMIUM, Provider, _free_port, auth_secrets
-from tests.e2e.support import IDLE
+from tests.support.browser import IDLE
+from tests.support.server import CHROMIUM, Provider, auth_secrets, free_port
 
 PATHS = ("/", "/drift", "/data", "/feedback", "/experiments", "/overview", "/cost", "/drift", "/data", "/")
 TITLES = ["Overview", "Data", "Experiments", "Cost", "Drift", "Feedback"]
@@ -106,7 +106,7 @@ def _first_requests(base: str, artifacts: Path, expect_text: str) -> list[Seen]:
 def test_first_requests_with_sign_in_see_only_the_sign_in_screen(
     entry: str, app_server, provider: Provider, demo_copy: Path, tmp_path: Path, artifacts: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     secrets_file = auth_secrets(tmp_path / "auth" / "secrets.toml", port, provider)
     server = app_server(
         demo_copy, port=port, entry=entry, wait=False, extra_args=["--secrets.files", str(secrets_file)]

@@ -9,7 +9,7 @@ from playwright.sync_api import Page
 
 from analytics.overview import write_report
 from analytics.workspace import open_workspace
-from tests.e2e.support import screenshot, wait_idle
+from tests.support.browser import screenshot, wait_idle
 
 
 def test_overview_is_the_landing_page(app_server, page: Page, demo_copy: Path, artifacts: Path) -> None:

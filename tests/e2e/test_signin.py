@@ -9,9 +9,9 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from analytics import feedback as fb
 from analytics.workspace import Actor, RoleRule, set_rules
-from tests.e2e.conftest import LOCAL_HOSTS, Provider, _free_port, auth_secrets
-from tests.e2e.support import pick_option, screenshot, wait_idle
-from tests.unit._feedback_data import make
+from tests.support.browser import pick_option, screenshot, wait_idle
+from tests.support.feedback_data import make
+from tests.support.server import LOCAL_HOSTS, Provider, auth_secrets, free_port
 
 VIEWER, EDITOR, STRANGER = "viewer@example.com", "editor@example.com", "stranger@elsewhere.org"
 EVENTS = "user_id,timestamp,event\nu1,2026-09-01 10:00:00,view\n"
@@ -69,7 +69,7 @@ def test_sign_in_as_viewer_editor_and_stranger(
     set_rules(ws, Actor("setup", "admin"), [RoleRule(VIEWER, "viewer"), RoleRule(EDITOR, "editor")])
     audit_before = ws.scalar("SELECT count(*) FROM lb_audit")
     ws.close()
-    port = _free_port()
+    port = free_port()
     secrets_file = auth_secrets(tmp_path / "auth" / "secrets.toml", port, provider)
     server = app_server(db, port=port, extra_args=["--secrets.files", str(secrets_file)])
     upload = tmp_path / "more_events.csv"

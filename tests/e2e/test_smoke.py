@@ -6,7 +6,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page
 
-from tests.e2e.support import screenshot, wait_idle
+from tests.support.browser import screenshot, wait_idle
 
 
 def test_app_opens_on_demo(app_server, page: Page, demo_path: Path, artifacts: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser
 
-from tests.e2e.support import screenshot, wait_idle
+from tests.support.browser import screenshot, wait_idle
 
 
 def _luminance(css: str) -> float:

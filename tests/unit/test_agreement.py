@@ -11,7 +11,7 @@ import pytest
 from analytics import feedback as fb
 from analytics.feedback import Table2x2
 from analytics.workspace import Actor, Workspace
-from tests.unit._feedback_data import make
+from tests.support.feedback_data import make
 
 
 @pytest.fixture()

@@ -11,7 +11,7 @@ import pytest
 from analytics.charts import drift as charts
 from analytics.drift import DriftReport, DriftSettings, compute_drift
 from analytics.workspace import open_workspace
-from tests.unit._drift_data import make_log, write
+from tests.support.drift_data import make_log, write
 
 
 @pytest.fixture(scope="module")

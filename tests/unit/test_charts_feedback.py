@@ -9,7 +9,7 @@ import pytest
 from analytics import feedback as fb
 from analytics.charts import feedback as charts
 from analytics.workspace import Actor, Workspace
-from tests.unit._feedback_data import make
+from tests.support.feedback_data import make
 
 
 @pytest.fixture()

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from analytics.cli import main
-from tests.unit._feedback_data import make
+from tests.support.feedback_data import make
 
 
 @pytest.fixture()

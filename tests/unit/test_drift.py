@@ -18,7 +18,7 @@ from analytics.drift import DriftSettings, compute_drift, parse_chunk, parse_ref
 from analytics.drift import stats as ds
 from analytics.errors import LiftboardError
 from analytics.workspace import Workspace, open_workspace
-from tests.unit._drift_data import START, make_log, write
+from tests.support.drift_data import START, make_log, write
 
 
 @pytest.fixture(scope="module")

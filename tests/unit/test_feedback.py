@@ -14,7 +14,7 @@ from statsmodels.stats.proportion import proportion_confint
 from analytics import feedback as fb
 from analytics.errors import LiftboardError
 from analytics.workspace import Actor, Workspace, unmatched_predictions
-from tests.unit._feedback_data import make
+from tests.support.feedback_data import make
 
 N = 2000
 

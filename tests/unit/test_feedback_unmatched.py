@@ -13,7 +13,7 @@ from analytics import ingest
 from analytics.errors import LiftboardError
 from analytics.ingest.checks import _share
 from analytics.workspace import Actor, Workspace, open_workspace, unmatched_predictions
-from tests.unit._files import snapshot, write
+from tests.support.files import snapshot, write
 
 ROOT = Path(__file__).resolve().parents[2]
 WHO = Actor("tester", "editor")

@@ -21,7 +21,7 @@ from analytics import ingest
 from analytics.errors import LiftboardError
 from analytics.ingest import sniff, validation_report
 from analytics.workspace import Actor, Workspace, open_workspace
-from tests.unit._files import snapshot, write
+from tests.support.files import snapshot, write
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS_CSV = (

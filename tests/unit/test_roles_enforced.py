@@ -15,7 +15,7 @@ from analytics.errors import LiftboardError
 from analytics.ingest import populate_demo
 from analytics.overview import Thresholds
 from analytics.workspace import Actor, RoleRule, Workspace, get_rules, open_workspace, set_rules
-from tests.unit._feedback_data import make
+from tests.support.feedback_data import make
 
 VIEWER = Actor("vera@example.com", "viewer", authenticated=True)
 EDITOR = Actor("ed@example.com", "editor", authenticated=True)

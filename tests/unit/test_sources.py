@@ -19,9 +19,9 @@ from analytics.errors import LiftboardError
 from analytics.experiments import analyze
 from analytics.ingest.sources import load_export, suggest, validate_export
 from analytics.workspace import Actor, Workspace, open_workspace
+from tests.support.files import snapshot, write
 from tests.unit import _exports as X
 from tests.unit._export_files import write_export
-from tests.unit._files import snapshot, write
 
 ROOT = Path(__file__).resolve().parents[2]
 EDITOR = Actor("tester", "editor")

@@ -26,7 +26,7 @@ from analytics.workspace.spark import (
     stop_sessions,
     to_spark,
 )
-from tests.unit._spark_data import ALL_KINDS, KINDS, REL, assert_same, duck, lake  # noqa: F401
+from tests.support.spark import ALL_KINDS, KINDS, REL, assert_same
 
 pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")
 

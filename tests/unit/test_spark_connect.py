@@ -24,7 +24,7 @@ from analytics.workspace.spark import (
     open_spark_workspace,
     stop_sessions,
 )
-from tests.unit._spark_data import ALL_KINDS, KINDS, assert_same, duck, lake  # noqa: F401
+from tests.support.spark import ALL_KINDS, KINDS, assert_same
 
 pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")
 SERVER = "org.apache.spark.sql.connect.service.SparkConnectServer"  # what sbin/start-connect-server.sh runs

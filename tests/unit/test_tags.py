@@ -17,7 +17,7 @@ import pytest
 from analytics import feedback as fb
 from analytics.errors import LiftboardError
 from analytics.workspace import Actor, Workspace, open_workspace
-from tests.unit._feedback_data import make
+from tests.support.feedback_data import make
 
 ROOT = Path(__file__).resolve().parents[2]
 N = 1000
