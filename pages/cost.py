@@ -41,6 +41,11 @@ def _top(token: str, path: str, limit: int) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
+def _offers(model_versions: tuple[str, ...]) -> list[cost.SuggestedPrice]:
+    return cost.suggested_prices(model_versions)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
 def _arms(token: str, path: str, experiment: str, window: int) -> tuple[cost.ArmSums, ...]:
     return cost.fetch_arms(workspace(), experiment, window_days=window)
 
@@ -343,10 +348,18 @@ if st.toggle("Show the users who cost the most", key="cost_show_top"):
 
 # -- price table ---------------------------------------------------------------------------------
 with st.expander("Price table (USD per 1k tokens, used where a prediction has tokens but no cost)"):
+    saved = {p.model_version for p in data.prices}
+    offers = _offers(tuple(m for m in models if m not in saved))
     prices = pd.DataFrame(
-        [p.__dict__ for p in data.prices],
+        [p.__dict__ for p in data.prices] + [o.price.__dict__ for o in offers],
         columns=["model_version", "input_per_1k", "output_per_1k", "cached_per_1k"],
     )
+    if offers:
+        st.caption(
+            f"Offered from {offers[0].source}, prices valid on {offers[0].valid_on:%Y-%m-%d}: "
+            + ", ".join(f"{o.price.model_version} (as {o.provider}'s {o.matched_model})" for o in offers)
+            + ". Edit them if your contract differs, then Save prices to use them."
+        )
     edited = st.data_editor(prices, num_rows="dynamic", hide_index=True, key="cost_prices")
     if st.button("Save prices", key="cost_save_prices"):
         who = actor()

@@ -25,7 +25,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
             "unit_costs",
             "with_weeks",
         ],
-        "prices": ["Price", "get_prices", "set_prices", "token_cost"],
+        "prices": ["Price", "SuggestedPrice", "get_prices", "set_prices", "suggested_prices", "token_cost"],
         "roi": ["ArmSums", "Estimate", "UnitEconomics", "VariantEconomics", "fetch_arms", "unit_economics"],
         "scaling": [
             "MIN_POINTS",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from analytics.errors import LiftboardError
@@ -17,6 +19,50 @@ class Price:
     input_per_1k: float
     output_per_1k: float
     cached_per_1k: float = 0.0
+
+
+@dataclass(frozen=True)
+class SuggestedPrice:
+    """A price offered from the genai-prices table for a model version it recognises (saved only if the user
+    saves it): which model it matched, the provider, and the day the price is valid for."""
+
+    price: Price
+    matched_model: str
+    provider: str
+    valid_on: dt.date
+    source: str  # e.g. "genai-prices 0.2.3"
+
+
+def suggested_prices(model_versions: Sequence[str], *, on: dt.date | None = None) -> list[SuggestedPrice]:
+    """Prices per 1k tokens (input, output, cached input) from genai-prices for the model versions whose name
+    it knows (``gpt-4o-2024-08-06``, ``claude-3-5-sonnet``…); unknown names are left out. Works offline: the
+    package ships its price table, and nothing here asks it to update."""
+    from importlib.metadata import version
+
+    from genai_prices import Usage, calc_price
+
+    day = on or dt.datetime.now(dt.UTC).date()
+    when = dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
+    out = []
+    for mv in model_versions:
+        try:
+            calc = calc_price(Usage(input_tokens=1_000_000), model_ref=str(mv), genai_request_timestamp=when)
+        except LookupError:
+            continue
+        mp = calc.model_price
+        per_1k = [float(x or 0) / 1000.0 for x in (mp.input_mtok, mp.output_mtok, mp.cache_read_mtok)]
+        if not all(isinstance(x, float) and math.isfinite(x) for x in per_1k):
+            continue  # tiered prices (by context length) have no single number to offer
+        out.append(
+            SuggestedPrice(
+                Price(str(mv), *per_1k),
+                str(calc.model.id),
+                str(calc.provider.id),
+                day,
+                f"genai-prices {version('genai-prices')}",
+            )
+        )
+    return out
 
 
 def token_cost(price: Price, tokens_in: float, tokens_out: float, tokens_cached: float = 0.0) -> float:

@@ -116,3 +116,23 @@ def test_tokens_and_no_prices_at_all_is_a_clear_error(tmp_ws: Workspace) -> None
     _predictions(tmp_ws, [("1", "u1", "2026-09-01 10:00", "m", None, 1000, 10, 0)])
     with pytest.raises(LiftboardError, match="No prediction has a cost.*price table"):
         load_costs(tmp_ws)
+
+
+def test_prices_offered_from_genai_prices_for_known_models() -> None:
+    """A model_version genai-prices knows gets its input/output/cached prices per 1k tokens, dated; an unknown one
+    none; nothing is saved until the user saves it."""
+    import datetime as dt
+
+    from genai_prices import Usage, calc_price
+
+    from analytics.cost import suggested_prices
+
+    day = dt.date(2026, 11, 1)
+    offers = {o.price.model_version: o for o in suggested_prices(["gpt-4o-2024-08-06", "recs-v1"], on=day)}
+    assert set(offers) == {"gpt-4o-2024-08-06"}
+    o = offers["gpt-4o-2024-08-06"]
+    mp = calc_price(Usage(input_tokens=1), model_ref="gpt-4o-2024-08-06").model_price
+    assert o.price.input_per_1k == pytest.approx(float(mp.input_mtok) / 1000)
+    assert o.price.output_per_1k == pytest.approx(float(mp.output_mtok) / 1000)
+    assert o.price.cached_per_1k == pytest.approx(float(mp.cache_read_mtok) / 1000)
+    assert (o.provider, o.valid_on) == ("openai", day) and o.source.startswith("genai-prices ")
