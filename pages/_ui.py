@@ -102,6 +102,15 @@ def workspace() -> Workspace:
         raise  # unreachable: st.stop() raises
 
 
+def attempt(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+    """Call the engine; a LiftboardError becomes one red sentence, None is returned and the page goes on."""
+    try:
+        return fn(*args, **kwargs)
+    except LiftboardError as exc:
+        st.error(str(exc))
+        return None
+
+
 def guarded(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Call the engine; a LiftboardError becomes one red sentence and stops the page."""
     try:

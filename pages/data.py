@@ -5,9 +5,8 @@ from __future__ import annotations
 import getpass
 import json
 import shutil
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -31,23 +30,14 @@ from analytics.workspace import (
     set_rules,
 )
 from analytics.workspace import catalog as read_catalog
-from pages._ui import actor, auth_configured, download_csv, page, set_url_state, url_state, workspace
+from pages._exports import UPLOAD_TYPES, export_loader, folder_files, origin_picker
+from pages._ui import actor, attempt, auth_configured, download_csv, page, set_url_state, url_state, workspace
 
 page()  # first: nothing of this page renders outside app.py's sign-in gate and sidebar
 
-T = TypeVar("T")
 NONE = "— none —"
 ENCODINGS = ["auto", "utf-8", "latin-1", "utf-16"]
 DELIMITERS = {"auto": None, "comma ,": ",", "semicolon ;": ";", "tab": "\t", "pipe |": "|"}
-
-
-def _try(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
-    """Call the engine; a LiftboardError becomes a red sentence and the rest of the page still renders."""
-    try:
-        return fn(*args, **kwargs)
-    except LiftboardError as exc:
-        st.error(str(exc))
-        return None
 
 
 def _who() -> Actor | None:
@@ -91,15 +81,17 @@ def _validate(token: str, file: str, kind: str, mapping_json: str, replace: bool
     )  # fmt: skip
 
 
-def _spooled(upload: Any) -> Path:
-    """The uploaded file on disk, written once per upload (in chunks, not held in memory twice)."""
+def _spooled(uploads: list[Any]) -> list[Path]:
+    """The uploaded files on disk, each written once (in chunks, not held in memory twice); files no longer
+    in the uploader are removed."""
     spool = st.session_state.setdefault("data_spool", {})
-    if upload.file_id not in spool:
-        for old in spool.values():  # one spooled upload per session at a time
-            shutil.rmtree(Path(old).parent, ignore_errors=True)
-        spool.clear()
-        spool[upload.file_id] = str(ingest.spool(upload, upload.name))
-    return Path(spool[upload.file_id])
+    current = {u.file_id for u in uploads}
+    for fid in [f for f in spool if f not in current]:
+        shutil.rmtree(Path(spool.pop(fid)).parent, ignore_errors=True)
+    for u in uploads:
+        if u.file_id not in spool:
+            spool[u.file_id] = str(ingest.spool(u, u.name))
+    return [Path(spool[u.file_id]) for u in uploads]
 
 
 def _fmt_date(value: Any) -> str:
@@ -128,7 +120,7 @@ if hasattr(ws, "source_summary"):  # a SparkWorkspace ([spark] in secrets.toml)
         f"(tags, prices, settings, audit) stays in {ws.path}."
     )
     with st.spinner("Counting rows on Spark…"):
-        rows = _try(ws.source_summary)
+        rows = attempt(ws.source_summary)
     if rows is not None:
         source = pd.DataFrame(rows)
         st.dataframe(source, hide_index=True, width="stretch")
@@ -148,7 +140,7 @@ if cat.empty:
         from analytics.ingest import populate_demo
 
         bar = st.progress(0.0, text="Building the demo workspace…")
-        done = _try(
+        done = attempt(
             populate_demo, ws, actor=who, progress=lambda f, s: bar.progress(min(max(f, 0.0), 1.0), text=s)
         )
         if done is not None:
@@ -186,42 +178,57 @@ else:
             if multi:
                 st.caption(f"{multi:,} users were exposed to two variants; analyses exclude and count them.")
 
-# -- load a file -------------------------------------------------------------------------------------------
+# -- load a file: a tool's export, or one's own table mapped column by column ---------------------------------
 st.header("Load a file")
-kind_default = url_state("kind", "events")
-kind = st.selectbox(
-    "Kind of data",
-    KINDS,
-    index=KINDS.index(kind_default) if kind_default in KINDS else 0,
-    key="data-kind",
-    help="Which canonical table the file feeds (see the data model in the README).",
-)
-set_url_state(kind=kind)
+round_key = str(st.session_state.get("data_upload_round", 0))  # a new round empties the uploader after a load
 source = st.radio("From", ["Upload", "Path on the server"], horizontal=True, key="data-source")
-file: Path | None = None
-name = ""
+files: list[tuple[Path, str]] = []
 if source == "Upload":
-    upload = st.file_uploader(
-        "CSV, TSV, gzipped CSV or Parquet",
-        type=["csv", "tsv", "txt", "gz", "parquet"],
-        key=f"data-upload-{st.session_state.get('data_upload_round', 0)}",  # a new key empties it after a load
+    uploads = st.file_uploader(
+        "CSV, TSV, JSON lines or Parquet, gzipped or zipped (several files for one tool's export)",
+        type=UPLOAD_TYPES,
+        accept_multiple_files=True,
+        key=f"data-upload-{round_key}",
     )
-    if upload is not None:
-        file, name = _spooled(upload), upload.name
+    files = [(p, u.name) for u, p in zip(uploads or [], _spooled(uploads or []), strict=True)]
 else:
     typed = st.text_input("Path on the server", key="data-path", placeholder="/data/exports/events.csv.gz",
-                          help="For files above the upload limit: the server reads them in place.")  # fmt: skip
+                          help="For files above the upload limit: the server reads them in place. A folder "
+                          "loads its files as one tool's export.")  # fmt: skip
     if typed.strip():
-        file = Path(typed.strip()).expanduser()
-        name = file.name
-with st.expander("Reading options (detected automatically)"):
-    enc_choice = st.selectbox("Encoding", ENCODINGS, key="data-encoding")
-    delim_choice = st.selectbox("Delimiter", list(DELIMITERS), key="data-delimiter")
-encoding = None if enc_choice == "auto" else enc_choice
-delimiter = DELIMITERS[delim_choice]
-
+        files = [(p, p.name) for p in folder_files(Path(typed.strip()).expanduser())]
+tool = origin_picker(files, round_key) if files else None
+if tool is not None:
+    loaded = export_loader(ws, who, files, tool, token, "upload" if source == "Upload" else typed, can_load)
+    if loaded is not None:
+        st.session_state["data_upload_round"] = st.session_state.get("data_upload_round", 0) + 1
+        st.session_state["data_flash"] = (
+            f"Loaded {loaded['events']:,} events and {loaded['assignments']:,} assignments from the "
+            f"{loaded['label']} export."
+        )
+        st.rerun()
+if files and tool is None and len(files) > 1:
+    st.error(
+        f"{len(files)} files: several files load at once only as one tool's export; choose the tool above, "
+        "or load your own tables one at a time."
+    )
+file, name = files[0] if files and tool is None and len(files) == 1 else (None, "")
 if file is not None:
-    preview = _try(_preview, str(file), kind, encoding, delimiter, name)
+    kind_default = url_state("kind", "events")
+    kind = st.selectbox(
+        "Kind of data",
+        KINDS,
+        index=KINDS.index(kind_default) if kind_default in KINDS else 0,
+        key="data-kind",
+        help="Which canonical table the file feeds (see the data model in the README).",
+    )
+    set_url_state(kind=kind)
+    with st.expander("Reading options (detected automatically)"):
+        enc_choice = st.selectbox("Encoding", ENCODINGS, key="data-encoding")
+        delim_choice = st.selectbox("Delimiter", list(DELIMITERS), key="data-delimiter")
+    encoding = None if enc_choice == "auto" else enc_choice
+    delimiter = DELIMITERS[delim_choice]
+    preview = attempt(_preview, str(file), kind, encoding, delimiter, name)
     if preview is not None:
         info = preview.info
         delim_name = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}[info.delimiter]
@@ -278,7 +285,7 @@ if file is not None:
 
         st.subheader("Validation")
         with st.spinner("Checking every row of the file…"):
-            report = _try(
+            report = attempt(
                 _validate, token, str(file), kind, json.dumps(mapping, sort_keys=True), replace, skip,
                 allow_unmatched, encoding, delimiter, name,
             )  # fmt: skip
@@ -321,7 +328,7 @@ if file is not None:
             _role_note(who, "load")
             if st.button("Load", type="primary", disabled=not (report.ok and can_load), key="data-load"):
                 bar = st.progress(0.0, text="Starting…")
-                result = _try(
+                result = attempt(
                     lambda: ingest.load(
                         ws, file, kind, mapping=mapping, replace=replace, skip_bad_rows=skip,
                         allow_unmatched=allow_unmatched, encoding=encoding, delimiter=delimiter, name=name,
@@ -352,7 +359,7 @@ if not cat.empty:
         sure = st.checkbox(f"Yes, delete the {target} table and its {rows:,} rows", key="data-delete-sure")
         _role_note(who, "delete")
         if st.button("Delete", disabled=not (sure and can_delete), key="data-delete"):
-            removed = _try(lambda: ingest.delete_dataset(ws, target, actor=who))
+            removed = attempt(lambda: ingest.delete_dataset(ws, target, actor=who))
             if removed is not None:
                 st.session_state["data_flash"] = f"Deleted the {target} table ({removed:,} rows)."
                 st.session_state.pop("data-delete-sure", None)
@@ -364,7 +371,7 @@ if who is not None and who.can("edit_roles"):
     st.markdown("Who did what and when, and who may do what. Only admins see this section.")
     with st.expander("Audit trail: loads, deletions, tag changes, role and settings changes"):
         areas = st.multiselect("Show", list(AUDIT_AREAS), key="data-audit-areas", placeholder="everything")
-        trail = _try(audit_log, ws, areas=areas, limit=1000)
+        trail = attempt(audit_log, ws, areas=areas, limit=1000)
         if trail is not None:
             st.dataframe(trail, hide_index=True, key="audit-table")
             download_csv(trail, "audit-trail", key="dl-audit")
@@ -388,6 +395,6 @@ if who is not None and who.can("edit_roles"):
         if st.button("Save roles", key="data-save-roles"):
             rows = edited.dropna(how="all")
             new = [RoleRule(str(r.match or ""), str(r.role or "")) for r in rows.itertuples()]
-            if _try(set_rules, ws, who, new) is not None:
+            if attempt(set_rules, ws, who, new) is not None:
                 st.session_state["data_flash"] = f"Saved {len(new)} role rule(s)."
                 st.rerun()

@@ -209,7 +209,12 @@ def _parquet_header(path: Path) -> tuple[str, ...]:
     if nested:
         raise LiftboardError(
             f"{path.name} has nested columns, {', '.join(nested[:5])}; Liftboard loads flat columns: "
-            "flatten them (e.g. props.a into props_a) or drop them, and load the file again."
+            "flatten them (e.g. props.a into props_a) or drop them, and load the file again"
+            + (
+                " (a GA4 BigQuery export loads as it is with --from ga4)."
+                if "event_params" in {r[0] for r in rows}
+                else "."
+            )
         )
     return tuple(r[0] for r in rows)
 
@@ -267,6 +272,12 @@ def sniff(
     controls = sum(1 for ch in text[:65536] if ord(ch) < 32 and ch not in "\t\r\n")
     if controls > 0.01 * max(1, len(text[:65536])):
         raise LiftboardError(f"{shown} is binary data, not text; export the data as CSV, TSV or Parquet.")
+    if text.lstrip()[:1] in ("{", "["):
+        raise LiftboardError(
+            f"{shown} is JSON, not a table: an analytics tool's export loads with --from posthog, amplitude, "
+            "mixpanel, segment or ga4 (on the Data page: This file comes from…); other data, export it as CSV or "
+            "Parquet."
+        )
     delim = delimiter or detect_delimiter(text)
     try:
         header = next(csv.reader(io.StringIO(_complete_lines(text)), delimiter=delim), [])

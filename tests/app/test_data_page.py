@@ -91,7 +91,7 @@ def test_upload_map_validate_and_load(tmp_path: Path, monkeypatch: pytest.Monkey
     assert at.query_params["kind"] == ["events"] or at.query_params["kind"] == "events"
 
     # the uploader is emptied after a load; uploading the same file again warns that every row is loaded
-    assert at.file_uploader(key="data-upload-1").value is None
+    assert not at.file_uploader(key="data-upload-1").value
     at.file_uploader(key="data-upload-1").upload("shop.csv", CSV.encode(), "text/csv").run()
     assert any("already loaded" in w.value and "(every row)" in w.value for w in at.warning)
     at.radio(key="data-mode").set_value("Replace it").run()

@@ -257,3 +257,13 @@ def test_a_second_export_appends(tmp_ws: Workspace, tmp_path: Path) -> None:
     )
     result = analyze(tmp_ws, X.MAIN, ["conversion:Purchase:7d", "mean:Purchase:7d"])
     _check("amplitude", rows, result.to_dict())
+
+
+def test_json_or_nested_parquet_loaded_as_a_table_points_to_from(tmp_path: Path) -> None:
+    db = str(tmp_path / "ws.duckdb")
+    (mixpanel,) = write_export("mixpanel", X.simulate("mixpanel", users=30), tmp_path / "mp", "json")
+    proc = _cli("load", str(mixpanel), "--kind", "events", "--db", db)
+    assert proc.returncode == 2 and "is JSON, not a table" in proc.stderr and "--from" in proc.stderr
+    ga4 = write_export("ga4", X.simulate("ga4", users=30), tmp_path / "ga4", "parquet")
+    proc = _cli("load", str(ga4[0]), "--kind", "events", "--db", db)
+    assert proc.returncode == 2 and "--from ga4" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

@@ -43,8 +43,8 @@ def require_fields(names: str, columns: set[str], found: Found, source: Source) 
         )
         if not present:
             raise LiftboardError(
-                f"{names} is not a {source.label} export: its rows have no {' or '.join(dotted(f) for f in fields)} "
-                f"(the {what}); a {source.label} export has {source.described}."
+                f"{names} is not {source.a_label} export: its rows have no {' or '.join(dotted(f) for f in fields)} "
+                f"(the {what}); {source.a_label} export has {source.described}."
             )
 
 

@@ -39,9 +39,9 @@ def check(f: ExportFile, source: Source) -> None:
     if found is not None and found.key == source.key:
         return
     have = ", ".join(list(f.columns)[:8]) + ("…" if len(f.columns) > 8 else "")
-    guess = f"; it looks like a {found.label} export (choose {found.label})" if found is not None else ""
+    guess = f"; it looks like {found.a_label} export (choose {found.label})" if found is not None else ""
     raise LiftboardError(
-        f"{f.name} is not a {source.label} export: a {source.label} export has {source.described}, and "
+        f"{f.name} is not {source.a_label} export: {source.a_label} export has {source.described}, and "
         f"this file has {have or 'no columns'}{guess}."
     )
 

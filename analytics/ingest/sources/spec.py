@@ -56,6 +56,11 @@ class Source:
     described: str = ""
 
     @property
+    def a_label(self) -> str:
+        """The label with its article, for sentences: 'an Amplitude export', 'a PostHog export'."""
+        return f"{'an' if self.label[0] in 'AEIOU' else 'a'} {self.label}"
+
+    @property
     def fields(self) -> tuple[Field, ...]:
         """Every field the convention reads (mapped fields are not kept again as properties)."""
         out = (*self.user, self.time, self.event, self.experiment, self.variant, *self.value)
