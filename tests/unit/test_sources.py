@@ -91,7 +91,9 @@ def test_raw_properties_stay_out_and_flattened_ones_are_typed(tmp_ws: Workspace,
         assert raw not in cols  # containers are flattened, never stored whole
     assert cols["user_id"] == "VARCHAR" and cols["timestamp"] == "TIMESTAMP" and cols["value"] == "DOUBLE"
     assert cols["plan"] == "VARCHAR" and cols["page"] == "VARCHAR" and cols["country"] == "VARCHAR"
-    assert cols["event_id"] == "BIGINT"
+    assert (
+        cols["event_id"] == "BIGINT" and cols["server_upload_time"] == "TIMESTAMP"
+    )  # not a DATE: no time lost
     # revenue and $revenue (numbers and numeric strings) became the value; they are not kept twice
     assert "revenue" not in cols and "$revenue" not in cols
     log = X.truth("amplitude", rows)

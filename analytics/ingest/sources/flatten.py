@@ -1,14 +1,14 @@
-"""Which properties an export's containers hold, their exact types (one key scan), and the column each becomes."""
+"""Property containers flattened into event columns, from the stage: every key and its exact type, then one UPDATE."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 
 from analytics.ingest.mapping import MAX_COLUMNS
-from analytics.ingest.sources.files import ExportFile
-from analytics.ingest.sources.read import Kind, Shape, key_scan_sql, read_columns, reader, sub_key_sql
+from analytics.ingest.sources.read import MAP_TYPE, Kind, held, json_path, kv_text
 from analytics.ingest.sources.spec import Field, Source
 from analytics.workspace import quote_ident
 
@@ -32,15 +32,14 @@ class Found:
 
     kinds: dict[str, Kind]
     keys: dict[str, KeyTypes]
-    left_out: tuple[str, ...]  # nested columns and properties, e.g. "items", "properties.$set"
+    left_out: tuple[str, ...]  # nested properties, e.g. "properties.$set"
 
 
 @dataclass(frozen=True)
 class Plan:
-    """The container properties stored, in order, how each container is read, and what was not kept."""
+    """The container properties stored, in order, and what was not kept."""
 
     props: tuple[Prop, ...]
-    shapes: dict[str, Shape]
     left_out: tuple[str, ...]
     over_limit: int
 
@@ -57,86 +56,87 @@ def _json_type(n: int, texts: int, bools: int, ints: int, fractions: int, long: 
     return "BOOLEAN" if bools == n else "VARCHAR"
 
 
-def discover(cur: duckdb.DuckDBPyConnection, files: list[ExportFile], source: Source) -> Found:
-    """Every key of every container over all rows of all files, with its exact type.
+def _object_keys(cur: duckdb.DuckDBPyConnection, stage: str, col: str) -> list[tuple[Any, ...]]:
+    """Per key of a JSON-text container: values, nested, text, booleans, integers, fractions, long integers.
 
-    JSON objects: one scan per file that materialises only the containers (as maps of each value's JSON
-    text) and counts each key's JSON types. GA4's key/value lists: a scan of the keys and which value field
-    is set. Parquet structs: their leaves, from the schema (no scan).
+    The text is parsed once into a map of each value's JSON text; a value's kind is read from its first
+    character (`{`/`[` nested, `"` text, `t`/`f` boolean, else a number, with `.`/`e` a fraction).
     """
-    kinds: dict[str, Kind] = {}
-    stats: dict[tuple[str, str], list[int]] = {}
-    kv: dict[tuple[str, str], list[int]] = {}
-    keys: dict[str, KeyTypes] = {}
-    left: list[str] = []
-    for i, f in enumerate(files):
-        cols, nested = read_columns(f, source)
-        left += nested
-        kinds |= {c.name: c.kind for c in cols if c.kind != "scalar"}
-        objects = [c.name for c in cols if c.kind == "object"]
-        query = key_scan_sql(f, source, f"s{i}")
-        if query is not None:
-            for c, k, *counts in cur.execute(*query).fetchall():
-                if k is not None:
-                    acc = stats.setdefault((objects[c], k), [0] * 7)
-                    acc[:] = [a + b for a, b in zip(acc, counts, strict=True)]
-        for c in (c.name for c in cols if c.kind == "kv"):
-            base, params = reader(f, {c: next(x.dtype for x in cols if x.name == c)}, f"v{i}")
+    number = "v[1] NOT IN ('{', '[', '\"', 't', 'f')"
+    fraction = "(contains(v, '.') OR contains(v, 'e') OR contains(v, 'E'))"
+    return cur.execute(
+        "SELECT k, count(v), count(v) FILTER (v[1] IN ('{', '[')), count(v) FILTER (v[1] = '\"'), "
+        f"count(v) FILTER (v[1] IN ('t', 'f')), count(v) FILTER ({number} AND NOT {fraction}), "
+        f"count(v) FILTER ({number} AND {fraction}), count(v) FILTER ({number} AND length(v) > 18) "
+        f"FROM (SELECT unnest(map_keys(m)) AS k, CAST(unnest(map_values(m)) AS VARCHAR) AS v FROM "
+        f"(SELECT TRY_CAST({q(held(col))} AS {MAP_TYPE}) AS m FROM {stage})) GROUP BY k ORDER BY k"
+    ).fetchall()
+
+
+def discover(cur: duckdb.DuckDBPyConnection, stage: str, kinds: dict[str, Kind], source: Source) -> Found:
+    """Every key of every container over all staged rows, with its exact type (one scan per container).
+
+    JSON objects: the keys and the JSON kind of each value; GA4's key/value lists: the keys and which value
+    field is set; Parquet structs: their leaves, from the schema (no scan).
+    """
+    keys: dict[str, KeyTypes] = {c: {} for c in kinds}
+    for col, kind in kinds.items():
+        ref = q(held(col))
+        if kind == "object" and source.container(col).naming != "column":  # type: ignore[union-attr]
+            # Keys only (one parse per row): values are read as text, typed by the validation's own checks,
+            # and a property holding only objects or lists is dropped after the UPDATE (see nested_columns).
+            rows = cur.execute(
+                f"SELECT DISTINCT unnest(json_keys({ref})) AS k FROM {stage} ORDER BY k"
+            ).fetchall()
+            keys[col] = {(k,): "VARCHAR" for (k,) in rows if k is not None}
+        elif kind == "object":  # a struct-like object (GA4's device as JSON): exact kinds, one level down
+            for k, n, objs, texts, bools, ints, fractions, long in _object_keys(cur, stage, col):
+                if k is None:
+                    continue
+                if objs and objs == n:
+                    sub = cur.execute(
+                        f"SELECT DISTINCT unnest(json_keys(json_extract({ref}, ?))) AS k FROM {stage} ORDER BY k",
+                        [json_path((k,))],
+                    ).fetchall()
+                    keys[col] |= {(k, s): "VARCHAR" for (s,) in sub if s is not None}
+                    continue
+                keys[col][(k,)] = _json_type(n, texts, bools, ints, fractions, long)
+        elif kind == "kv":
             rows = cur.execute(
                 "SELECT x.key, count(x.value.string_value), count(x.value.int_value), "
-                f"count(x.value.double_value) + count(x.value.float_value) FROM (SELECT unnest({q(c)}) AS x "
-                f"FROM {base}) GROUP BY x.key",
-                params,
+                f"count(x.value.double_value) + count(x.value.float_value) FROM (SELECT unnest({ref}) AS x "
+                f"FROM {stage}) GROUP BY x.key ORDER BY x.key"
             ).fetchall()
-            for k, *counts in rows:
-                if k is not None:
-                    acc = kv.setdefault((c, k), [0, 0, 0])
-                    acc[:] = [a + b for a, b in zip(acc, counts, strict=True)]
-        for c in (c for c in cols if c.kind == "struct"):
-            base, params = reader(f, {}, f"t{i}")
-            keys.setdefault(c.name, {}).update(_struct_leaves(cur, base, params, (c.name,)))
-    for (c, k), (n, objs, texts, bools, ints, fractions, long) in sorted(stats.items()):
-        if objs and objs == n:  # only objects or lists: a nested property
-            if source.container(c).naming == "column":  # type: ignore[union-attr]
-                for i, f in enumerate(files):  # one level down (GA4's device.web_info as JSON)
-                    for (sub,) in cur.execute(*sub_key_sql(f, c, k, f"u{i}")).fetchall():
-                        if sub is not None:
-                            keys.setdefault(c, {})[(k, sub)] = "VARCHAR"
-            else:
-                left.append(f"{c}.{k}")
-            continue
-        keys.setdefault(c, {})[(k,)] = _json_type(n, texts, bools, ints, fractions, long)
-    for (c, k), (strings, ints, doubles) in sorted(kv.items()):
-        # GA4 sets one value field per param: a param always in int_value stays BIGINT, and so on.
-        keys.setdefault(c, {})[(k,)] = (
-            "VARCHAR" if strings or not (ints or doubles) else "DOUBLE" if doubles else "BIGINT"
-        )
-    return Found(kinds, keys, tuple(dict.fromkeys(left)))
+            for k, strings, ints, doubles in rows:
+                if k is not None:  # GA4 sets one value field per param: all int_value stays BIGINT, and so on
+                    keys[col][(k,)] = (
+                        "VARCHAR" if strings or not (ints or doubles) else "DOUBLE" if doubles else "BIGINT"
+                    )
+        else:
+            keys[col] = _struct_leaves(cur, stage, (held(col),))
+    return Found(kinds, keys, ())
 
 
-def _struct_leaves(
-    cur: duckdb.DuckDBPyConnection, base: str, params: dict, path: tuple[str, ...]
-) -> KeyTypes:
+def _struct_leaves(cur: duckdb.DuckDBPyConnection, stage: str, path: tuple[str, ...]) -> KeyTypes:
     """Scalar leaves of a struct column with their types (from DESCRIBE: no scan)."""
     ref = ".".join(q(p) for p in path)
     out: KeyTypes = {}
-    for name, dtype, *_ in cur.execute(f"DESCRIBE SELECT unnest({ref}) FROM {base}", params).fetchall():
+    for name, dtype, *_ in cur.execute(f"DESCRIBE SELECT unnest({ref}) FROM {stage}").fetchall():
         t = str(dtype).upper()
         if t.startswith("STRUCT("):
-            out |= _struct_leaves(cur, base, params, (*path, str(name)))
+            out |= _struct_leaves(cur, stage, (*path, str(name)))
         elif not (t.endswith("]") or t.startswith(("MAP(", "UNION("))):
             out[(*path[1:], str(name))] = str(dtype)
     return out
 
 
-def plan(found: Found, source: Source, taken: set[str]) -> Plan:
-    """Name every container key once (after the top-level columns, whose names are `taken`), and say how
-    each container is read.
+def plan(found: Found, source: Source, taken: set[str], left_out: list[str]) -> Plan:
+    """Name every container key once (after the top-level columns, whose names are `taken`).
 
     A property keeps its own name; a user property (Amplitude's, GA4's user_properties) too unless another
     property has it, then `user_<name>`; a struct leaf is `<column>_<leaf>` (GA4's device_category); a name
     already taken, or a canonical one, gets `_src`. Fields the convention maps (user, time, value) are read
-    but not stored again.
+    into the canonical columns and not stored again.
     """
     mapped = {f for f in source.fields if len(f) > 1 and f not in (source.experiment, source.variant)}
     taken = {t.lower() for t in taken}
@@ -155,33 +155,57 @@ def plan(found: Found, source: Source, taken: set[str]) -> Plan:
             props.append(Prop(name, field, dtype))
     over = max(0, len(taken) - MAX_COLUMNS)
     props = props[: len(props) - over] if over else props
-    return Plan(tuple(props), _shapes(found, props, mapped), found.left_out, over)
+    return Plan(tuple(props), tuple(dict.fromkeys([*left_out, *found.left_out])), over)
 
 
-def _shapes(found: Found, props: list[Prop], mapped: set[Field]) -> dict[str, Shape]:
-    """Per container, how the stage reads it: object containers as a STRUCT of exactly the keys used (read
-    straight into typed fields), or a map when two keys differ only in case (a STRUCT cannot hold both)."""
-    used: dict[str, dict[tuple[str, ...], str]] = {}
-    for p in props:
-        used.setdefault(p.field[0], {})[p.field[1:]] = found.keys[p.field[0]][p.field[1:]]
-    for f in mapped:
-        if f[1:] in found.keys.get(f[0], {}):
-            used.setdefault(f[0], {})[f[1:]] = "VARCHAR"  # user, time and value are parsed from their text
-    shapes: dict[str, Shape] = {}
-    for col, kind in found.kinds.items():
-        keys = used.get(col, {})
-        if kind == "kv":
-            shapes[col] = Shape("kv", keys)
-        elif kind == "struct":
-            shapes[col] = Shape("native", keys)
+def flatten_sql(
+    stage: str, the_plan: Plan, kinds: dict[str, Kind]
+) -> tuple[list[str], str | None, dict[str, Any]]:
+    """ALTER TABLE … ADD COLUMN per property, and the one UPDATE that fills them from the containers.
+
+    A JSON container is parsed once per row for all its keys (one list of paths); strict casts, since
+    discovery saw every value of a property have its type.
+    """
+    adds = [f"ALTER TABLE {stage} ADD COLUMN {q(p.name)} {p.dtype}" for p in the_plan.props]
+    params: dict[str, Any] = {}
+    lists: dict[str, list[str]] = {}
+    sets: list[str] = []
+    for p in the_plan.props:
+        col, key = p.field[0], p.field[1:]
+        ref = q(held(col))
+        if kinds[col] == "object":
+            paths = lists.setdefault(col, [])
+            paths.append(json_path(key))
+            n = list(lists).index(col)
+            params[f"l_{n}"] = paths  # the same list for every key of the container: parsed once per row
+            expr = f"json_extract_string({ref}, $l_{n}::VARCHAR[])[{len(paths)}]"
+        elif kinds[col] == "kv":
+            params[f"k_{len(params)}"] = key[0]
+            expr = kv_text(
+                f"{ref}[list_position(list_transform({ref}, lambda x: x.key), $k_{len(params) - 1})].value"
+            )
         else:
-            top = [k[0].lower() for k in keys if len(k) == 1] + sorted(
-                {k[0].lower() for k in keys if len(k) > 1}
-            )
-            clash = len(top) != len(set(top))
-            shapes[col] = (
-                Shape("map", {k: t for k, t in keys.items() if len(k) == 1})
-                if clash
-                else Shape("struct", keys)
-            )
-    return shapes
+            expr = ".".join([ref, *(q(k) for k in key)])
+        sets.append(
+            f"{q(p.name)} = {expr if p.dtype == 'VARCHAR' and kinds[col] != 'struct' else f'CAST({expr} AS {p.dtype})'}"
+        )
+    update = f"UPDATE {stage} SET {', '.join(sets)}" if sets else None  # names quoted, values bound
+    return adds, update, params
+
+
+def nested_columns(
+    cur: duckdb.DuckDBPyConnection, stage: str, the_plan: Plan, kinds: dict[str, Kind]
+) -> Plan:
+    """Drop the properties whose every value is a JSON object or list (PostHog's $set, Amplitude's groups):
+    nested values are no segment and no number; they are listed as left out instead."""
+    text = [p for p in the_plan.props if kinds.get(p.field[0]) == "object" and p.dtype == "VARCHAR"]
+    if not text:
+        return the_plan
+    exprs = [f"count({q(p.name)}), count({q(p.name)}) FILTER ({q(p.name)}[1] IN ('{{', '['))" for p in text]
+    row = cur.execute(f"SELECT {', '.join(exprs)} FROM {stage}").fetchall()[0]
+    nested = {p.name for i, p in enumerate(text) if row[2 * i] and row[2 * i] == row[2 * i + 1]}
+    for name in nested:
+        cur.execute(f"ALTER TABLE {stage} DROP COLUMN {q(name)}")
+    left = [".".join(p.field) for p in the_plan.props if p.name in nested]
+    props = tuple(p for p in the_plan.props if p.name not in nested)
+    return Plan(props, tuple(dict.fromkeys([*the_plan.left_out, *left])), the_plan.over_limit)

@@ -16,14 +16,16 @@ from analytics.ingest.checks import validation_report
 from analytics.ingest.report import Column
 from analytics.ingest.sources.exposures import build_assignments, count_exposures, experiments_found
 from analytics.ingest.sources.files import ExportFile, cleanup, inspect
-from analytics.ingest.sources.flatten import Plan, discover, plan
+from analytics.ingest.sources.flatten import Plan, discover, flatten_sql, nested_columns, plan
 from analytics.ingest.sources.issues import dotted, label, mapping, notes, require_fields, with_bad_json
 from analytics.ingest.sources.read import (
     BAD_JSON,
     DUP,
     FILE,
     RESERVED,
+    Kind,
     bad_json_examples_sql,
+    held,
     read_columns,
     scalar_names,
     stage_sql,
@@ -78,22 +80,12 @@ def _inspect_all(paths: Sequence[str | Path], source: Source, opts: _Options, tm
 
 def _read(cur: duckdb.DuckDBPyConnection, files: list[ExportFile], source: Source, stage: str,
           progress: Progress | None) -> _Staged:  # fmt: skip
-    """Scan the containers' keys, then read every file once into the stage, properties flattened and typed."""
+    """Read every file once into the stage, then flatten its containers' properties into typed columns."""
     names = label([f.name for f in files])
-    try:
-        found = discover(cur, files, source)
-    except duckdb.Error as exc:
-        raise LiftboardError(
-            f"{names} cannot be read ({str(exc).splitlines()[0][:160]}); export it again."
-        ) from None
     scalars = scalar_names(files, source)
-    top = {c.name for f in files for c in read_columns(f, source)[0]}
-    require_fields(names, top, found, source)
-    the_plan = plan(found, source, set(scalars.values()) | set(RESERVED))
-    props = [(p.name, p.field, p.dtype) for p in the_plan.props]
-    sql, params, flags = stage_sql(files, source, scalars, the_plan.shapes, props, stage)
+    sql, params, flags = stage_sql(files, source, scalars, stage)
     try:
-        run_with_progress(cur, sql, params, progress, 0.08, 0.76, f"Reading {names}")
+        run_with_progress(cur, sql, params, progress, 0.03, 0.62, f"Reading {names}")
     except duckdb.Error as exc:
         raise LiftboardError(
             f"{names} cannot be read ({str(exc).splitlines()[0][:160]}); export it again."
@@ -110,6 +102,7 @@ def _read(cur: duckdb.DuckDBPyConnection, files: list[ExportFile], source: Sourc
             query = bad_json_examples_sql(f, source, f"x{i}")
             examples += [str(r[0])[:60] for r in cur.execute(*query).fetchall()] if query else []
         cur.execute(f"DELETE FROM {stage} WHERE {q(BAD_JSON)}")
+    the_plan = _flatten(cur, files, source, stage, set(scalars.values()), names, progress)
     types = dict(cur.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?",
                              [stage.strip('"')]).fetchall())  # fmt: skip
     columns = [Column(c, "VARCHAR" if c in ("user_id", "event") else types[c], required=c != "value", flag=flag,
@@ -120,6 +113,34 @@ def _read(cur: duckdb.DuckDBPyConnection, files: list[ExportFile], source: Sourc
     columns += [Column(p.name, p.dtype, source_type=p.dtype, extra=True) for p in the_plan.props]
     stored = {(c,): n for c, n in scalars.items()} | {p.field: p.name for p in the_plan.props}
     return _Staged(columns, stored, the_plan, repeated, bad, examples[:3])
+
+
+def _flatten(cur: duckdb.DuckDBPyConnection, files: list[ExportFile], source: Source, stage: str,
+             scalars: set[str], names: str, progress: Progress | None) -> Plan:  # fmt: skip
+    """Find every container key over all staged rows, add a typed column per property, fill them in one UPDATE."""
+    kinds: dict[str, Kind] = {}
+    left: list[str] = []
+    top: set[str] = set()
+    for f in files:
+        cols, nested = read_columns(f, source)
+        kinds |= {c.name: c.kind for c in cols if c.kind != "scalar"}
+        top |= {c.name for c in cols if c.kind == "scalar"}
+        left += nested
+    found = discover(cur, stage, kinds, source)
+    require_fields(names, top, found, source)
+    the_plan = plan(found, source, scalars | set(RESERVED), left)
+    adds, update, params = flatten_sql(stage, the_plan, kinds)
+    for add in adds:
+        cur.execute(add)
+    if update:
+        try:
+            run_with_progress(cur, update, params, progress, 0.62, 0.76, "Flattening the properties")
+        except duckdb.ConversionException as exc:  # discovery typed every value: a sign of a bug
+            raise LiftboardError(f"{names} has a property value that does not fit the type of its other values "
+                                 f"({str(exc).splitlines()[0][:160]}); fix the export.") from None  # fmt: skip
+    for col in kinds:
+        cur.execute(f"ALTER TABLE {stage} DROP COLUMN {q(held(col))}")
+    return nested_columns(cur, stage, the_plan, kinds)
 
 
 def _stage(ws: Workspace, cur: duckdb.DuckDBPyConnection, files: list[ExportFile], source: Source, opts: _Options,
@@ -137,7 +158,6 @@ def _stage(ws: Workspace, cur: duckdb.DuckDBPyConnection, files: list[ExportFile
             k: ("replace" if opts.replace else "append") if k in tables else "new"
             for k in ("events", "assignments")
         }
-        say(0.02, "Finding the properties")
         st = _read(cur, files, source, stage, progress)
         say(0.78, "Validating")
         fmt = {"format": files[0].described, "files": str(len(files))}

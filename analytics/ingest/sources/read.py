@@ -1,4 +1,5 @@
-"""How each export file is read: its columns, a scan of its property keys, and its rows in the stage's shape."""
+"""How each export file is read into the events stage: canonical columns typed, top-level columns kept as
+properties, property containers kept as JSON text (flattened next, from the stage: see flatten)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from analytics.ingest.staging import source_sql, typed_expr
 from analytics.workspace import quote_ident
 
 q = quote_ident
-#: A JSON object read as key -> the value's JSON text: how the key scan sees a property container.
+#: A JSON object as key -> the value's JSON text: how discovery classifies a container's values.
 MAP_TYPE = "MAP(VARCHAR, JSON)"
 #: GA4's key/value arrays as read from JSON (BigQuery writes INT64 values as JSON strings, hence VARCHAR).
 KV_JSON_TYPE = (
@@ -23,8 +24,8 @@ KV_JSON_TYPE = (
 BAD_JSON, FILE, DUP = "__lb_bad_json", "__lb_file", "__lb_dup"
 #: Names the canonical events columns take; a property of the same name is stored as `<name>_src`.
 RESERVED = ("user_id", "timestamp", "event", "value")
-#: scalar: a top-level column; object: a JSON object (JSON lines) or a JSON string cell (CSV, Parquet);
-#: kv: GA4's key/value list; struct: a Parquet struct.
+#: scalar: a top-level column; object: a JSON object (JSON lines) or a JSON string cell (CSV, Parquet), held
+#: as JSON text; kv: GA4's key/value list; struct: a Parquet struct.
 Kind = Literal["scalar", "object", "kv", "struct"]
 
 
@@ -58,7 +59,7 @@ def read_columns(f: ExportFile, source: Source) -> tuple[list[ReadColumn], list[
         elif c.kind == "kv" and (f.format == "json" or t.endswith("[]")):
             keep.append(ReadColumn(col, "kv", KV_JSON_TYPE if f.format == "json" else dtype))
         elif f.format == "json" or t in ("VARCHAR", "JSON"):
-            keep.append(ReadColumn(col, "object", "VARCHAR" if f.format != "json" else MAP_TYPE))
+            keep.append(ReadColumn(col, "object", "JSON"))
         elif t.startswith("STRUCT("):
             keep.append(ReadColumn(col, "struct", dtype))
         else:
@@ -107,70 +108,9 @@ def reader(f: ExportFile, declared: dict[str, str], prefix: str) -> tuple[str, d
     return f"(SELECT {named} FROM {sql})", {f"{prefix}_{k}": v for k, v in p.items()}
 
 
-def as_map(col: str) -> str:
-    """A JSON string cell as a map (NULL when it is not a JSON object)."""
-    return f"TRY_CAST(TRY_CAST({q(col)} AS JSON) AS {MAP_TYPE})"
-
-
-def key_scan_sql(f: ExportFile, source: Source, prefix: str) -> tuple[str, dict[str, Any]] | None:
-    """One scan of the file's object containers: per container and key, how many values of each JSON kind.
-
-    Only the containers are materialised (as maps of each value's JSON text), and a value's kind is read
-    from its first character (`{`/`[` nested, `"` text, `t`/`f` boolean, else a number, with `.`/`e` a
-    fraction): the counts make each property's type exact over every row at a fraction of a read's cost.
-    Columns: container index, key, values, nested, text, booleans, integers, fractions, long integers.
-    """
-    cols = [c for c in read_columns(f, source)[0] if c.kind == "object"]
-    if not cols:
-        return None
-    base, params = reader(f, {c.name: MAP_TYPE for c in cols}, prefix)
-    maps = [q(c.name) if f.format == "json" else as_map(c.name) for c in cols]
-
-    def concat(parts: list[str]) -> str:
-        return parts[0] if len(parts) == 1 else f"list_concat({', '.join(parts)})"
-
-    which = concat([f"list_transform(map_keys({m}), lambda k: {i})" for i, m in enumerate(maps)])
-    keys, values = concat([f"map_keys({m})" for m in maps]), concat([f"map_values({m})" for m in maps])
-    number = "v[1] NOT IN ('{', '[', '\"', 't', 'f')"
-    fraction = "(contains(v, '.') OR contains(v, 'e') OR contains(v, 'E'))"
-    sql = (
-        "SELECT c, k, count(v), count(v) FILTER (v[1] IN ('{', '[')), count(v) FILTER (v[1] = '\"'), "
-        f"count(v) FILTER (v[1] IN ('t', 'f')), count(v) FILTER ({number} AND NOT {fraction}), "
-        f"count(v) FILTER ({number} AND {fraction}), count(v) FILTER ({number} AND length(v) > 18) "
-        f"FROM (SELECT unnest({which}) AS c, unnest({keys}) AS k, CAST(unnest({values}) AS VARCHAR) AS v FROM {base}) "
-        "GROUP BY c, k ORDER BY c, k"
-    )
-    return sql, params
-
-
-@dataclass(frozen=True)
-class Shape:
-    """How a container is read for the stage, and the keys taken from it with their types."""
-
-    kind: Literal["struct", "map", "kv", "native"]
-    keys: dict[tuple[str, ...], str]  # path below the container -> type
-
-    def declared(self) -> str:
-        """The container's DuckDB type as read: a STRUCT of exactly the keys used (JSON lines and cells)."""
-        if self.kind == "map":
-            return MAP_TYPE
-        if not self.keys:
-            return "JSON"  # nothing taken from it: read as text, only to tell a line that is not JSON
-        tree: dict[str, Any] = {}
-        for path, dtype in self.keys.items():
-            node = tree
-            for k in path[:-1]:
-                node = node.setdefault(k, {})
-            node[path[-1]] = dtype
-
-        def render(node: dict[str, Any]) -> str:
-            return (
-                "STRUCT("
-                + ", ".join(f"{q(k)} {render(v) if isinstance(v, dict) else v}" for k, v in node.items())
-                + ")"
-            )
-
-        return render(tree)
+def held(column: str) -> str:
+    """The stage column holding a container until it is flattened."""
+    return f"__lb_c_{column}"
 
 
 def kv_text(v: str) -> str:
@@ -179,42 +119,35 @@ def kv_text(v: str) -> str:
             f"CAST({v}.float_value AS VARCHAR))")  # fmt: skip
 
 
+def json_path(key: tuple[str, ...]) -> str:
+    """A JSONPath naming the keys literally (a key may hold `$`, dots, quotes or spaces)."""
+    return "$." + ".".join('"' + k.replace("\\", "\\\\").replace('"', '\\"') + '"' for k in key)
+
+
 @dataclass
 class _Refs:
-    """A field's SQL in one file's SELECT (values bound as named parameters)."""
+    """A field's SQL (text) in one file's SELECT; container keys come from one extraction per container."""
 
     cols: dict[str, ReadColumn]
-    shapes: dict[str, Shape]
+    paths: dict[str, list[tuple[str, ...]]]  # object container -> the keys read from it (mapped fields)
     prefix: str
     params: dict[str, Any]
 
-    def get(self, fld: Field, dtype: str = "VARCHAR") -> tuple[str, str] | None:
-        """(SQL, type) of a field in this file: a top-level column as read, a container's key as `dtype`."""
+    def get(self, fld: Field) -> tuple[str, str] | None:
+        """(SQL, type) of a field in this file: a top-level column as read, a container's key as text."""
         col = self.cols.get(fld[0])
         if col is None or (len(fld) == 1) != (col.kind == "scalar"):
             return None
         if len(fld) == 1:
             return q(col.name), col.dtype
-        shape = self.shapes.get(col.name)
-        key = fld[1:]
-        if shape is None or key not in shape.keys:
-            return None
-        have = shape.keys[key]
-        if shape.kind in ("struct", "native"):
-            expr = ".".join([q(col.name), *(q(k) for k in key)])
-        elif shape.kind == "map":  # keys that differ only in case (a STRUCT cannot hold both)
+        if col.kind == "object":
+            return f"{q('__lb_m_' + col.name)}[{self.paths[col.name].index(fld[1:]) + 1}]", "VARCHAR"
+        if col.kind == "kv":
             name = f"{self.prefix}_k{len(self.params)}"
-            self.params[name] = key[0]
-            expr, have = f"{q(col.name)}[${name}]->>'$'", "VARCHAR"
-        else:
-            name = f"{self.prefix}_k{len(self.params)}"
-            self.params[name] = key[0]
-            expr, have = (
-                kv_text(f"{q(col.name)}[list_position({q('__lb_k_' + col.name)}, ${name})].value"),
-                "VARCHAR",
-            )
-        # Strict: the key scan saw every value of the property have this type.
-        return (expr, have) if have == dtype else (f"CAST({expr} AS {dtype})", dtype)
+            self.params[name] = fld[1]
+            v = f"{q(col.name)}[list_position(list_transform({q(col.name)}, lambda x: x.key), ${name})].value"
+            return kv_text(v), "VARCHAR"
+        return f"CAST({'.'.join(q(p) for p in fld)} AS VARCHAR)", "VARCHAR"
 
 
 def _time(r: _Refs, source: Source) -> tuple[str, str | None]:
@@ -237,45 +170,44 @@ def _text(ref: tuple[str, str] | None) -> str | None:
     return ref[0] if ref[1].upper() == "VARCHAR" else f"CAST({ref[0]} AS VARCHAR)"
 
 
-def sub_key_sql(f: ExportFile, col: str, key: str, prefix: str) -> tuple[str, dict[str, Any]]:
-    """The keys inside an object-valued property (GA4's device.web_info as JSON: browser, hostname)."""
-    base, params = reader(f, {col: MAP_TYPE}, prefix)
-    m = q(col) if f.format == "json" else as_map(col)
-    params[f"{prefix}_key"] = key
-    return f"SELECT DISTINCT unnest(json_keys({m}[${prefix}_key])) AS k FROM {base} ORDER BY k", params
-
-
-def file_select(i: int, f: ExportFile, source: Source, names: dict[str, str], shapes: dict[str, Shape],
-                props: list[tuple[str, Field, str]], *, dedupe: bool, limit: int | None = None
-                ) -> tuple[str, dict[str, Any]]:  # fmt: skip
+def file_select(i: int, f: ExportFile, source: Source, names: dict[str, str], *, dedupe: bool,
+                limit: int | None = None) -> tuple[str, dict[str, Any]]:  # fmt: skip
     """One file's rows in the stage's columns: canonical (typed, with the raw text of values that must parse),
-    the properties (top-level columns and container keys), and our bookkeeping columns.
-
-    `props`: (stored name, field, type) of the container properties; `shapes`: how each container is read.
-    """
+    the top-level columns as properties, the containers as they are, and our bookkeeping columns."""
     prefix = f"f{i}"
     cols, _ = read_columns(f, source)
-    declared = {c.name: (shapes[c.name].declared() if c.kind == "object" and c.name in shapes else c.dtype)
-                for c in cols}  # fmt: skip
-    base, params = reader(f, declared, prefix)
-    objects = [c.name for c in cols if c.kind == "object" and c.name in shapes]
-    if f.format == "json":
+    base, params = reader(f, {c.name: c.dtype for c in cols}, prefix)
+    objects = [c.name for c in cols if c.kind == "object"]
+    if f.format == "json":  # ignore_errors leaves a line that is not JSON as a row of NULLs
         bad = "(" + " AND ".join(f"{q(c.name)} IS NULL" for c in cols) + ")"
-    else:  # JSON string cells (PostHog's properties), parsed once into the declared type
+    else:  # JSON string cells (PostHog's properties): checked as JSON once, here
         bad = (
             " OR ".join(f"({q('__lb_text_' + c)} IS NOT NULL AND {q(c)} IS NULL)" for c in objects) or "false"
         )
         if objects:
-            parsed = ", ".join(
-                f"TRY_CAST(TRY_CAST({q(c)} AS JSON) AS {declared[c]}) AS {q(c)}" for c in objects
-            )
+            parsed = ", ".join(f"TRY_CAST({q(c)} AS JSON) AS {q(c)}" for c in objects)
             kept = ", ".join(f"{q(c)} AS {q('__lb_text_' + c)}" for c in objects)
             base = f"(SELECT * REPLACE ({parsed}), {kept} FROM {base})"
-    kvs = [c.name for c in cols if c.kind == "kv"]
-    if kvs:
-        keys = ", ".join(f"list_transform({q(c)}, lambda x: x.key) AS {q('__lb_k_' + c)}" for c in kvs)
-        base = f"(SELECT *, {keys} FROM {base})"
-    r = _Refs({c.name: c for c in cols}, shapes, prefix, params)
+    # The mapped keys of each container (Mixpanel's time and distinct_id, the value), in one parse per row.
+    paths: dict[str, list[tuple[str, ...]]] = {c: [] for c in objects}
+    for fld in (
+        *source.user,
+        source.time,
+        source.event,
+        *source.value,
+        *(() if source.row_id is None else (source.row_id,)),
+    ):
+        if len(fld) > 1 and fld[0] in paths and fld[1:] not in paths[fld[0]]:
+            paths[fld[0]].append(fld[1:])
+    extract = []
+    for c, ks in paths.items():
+        if ks:
+            name = f"{prefix}_p_{len(params)}"
+            params[name] = [json_path(k) for k in ks]
+            extract.append(f"json_extract_string({q(c)}, ${name}::VARCHAR[]) AS {q('__lb_m_' + c)}")
+    if extract:
+        base = f"(SELECT *, {', '.join(extract)} FROM {base})"
+    r = _Refs({c.name: c for c in cols}, paths, prefix, params)
     users = [f"NULLIF({t}, '')" for t in (_text(r.get(fl)) for fl in source.user) if t is not None]
     user = "NULL" if not users else users[0] if len(users) == 1 else f"coalesce({', '.join(users)})"
     time, raw_time = _time(r, source)
@@ -291,9 +223,7 @@ def file_select(i: int, f: ExportFile, source: Source, names: dict[str, str], sh
         f"{'coalesce(' + ', '.join(raw_value) + ')' if raw_value else 'CAST(NULL AS VARCHAR)'} AS __lb_raw_value",
     ]
     sel += [f"{q(c.name)} AS {q(names[c.name])}" for c in cols if c.kind == "scalar" and c.name in names]
-    for name, fld, dtype in props:
-        ref = r.get(fld, dtype)
-        sel.append(f"{ref[0] if ref else f'CAST(NULL AS {dtype})'} AS {q(name)}")
+    sel += [f"{q(c.name)} AS {q(held(c.name))}" for c in cols if c.kind != "scalar"]
     sel += [f"{bad} AS {q(BAD_JSON)}", f"{i} AS {q(FILE)}"]
     if dedupe and source.row_id is not None:
         sel.append(f"{_text(r.get(source.row_id)) or 'NULL'} AS __lb_rid, {len(f.columns)} AS __lb_rank")
@@ -301,13 +231,13 @@ def file_select(i: int, f: ExportFile, source: Source, names: dict[str, str], sh
     return f"SELECT {', '.join(sel)} FROM {base}{cut}", r.params  # names quoted, values bound
 
 
-def stage_sql(files: list[ExportFile], source: Source, names: dict[str, str], shapes: dict[str, Shape],
-              props: list[tuple[str, Field, str]], stage: str) -> tuple[str, dict[str, Any], list[tuple[str, str | None]]]:  # fmt: skip
+def stage_sql(files: list[ExportFile], source: Source, names: dict[str, str], stage: str
+              ) -> tuple[str, dict[str, Any], list[tuple[str, str | None]]]:  # fmt: skip
     """CREATE TABLE stage AS every file's rows (one read of each); the canonical columns and their flags."""
     dedupe = len(files) > 1 and source.row_id is not None
     parts, params = [], {}
     for i, f in enumerate(files):
-        sql, p = file_select(i, f, source, names, shapes, props, dedupe=dedupe)
+        sql, p = file_select(i, f, source, names, dedupe=dedupe)
         parts.append(sql)
         params |= p
     outer = ["user_id"]
@@ -343,7 +273,7 @@ def bad_json_examples_sql(f: ExportFile, source: Source, prefix: str) -> tuple[s
     if not objects:
         return None
     base, params = reader(f, {}, prefix)
-    cond = " OR ".join(f"({q(c)} IS NOT NULL AND {as_map(c)} IS NULL)" for c in objects)
+    cond = " OR ".join(f"({q(c)} IS NOT NULL AND TRY_CAST({q(c)} AS JSON) IS NULL)" for c in objects)
     return (
         f"SELECT concat_ws(' | ', {', '.join(q(c) for c in objects)}) FROM {base} WHERE {cond} LIMIT 3",
         params,
