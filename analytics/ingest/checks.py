@@ -421,6 +421,8 @@ def _parses(ref: str, dtype: str) -> str:
     """SQL counting the values of a text column that read as dtype."""
     if dtype == "BIGINT":  # TRY_CAST('0.5' AS BIGINT) rounds: integers must look like integers
         return f"count(*) FILTER (regexp_full_match({ref}, '\\s*[-+]?[0-9]{{1,18}}\\s*'))"
+    if dtype == "DATE":  # TRY_CAST('2026-03-01 10:00' AS DATE) drops the time: a date is a date alone
+        return f"count(*) FILTER (length(trim({ref})) <= 10 AND TRY_CAST(NULLIF(trim({ref}), '') AS DATE) IS NOT NULL)"
     return f"count(TRY_CAST(NULLIF(trim({ref}), '') AS {dtype}))"
 
 

@@ -645,3 +645,12 @@ def test_extra_type_from_a_sample_is_verified_on_every_row(tmp_ws: Workspace, tm
         ("5", 1.25),
         ("deep", 0.5),
     ]
+
+
+def test_a_text_column_of_timestamps_is_a_timestamp_not_a_date(tmp_ws: Workspace, tmp_path: Path) -> None:
+    """DuckDB reads '2026-09-01 10:00:00' as the DATE 2026-09-01: a property of such values must keep its time."""
+    text = "user_id,timestamp,event,seen_at,day\nu1,2026-09-01,view,2026-09-01 10:00:00,2026-09-01\n"
+    ingest.load(tmp_ws, write(tmp_path, "t.csv", text), "events", actor=Actor("tester", "editor"))
+    cols = tmp_ws.columns("events")
+    assert cols["seen_at"] == "TIMESTAMP" and cols["day"] == "DATE"
+    assert str(tmp_ws.scalar("SELECT seen_at FROM events")) == "2026-09-01 10:00:00"
