@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -32,3 +35,26 @@ def append(line: str) -> None:
     print("\n" + line)
     with BENCHMARKS.open("a", encoding="utf-8") as fh:
         fh.write(line.rstrip("\n") + "\n")
+
+
+def child(code: str, *args: str, env: dict[str, str] | None = None) -> dict:
+    """Run a measurement in a fresh Python process (its peak RSS its own); its last stdout line is JSON."""
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+    )  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def alternate(runs: dict[str, str], folder: Path, data: Path, repeats: int, env: dict[str, str] | None = None
+              ) -> dict[str, list[dict]]:  # fmt: skip
+    """Each measurement (name -> child code) `repeats` times, alternating, each on a fresh workspace file
+    <name>.duckdb in folder, given (workspace, data file); on a shared machine the best of each is compared,
+    since other processes only ever add time."""
+    out: dict[str, list[dict]] = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, code in runs.items():
+            for leftover in (folder / f"{name}.duckdb", folder / f"{name}.duckdb.wal"):
+                leftover.unlink(missing_ok=True)
+            out[name].append(child(code, str(folder / f"{name}.duckdb"), str(data), env=env))
+    return out

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
-from tests.bench._common import machine
+from tests.bench._common import alternate, machine
 
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = int(os.environ.get("LIFTBOARD_BENCH_LOAD_ROWS", "20000000"))
@@ -62,14 +59,6 @@ print(json.dumps({"seconds": seconds, "rows": res.record["rows"], "users": res.r
 """
 
 
-def _child(code: str, *args: str) -> dict:
-    out = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True, cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def test_load_events_csv(tmp_path_factory) -> None:
     folder = Path(os.environ.get("LIFTBOARD_BENCH_DIR", tmp_path_factory.mktemp("bench-load")))
     csv = folder / f"events_{ROWS}.csv"
@@ -78,14 +67,8 @@ def test_load_events_csv(tmp_path_factory) -> None:
         con.execute(GENERATE.format(rows=ROWS, users=max(ROWS // 40, 1), path=csv))  # constants only
         con.close()
     size_gb = csv.stat().st_size / 1e9
-    # Bare and ours alternate REPEATS times, each in a fresh child on a fresh file; the best of each is
-    # compared, since on a shared 2-core machine the other processes only ever add time.
-    bares, ours_runs = [], []
-    for _ in range(REPEATS):
-        for code, runs, name in ((BARE, bares, "bare.duckdb"), (OURS, ours_runs, "ours.duckdb")):
-            for leftover in (folder / name, folder / f"{name}.wal"):
-                leftover.unlink(missing_ok=True)
-            runs.append(_child(code, str(folder / name), str(csv)))
+    runs = alternate({"bare": BARE, "ours": OURS}, folder, csv, REPEATS)
+    bares, ours_runs = runs["bare"], runs["ours"]
     bare = min(bares, key=lambda r: r["seconds"])
     ours = min(ours_runs, key=lambda r: r["seconds"])
     ratio = ours["seconds"] / bare["seconds"]
