@@ -61,6 +61,11 @@ def origin_picker(files: list[tuple[Path, str]], round_key: str) -> str | None:
     return next((t for t in TOOLS if SOURCES[t].label == choice), None)
 
 
+def _plain(text: str) -> str:
+    """Text with the tools' own names shown as written: `$feature_flag` is no LaTeX for Streamlit's markdown."""
+    return text.replace("$", "\\$")
+
+
 def _experiments_frame(report: ExportReport) -> pd.DataFrame:
     return pd.DataFrame(
         [
@@ -128,15 +133,15 @@ def export_loader(ws: Workspace, who: Actor | None, files: list[tuple[Path, str]
     )
     if report is None:
         return None
-    st.markdown(_headline(report))
+    st.markdown(_plain(_headline(report)))
     if report.experiments:
         frame = _experiments_frame(report)
         st.dataframe(frame, hide_index=True, key="export-experiments")
         download_csv(frame, "export-experiments", key="dl-export-experiments")
     for issue in report.errors:
-        st.error(issue.message)
+        st.error(_plain(issue.message))
     for issue in report.warnings:
-        st.warning(issue.message)
+        st.warning(_plain(issue.message))
     with st.expander("Details: files, properties and where each column comes from"):
         st.dataframe(pd.DataFrame([f.__dict__ for f in report.files]), hide_index=True, key="export-files")
         st.json({"columns from": report.events.mapping, "properties kept (event columns)": report.events.extras,
