@@ -8,9 +8,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics.workspace import open_workspace
+from tests.support import exports as X
 from tests.support.apptest import page_test
-from tests.unit import _exports as X
-from tests.unit._export_files import write_export
+from tests.support.export_files import write_export
 
 
 def _page(db: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:

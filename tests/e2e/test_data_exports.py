@@ -7,9 +7,9 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from analytics.workspace import open_workspace
-from tests.e2e.support import screenshot, wait_idle
-from tests.unit import _exports as X
-from tests.unit._export_files import write_export
+from tests.support import exports as X
+from tests.support.browser import screenshot, wait_idle
+from tests.support.export_files import write_export
 
 
 def test_posthog_export_upload_to_verdict(app_server, page: Page, tmp_path: Path, artifacts: Path) -> None:

@@ -1,6 +1,6 @@
 """Tool exports (PostHog, Amplitude, Mixpanel, Segment, GA4): one command turns each into events + assignments.
 
-Each export is written in the tool's documented shape by tests/unit/_exports.py; the numbers `analyze` gives
+Each export is written in the tool's documented shape by tests/support/exports.py; the numbers `analyze` gives
 are checked against the same numbers computed from the generated rows with pandas, to 1e-9.
 """
 
@@ -19,9 +19,9 @@ from analytics.errors import LiftboardError
 from analytics.experiments import analyze
 from analytics.ingest.sources import load_export, suggest, validate_export
 from analytics.workspace import Actor, Workspace, open_workspace
+from tests.support import exports as X
+from tests.support.export_files import write_export
 from tests.support.files import snapshot, write
-from tests.unit import _exports as X
-from tests.unit._export_files import write_export
 
 ROOT = Path(__file__).resolve().parents[2]
 EDITOR = Actor("tester", "editor")

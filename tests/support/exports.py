@@ -1,7 +1,7 @@
 """Seeded analytics-tool exports with a known lift, and the numbers `analyze` must give, from the rows themselves.
 
 `simulate` draws one event log (users, their exposures, page views and purchases, with the mess real exports
-have); `_export_files.write_export` writes it in one tool's exact export shape; `truth` says which user id Liftboard must see
+have); `export_files.write_export` writes it in one tool's exact export shape; `truth` says which user id Liftboard must see
 for each row under that tool's convention; `expected` computes per-arm users, conversion and revenue per user
 from those rows with pandas (first exposure per user, users seen in two variants left out, a window that has
 not elapsed by the end of the data left out), independently of Liftboard's SQL.

@@ -1,7 +1,7 @@
-"""Each tool's export written in its documented shape, from one simulated log (see tests/unit/_exports.py).
+"""Each tool's export written in its documented shape, from one simulated log (see tests/support/exports.py).
 
 `write_export(tool, rows, folder, fmt)` writes the files a user would take from the tool; WRITERS lists the
-flavours (CSV, JSON lines, gzipped, zipped, Parquet) per tool. Shapes and sources: _exports' docstring.
+flavours (CSV, JSON lines, gzipped, zipped, Parquet) per tool. Shapes and sources: exports.py docstring.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from tests.unit._exports import MAIN, SECOND, distinct_ids, truth
+from tests.support.exports import MAIN, SECOND, distinct_ids, truth
 
 
 def write_export(tool: str, rows: pd.DataFrame, folder: Path, fmt: str) -> list[Path]:
