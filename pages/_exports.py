@@ -88,7 +88,7 @@ def _headline(report: ExportReport) -> str:
     span = f", {str(ev.first)[:16]} to {str(ev.last)[:16]}" if ev.first else ""
     exps = len(report.experiments)
     what = (
-        f" and {report.assignment_rows:,} exposures of {exps} experiment{'s' if exps != 1 else ''}"
+        f" and {report.assignment_rows:,} first exposures (assignments) to {exps} experiment{'s' if exps != 1 else ''}"
         if exps
         else ""
     )
