@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from analytics.cli.spark import add_spark_flags, workspace_from_args
 from analytics.plain import plain
+from analytics.workspace import PERIODS
 
 if TYPE_CHECKING:  # the engine loads when a command runs, so --help and argument errors stay quick
     from analytics.cost import (
@@ -43,7 +44,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     p.add_argument(
         "--period",
-        choices=["day", "week"],
+        choices=PERIODS,
         default="day",
         help="fit and project cost per day (default) or per whole calendar week (weekly active users)",
     )

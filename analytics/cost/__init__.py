@@ -40,7 +40,6 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
             "BUDGET_KEY",
             "Budget",
             "CostSummary",
-            "PERIODS",
             "WhatIf",
             "apply_whatif",
             "budget_status",

@@ -220,7 +220,7 @@ def load_costs(
     """
     base, notes = cost_sql(ws)
     where, params = _window(start, end)
-    n_rows = int(ws.scalar(f"SELECT count(*) FROM {ws.table('predictions')}"))
+    n_rows = int(ws.scalar(f"SELECT count(*) FROM {ws.table('predictions')}", purpose="the cost aggregates"))
     if exact is None:
         exact = n_rows <= EXACT_LIMIT
     sums = _SUMS.format(
@@ -229,13 +229,16 @@ def load_costs(
     )
     head = "SELECT day, model_version, GROUPING(day) AS g_day, GROUPING(model_version) AS g_model"
     # Identifiers in `base` are schema-checked; dates are parameters.
-    df = ws.query_df(f"WITH c AS ({base}) {head}, {sums} FROM c{where} {_SETS}", params)
+    df = ws.query_df(
+        f"WITH c AS ({base}) {head}, {sums} FROM c{where} {_SETS}", params, purpose="the cost aggregates"
+    )
     if not exact:
         step = max(1, -(-n_rows // LATENCY_SAMPLE_ROWS))  # ceil: at most about LATENCY_SAMPLE_ROWS rows
         sampled, _ = cost_sql(ws, sample=True)
         lat = ws.query_df(
             f"WITH c AS ({sampled}) {head}, {_LATENCY} AS lat_q FROM c{where} {_SETS}",
             [step, *params],
+            purpose="the cost aggregates",
         )
         keys = ["day", "model_version", "g_day", "g_model"]
         df = df.drop(columns=["lat_q"]).merge(lat, on=keys, how="left")
@@ -254,7 +257,9 @@ def load_costs(
         )
     totals = total.iloc[0].drop(["day", "model_version", "g_day", "g_model"])
     if int(totals["negative"]) > 0:
-        example = ws.scalar(f"WITH c AS ({base}) SELECT min(user_id) FROM c WHERE cost < 0")
+        example = ws.scalar(
+            f"WITH c AS ({base}) SELECT min(user_id) FROM c WHERE cost < 0", purpose="the cost aggregates"
+        )
         raise LiftboardError(
             f"{int(totals['negative'])} predictions have a negative cost (e.g. for user {example}); "
             "costs must be zero or more: fix cost_usd in the file (or the prices) and load it again."
@@ -330,6 +335,7 @@ def with_weeks(ws: Workspace, data: CostData) -> CostData:
     weeks = ws.query_df(
         f"WITH c AS ({base}) SELECT {_week_of('day')} AS week, {distinct} AS users FROM c{where} GROUP BY 1",
         params,
+        purpose="the with weeks query",
     )
     weeks["week"] = pd.to_datetime(weeks["week"]).dt.date
     days = data.by_day.assign(week=[d - dt.timedelta(days=d.weekday()) for d in data.by_day["day"]])
@@ -343,6 +349,7 @@ def with_weeks(ws: Workspace, data: CostData) -> CostData:
             f"count(DISTINCT {uid}) AS event_users FROM {ws.table('events')} "
             f"WHERE {ts} >= ? AND {ts} < ? GROUP BY 1",
             [data.first_day, data.last_day + dt.timedelta(days=1)],
+            purpose="the with weeks query",
         )
         ev["week"] = pd.to_datetime(ev["week"]).dt.date
         by_week = by_week.merge(ev, on="week", how="left").fillna({"event_users": 0})
@@ -360,6 +367,7 @@ def _add_events(ws: Workspace, by_day: pd.DataFrame, conversion_event: str) -> p
         f"count(*) FILTER (WHERE {ev} = ?) AS conversions FROM {ws.table('events')} "
         f"WHERE {ts} >= ? AND {ts} < ? GROUP BY 1",
         [conversion_event, first, last + dt.timedelta(days=1)],
+        purpose="the daily active users and conversions",
     )
     rows["day"] = pd.to_datetime(rows["day"]).dt.date
     out = by_day.merge(rows, on="day", how="left")
@@ -419,4 +427,5 @@ def top_users(ws: Workspace, *, limit: int = 20) -> pd.DataFrame:
         "SELECT user_id, cost, predictions, cost / NULLIF(sum(cost) OVER (), 0) AS share, "
         "cost / NULLIF(median(cost) OVER (), 0) AS x_median FROM u ORDER BY cost DESC, user_id LIMIT ?",
         [int(limit)],
+        purpose="the top cost users",
     )

@@ -83,7 +83,8 @@ def token_cost(price: Price, tokens_in: float, tokens_out: float, tokens_cached:
 def get_prices(ws: Workspace) -> list[Price]:
     """The price table, ordered by model version."""
     rows = ws.query(
-        "SELECT model_version, input_per_1k, output_per_1k, cached_per_1k FROM lb_prices ORDER BY model_version"
+        "SELECT model_version, input_per_1k, output_per_1k, cached_per_1k FROM lb_prices ORDER BY model_version",
+        purpose="the get prices query",
     )
     return [Price(str(m), float(i), float(o), float(c)) for m, i, o, c in rows]
 

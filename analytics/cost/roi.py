@@ -143,6 +143,7 @@ def fetch_arms(
         "SELECT variant, count(*), sum(r), sum(r * r), sum(c), sum(c * c), sum(r * c), sum(t) "
         "FROM u GROUP BY 1 ORDER BY 1",
         params,
+        purpose="the fetch arms query",
     )
     if not rows:
         raise LiftboardError(
@@ -154,6 +155,7 @@ def fetch_arms(
         ctes + "SELECT a2.variant, pc.model_version, sum(pc.cost) FROM pc JOIN a2 USING (user_id) "
         "GROUP BY 1, 2 ORDER BY 1, 2",
         params,
+        purpose="the fetch arms query",
     ):
         by_model.setdefault(variant, []).append((str(model), float(cost or 0.0)))
     return tuple(

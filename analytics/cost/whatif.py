@@ -24,7 +24,7 @@ import pandas as pd
 from analytics.cost.aggregates import CostData, UnitCosts, monthly_cost, unit_costs
 from analytics.cost.scaling import MULTIPLES, Projection, ScalingFit, fit_power_law, project
 from analytics.errors import LiftboardError
-from analytics.workspace import Actor, Workspace, require
+from analytics.workspace import PERIODS, Actor, Workspace, require
 
 BUDGET_KEY = "cost:budget_usd"
 
@@ -237,9 +237,6 @@ def budget_status(by_day: pd.DataFrame, monthly_budget: float, *, recent_days: i
             f"{crosses:%Y-%m-%d} (projected ${projected:,.0f} for {month})."
         )
     return Budget(monthly_budget, month, spent, projected, rate, crosses, sentence)
-
-
-PERIODS = ("day", "week")
 
 
 def weekly_points(data: CostData, by_day: pd.DataFrame, users: str = "users") -> pd.DataFrame:

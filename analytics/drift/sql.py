@@ -94,7 +94,10 @@ def log_range(ws: Workspace) -> tuple[datetime, datetime, int]:
     """First and last timestamp of the predictions log, and its row count."""
     table = ws.table("predictions")
     ts = ws.column("predictions", "timestamp")
-    lo, hi, n = ws.query(f"SELECT min({ts}), max({ts}), count(*) FROM {table} WHERE {ts} IS NOT NULL")[0]
+    lo, hi, n = ws.query(
+        f"SELECT min({ts}), max({ts}), count(*) FROM {table} WHERE {ts} IS NOT NULL",
+        purpose="the time range of the predictions log",
+    )[0]
     if not n:
         raise LiftboardError(
             "The predictions table has no rows with a timestamp, so there is no time range to cut into "
@@ -135,13 +138,13 @@ def classify_columns(
         exprs = ", ".join(f"approx_count_distinct({quote_ident(c)})" for c in text + numeric)
         # In the reference window (features are what the reference knows), on a systematic sample: enough
         # to tell free text from categories and few values from many, without reading the whole log.
-        n = ws.scalar(f"SELECT count(*) FROM {table}")
+        n = ws.scalar(f"SELECT count(*) FROM {table}", purpose="the feature column profile")
         step = max(1, -(-int(n) // QUANTILE_ROWS))
         where, params = "rowid % ? = 0", [step]
         if reference is not None:
             where, params = f'"timestamp" >= ? AND "timestamp" < ? AND {where}', [*reference, step]
         sql = f"SELECT {exprs} FROM {table} WHERE {where}"  # names checked against the schema
-        distinct = ws.query(sql, params)[0]
+        distinct = ws.query(sql, params, purpose="the feature column profile")[0]
         discrete = {c for c, k in zip(numeric, distinct[len(text) :], strict=True) if k and k <= MAX_DISCRETE}
         for name, k in zip(text, distinct[: len(text)], strict=True):
             if k is not None and k > MAX_CATEGORIES:
@@ -179,7 +182,11 @@ def fetch_reference_stats(
     for name in plan.numeric:
         x = f"CAST({quote_ident(name)} AS DOUBLE)"
         exprs += [f"count({x})", f"stddev_samp({x})", f"min({x})", f"max({x})"]
-    row = ws.query(f"SELECT {', '.join(exprs)} FROM {table} {where}", list(reference))[0]
+    row = ws.query(
+        f"SELECT {', '.join(exprs)} FROM {table} {where}",
+        list(reference),
+        purpose="the reference window's statistics",
+    )[0]
     n = int(row[0])
     quantiles: list[Any] = [None] * len(plan.numeric)
     if plan.numeric and n:
@@ -187,7 +194,11 @@ def fetch_reference_stats(
         qs = ", ".join(f"quantile_disc(CAST({quote_ident(c)} AS DOUBLE), ?::DOUBLE[])" for c in plan.numeric)
         sample = f"{where} AND {_id_sample(step)}" if step > 1 else where
         params = [*([probs] * len(plan.numeric)), *reference]
-        quantiles = list(ws.query(f"SELECT {qs} FROM {table} {sample}", params)[0])
+        quantiles = list(
+            ws.query(
+                f"SELECT {qs} FROM {table} {sample}", params, purpose="the reference window's statistics"
+            )[0]
+        )
     out = {}
     for i, name in enumerate(plan.numeric):
         count, std, lo, hi = row[1 + 4 * i : 5 + 4 * i]
@@ -247,7 +258,7 @@ def fetch_counts(
             exprs.append("NULL")
     exprs += [f"count(c{i})" for i in range(len(plan.categorical))]
     sql = f"WITH base AS ({base}) SELECT {', '.join(exprs)} FROM base GROUP BY chunk, is_ref ORDER BY chunk"
-    rows = ws.query(sql, [*key_params, *reference, *hist_params])
+    rows = ws.query(sql, [*key_params, *reference, *hist_params], purpose="the drift histograms")
 
     by_chunk: dict[str, dict[str, Any]] = {}
     counts = Counts(chunks=[], edges=dict(edges))
@@ -307,7 +318,11 @@ def _fetch_values(
             f"SELECT {i} AS f, chunk, is_ref, n{i} AS v, count(*) FROM base WHERE n{i} IS NOT NULL "
             "GROUP BY chunk, is_ref, v"
         )
-    rows = ws.query(f"WITH base AS ({base}) " + " UNION ALL ".join(parts), [*key_params, *reference])
+    rows = ws.query(
+        f"WITH base AS ({base}) " + " UNION ALL ".join(parts),
+        [*key_params, *reference],
+        purpose="the drift value counts",
+    )
     keys: dict[Any, str] = {}
     for f, raw, is_ref, value, n in rows:
         k = keys.get(raw) or keys.setdefault(raw, _key(chunk, raw))
@@ -340,7 +355,7 @@ def _fetch_categories(ws: Workspace, plan: ColumnPlan, reference, chunk, counts:
         f"WITH base AS ({base}) SELECT chunk, is_ref, {grouping}, {', '.join(names)}, count(*) "
         f"FROM base GROUP BY GROUPING SETS ({sets})"
     )
-    rows = ws.query(sql, [*key_params, *reference])
+    rows = ws.query(sql, [*key_params, *reference], purpose="the drift category counts")
     m = len(names)
     for name in plan.categorical:
         counts.categories[name] = ({}, {})
@@ -374,7 +389,7 @@ def _fetch_outcome(ws: Workspace, plan: ColumnPlan, reference, chunk, counts: Co
         "WHERE prediction_id IS NOT NULL GROUP BY prediction_id) "
         "SELECT chunk, is_ref, acc, count(*) FROM base JOIN fb ON base.pid = fb.pid GROUP BY chunk, is_ref, acc"
     )
-    rows = ws.query(sql, [*key_params, *reference])
+    rows = ws.query(sql, [*key_params, *reference], purpose="the drift outcome counts")
     if not rows:
         return
     store: tuple[dict[str, int], dict[str, dict[str, int]]] = ({}, {})

@@ -29,6 +29,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
             "DAY",
             "DEFAULT_WINDOW",
             "KINDS",
+            "MetricKind",
             "MetricSpec",
             "PRE_WINDOW",
             "check_names",

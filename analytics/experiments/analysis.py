@@ -29,7 +29,7 @@ def run_moments(
     level = stats.winsorize_caps(winsorize)[1] if winsorize is not None else None
     q = moments_sql(ws, experiment, specs, end, cuped=cuped, winsorize=level, segment=segment)
     out: dict[str, dict[str, tuple[int, list[Moments]]]] = {}
-    for row in ws.query(q.sql, list(q.params)):
+    for row in ws.query(q.sql, list(q.params), purpose="the per-variant metric sums"):
         seg, variant, exposed = row[0], row[1], int(row[2])
         ms = []
         for i in range(q.n_metrics):

@@ -119,6 +119,7 @@ def experiment_arms(ws: Workspace, experiment: str) -> tuple[str, ...]:
         for r in ws.query(
             f"SELECT DISTINCT variant FROM {ws.table('assignments')} WHERE experiment = ? ORDER BY 1",
             [experiment],
+            purpose="the list of an experiment's arms",
         )
     )
 
@@ -155,7 +156,7 @@ def data_end(ws: Workspace) -> datetime:
     """Where the data ends: the latest event timestamp (else the latest prediction)."""
     for table in ("events", "predictions"):
         if ws.has_table(table):
-            end = ws.scalar(f"SELECT max(timestamp) FROM {ws.table(table)}")
+            end = ws.scalar(f"SELECT max(timestamp) FROM {ws.table(table)}", purpose="where the data ends")
             if end is not None:
                 return end
     raise LiftboardError("The workspace has no events yet; load an events file first.")
@@ -165,6 +166,8 @@ def multi_variant_users(ws: Workspace, experiment: str) -> int:
     """Users of the experiment seen in more than one variant (left out of every metric)."""
     return int(
         ws.scalar(
-            f"WITH {exposure_ctes(ws)} SELECT count(*) FILTER (WHERE multi) FROM assigned", [experiment]
+            f"WITH {exposure_ctes(ws)} SELECT count(*) FILTER (WHERE multi) FROM assigned",
+            [experiment],
+            purpose="the count of users exposed to several variants",
         )
     )

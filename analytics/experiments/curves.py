@@ -175,7 +175,9 @@ def _daily_sums(
     )
     sums: dict[tuple[str, int, int], tuple[float, float]] = {}
     users: dict[tuple[str, int], int] = {}
-    for tag, variant, k, last, a, b in ws.query(sql, [experiment, end, spec.event]):
+    for tag, variant, k, last, a, b in ws.query(
+        sql, [experiment, end, spec.event], purpose="the daily sums query"
+    ):
         if tag == "s":
             sums[(variant, int(k), int(last))] = (float(a or 0.0), float(b or 0.0))
         else:
@@ -207,7 +209,7 @@ def retention_curve(
     )
     act: dict[tuple[str, int], int] = {}
     elig: dict[tuple[str, int], int] = {}
-    for tag, variant, k, c in ws.query(sql, [experiment, end]):
+    for tag, variant, k, c in ws.query(sql, [experiment, end], purpose="the retention curve query"):
         (act if tag == "a" else elig)[(variant, int(k))] = int(c)
     z = float(norm.ppf(1 - alpha / 2))
     out = []

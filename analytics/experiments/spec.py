@@ -6,11 +6,13 @@ import difflib
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 from analytics.errors import LiftboardError
 from analytics.workspace import Workspace
 
-KINDS: tuple[str, ...] = ("conversion", "retention", "mean", "count", "ratio", "cost", "feedback")
+MetricKind = Literal["conversion", "retention", "mean", "count", "ratio", "cost", "feedback"]
+KINDS: tuple[MetricKind, ...] = get_args(MetricKind)
 
 DAY = 86_400
 
@@ -51,7 +53,7 @@ def _window_words(seconds: int) -> str:
 class MetricSpec:
     """One parsed metric. ``window`` is in seconds; for retention it is the day offset."""
 
-    kind: str
+    kind: MetricKind
     event: str | None = None
     denominator: str | None = None
     signal: str | None = None
@@ -224,12 +226,20 @@ def parse_metrics(ws: Workspace, texts: Sequence[str]) -> list[MetricSpec]:
         # Look up only the named events; list every name only when one is missing (for the suggestion).
         marks = ", ".join("?" for _ in named)
         sql = f"SELECT DISTINCT event FROM {table} WHERE event IN ({marks})"
-        events = {r[0] for r in ws.query(sql, named)}
+        events = {r[0] for r in ws.query(sql, named, purpose="the event and signal names")}
         if len(events) < len(named):
-            events = {r[0] for r in ws.query(f"SELECT DISTINCT event FROM {table}")}
+            events = {
+                r[0]
+                for r in ws.query(f"SELECT DISTINCT event FROM {table}", purpose="the event and signal names")
+            }
     signals: set[str] = set()
     if any(s.kind == "feedback" for s in specs):
-        signals = {r[0] for r in ws.query(f"SELECT DISTINCT signal FROM {ws.table('feedback')}")}
+        signals = {
+            r[0]
+            for r in ws.query(
+                f"SELECT DISTINCT signal FROM {ws.table('feedback')}", purpose="the event and signal names"
+            )
+        }
     for s in specs:
         check_names(s, events, signals)
         if s.kind == "mean" and "value" not in ws.columns("events"):

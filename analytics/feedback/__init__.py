@@ -9,7 +9,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
     submodules=["agreement", "choices", "export", "filtering", "items", "signals", "tags"],
     submod_attrs={
         "agreement": ["Kappa", "Table2x2", "cohen_kappa", "describe", "kappas"],
-        "choices": ["GROUP_BY", "STATUSES"],
+        "choices": ["GROUP_BY", "ReviewStatus", "STATUSES"],
         "export": ["export_frame", "export_sql", "export_tagged"],
         "filtering": [
             "CONTEXT_COLUMNS",
@@ -33,7 +33,6 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
         "items": ["ITEMS", "ITEM_COLUMNS", "ensure_items", "live_sql", "refresh_items", "serialised"],
         "signals": [
             "GROUPS",
-            "PERIODS",
             "RATE_SIGNALS",
             "Rate",
             "RatePoint",

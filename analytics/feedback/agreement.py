@@ -82,6 +82,7 @@ def kappas(ws: Workspace, flt: FeedbackFilter | None = None, *, alpha: float = 0
         WHERE yy + yn + ny > 0 ORDER BY ra, rb, tag
         """,
         sel.params,
+        purpose="the kappas query",
     )
     out: list[Kappa] = []
     pooled: dict[tuple[str, str], list[int]] = {}

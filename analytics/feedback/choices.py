@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 #: Which items a review view shows.
-STATUSES: tuple[str, ...] = ("untagged", "tagged", "all")
+ReviewStatus = Literal["untagged", "tagged", "all"]
+STATUSES: tuple[ReviewStatus, ...] = get_args(ReviewStatus)
 #: What acceptance rates can be split by.
 GROUP_BY: tuple[str, ...] = ("none", "variant", "model_version")

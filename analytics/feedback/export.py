@@ -93,4 +93,6 @@ def export_tagged(ws: Workspace, flt: FeedbackFilter, out: str | Path) -> int:
 def export_frame(ws: Workspace, flt: FeedbackFilter, *, limit: int = 200_000) -> pd.DataFrame:
     """Tagged feedback as a (bounded) DataFrame for a download button; text already neutralised."""
     sel = export_sql(ws, flt)
-    return ws.query_df(f"SELECT * FROM ({sel.sql}) x LIMIT ?", [*sel.params, int(limit)])
+    return ws.query_df(
+        f"SELECT * FROM ({sel.sql}) x LIMIT ?", [*sel.params, int(limit)], purpose="the export frame query"
+    )

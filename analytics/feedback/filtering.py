@@ -164,7 +164,7 @@ def selection(ws: Workspace, flt: FeedbackFilter, *, context: bool = False) -> S
 
 def count(ws: Workspace, flt: FeedbackFilter) -> int:
     sel = selection(ws, flt)
-    return int(ws.scalar(f"SELECT count(*) FROM ({sel.sql}) s", sel.params))
+    return int(ws.scalar(f"SELECT count(*) FROM ({sel.sql}) s", sel.params, purpose="the count query"))
 
 
 def progress(ws: Workspace, flt: FeedbackFilter) -> Progress:
@@ -175,6 +175,7 @@ def progress(ws: Workspace, flt: FeedbackFilter) -> Progress:
         f"SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM lb_reviews r "
         f"WHERE r.feedback_id = s.feedback_id AND len(r.tag_ids) > 0{mine})) FROM ({sel.sql}) s",
         [*sel.params, *([flt.reviewer] if flt.reviewer else [])],
+        purpose="the progress query",
     )[0]
     return Progress(tagged=int(row[1]), total=int(row[0]))
 
@@ -196,7 +197,7 @@ def queue(
         raise LiftboardError("The queue offset cannot be negative; start at 0.")
     viewer = viewer if viewer is not None else flt.reviewer
     sel = selection(ws, flt)
-    total = int(ws.scalar(f"SELECT count(*) FROM ({sel.sql}) s", sel.params))
+    total = int(ws.scalar(f"SELECT count(*) FROM ({sel.sql}) s", sel.params, purpose="the queue query"))
     rows = ws.query_df(
         f"""
         WITH page AS (SELECT * FROM ({sel.sql}) s ORDER BY ts NULLS LAST, feedback_id LIMIT ? OFFSET ?),
@@ -221,6 +222,7 @@ def queue(
         ORDER BY page.ts NULLS LAST, page.feedback_id
         """,
         [*sel.params, int(limit), int(offset), viewer or "", viewer or ""],
+        purpose="the queue query",
     )
     rows["tags"] = rows["tags"].map(lambda v: [] if v is None else list(v))
     return QueuePage(rows=rows, total=total, offset=offset, limit=limit)
@@ -230,14 +232,22 @@ def item_context(ws: Workspace, feedback_id: str, experiment: str | None = None)
     """Everything known about one item: signal, comment, correction, the prediction's input/output."""
     if ws.remote_data:  # all of it is in the local item table: no lookup in the lake
         base = joined_sql(ws, experiment, context=True)
-        df = ws.query_df(f"SELECT * FROM ({base.sql}) b WHERE feedback_id = ?", [*base.params, feedback_id])
+        df = ws.query_df(
+            f"SELECT * FROM ({base.sql}) b WHERE feedback_id = ?",
+            [*base.params, feedback_id],
+            purpose="the item context query",
+        )
         if df.empty:
             raise LiftboardError(
                 f"There is no feedback item {feedback_id!r}; check the id or reload the queue."
             )
         return {k: v if isinstance(v, list) or not pd.isna(v) else None for k, v in df.iloc[0].items()}
     base = joined_sql(ws, experiment)
-    df = ws.query_df(f"SELECT * FROM ({base.sql}) b WHERE feedback_id = ?", [*base.params, feedback_id])
+    df = ws.query_df(
+        f"SELECT * FROM ({base.sql}) b WHERE feedback_id = ?",
+        [*base.params, feedback_id],
+        purpose="the item context query",
+    )
     if df.empty:
         raise LiftboardError(f"There is no feedback item {feedback_id!r}; check the id or reload the queue.")
     out: dict[str, Any] = dict(df.iloc[0].items())
@@ -246,10 +256,16 @@ def item_context(ws: Workspace, feedback_id: str, experiment: str | None = None)
         out[c] = None
         if c in fcols:
             out[c] = ws.scalar(
-                f"SELECT {quote_ident(c)} FROM feedback WHERE feedback_id = ? LIMIT 1", [feedback_id]
+                f"SELECT {quote_ident(c)} FROM feedback WHERE feedback_id = ? LIMIT 1",
+                [feedback_id],
+                purpose="the item context query",
             )
     if out.get("prediction_id") is not None and ws.has_table("predictions"):
-        pdf = ws.query_df("SELECT * FROM predictions WHERE prediction_id = ? LIMIT 1", [out["prediction_id"]])
+        pdf = ws.query_df(
+            "SELECT * FROM predictions WHERE prediction_id = ? LIMIT 1",
+            [out["prediction_id"]],
+            purpose="the item context query",
+        )
         skip = {"prediction_id", "user_id", "timestamp", "model_version", "score"}
         if not pdf.empty:
             out.update({k: v for k, v in pdf.iloc[0].items() if k not in skip})
@@ -262,20 +278,27 @@ def options(ws: Workspace, experiment: str | None) -> dict[str, list[str]]:
     if not ws.has_table("feedback"):
         return out
     out["signals"] = [
-        r[0] for r in ws.query("SELECT DISTINCT lower(signal) FROM feedback ORDER BY 1") if r[0]
+        r[0]
+        for r in ws.query(
+            "SELECT DISTINCT lower(signal) FROM feedback ORDER BY 1", purpose="the feedback filter options"
+        )
+        if r[0]
     ]
     if experiment is not None and ws.has_table("assignments"):
         out["variants"] = [
             r[0]
             for r in ws.query(
-                "SELECT DISTINCT variant FROM assignments WHERE experiment = ? ORDER BY 1", [experiment]
+                "SELECT DISTINCT variant FROM assignments WHERE experiment = ? ORDER BY 1",
+                [experiment],
+                purpose="the feedback filter options",
             )
         ]
     if ws.has_table("predictions") and "model_version" in ws.columns("predictions"):
         out["model_versions"] = [
             r[0]
             for r in ws.query(
-                "SELECT DISTINCT model_version FROM predictions WHERE model_version IS NOT NULL ORDER BY 1"
+                "SELECT DISTINCT model_version FROM predictions WHERE model_version IS NOT NULL ORDER BY 1",
+                purpose="the feedback filter options",
             )
         ]
     return out
@@ -285,5 +308,8 @@ def date_range(ws: Workspace) -> tuple[dt.date | None, dt.date | None]:
     """The first and last day of the feedback log (None, None when it is empty or has no timestamps)."""
     if "timestamp" not in ws.columns("feedback"):
         return None, None
-    lo, hi = ws.query(f"SELECT min(timestamp)::DATE, max(timestamp)::DATE FROM {ws.table('feedback')}")[0]
+    lo, hi = ws.query(
+        f"SELECT min(timestamp)::DATE, max(timestamp)::DATE FROM {ws.table('feedback')}",
+        purpose="the feedback log's date range",
+    )[0]
     return lo, hi

@@ -103,7 +103,9 @@ def _signature(ws: Workspace) -> str:
 
 
 def _is_current(ws: Workspace, sig: str) -> bool:
-    return ws.scalar("SELECT value FROM lb_meta WHERE key = 'feedback_items'") == sig and ws.has_table(ITEMS)
+    return ws.scalar(
+        "SELECT value FROM lb_meta WHERE key = 'feedback_items'", purpose="the is current query"
+    ) == sig and ws.has_table(ITEMS)
 
 
 def ensure_items(ws: Workspace) -> bool:
@@ -151,7 +153,9 @@ def _copy_remote_items(ws: Workspace, sig: str) -> None:
     and DuckDB reads those batches directly. It is rebuilt when the source changes (``data_version``) or on
     ``refresh_items``.
     """
-    items = ws.fetch_arrow(live_sql(ws, context=True))
+    items = ws.fetch_arrow(
+        live_sql(ws, context=True), purpose="the feedback items joined to their predictions and variants"
+    )
     view = "lb_tmp_remote_items"
     with ws.transaction() as cur:
         cur.register(view, items)

@@ -11,12 +11,11 @@ from scipy.stats import norm
 from analytics.errors import LiftboardError
 from analytics.feedback.choices import GROUP_BY
 from analytics.feedback.filtering import TAG_MAP, FeedbackFilter, Progress, progress, selection
-from analytics.workspace import Workspace, unmatched_predictions
+from analytics.workspace import PERIODS, Workspace, unmatched_predictions
 
 RATE_SIGNALS: tuple[str, ...] = ("accept", "reject", "correct")
 #: The SQL of each way to split rates (its names: choices.GROUP_BY).
 GROUPS: dict[str, str] = dict(zip(GROUP_BY, ("'all'", "variant", "model_version"), strict=True))
-PERIODS: tuple[str, ...] = ("day", "week")
 
 
 def wilson(k: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
@@ -105,7 +104,7 @@ def rates(
         f"FROM ({sel.sql}) s GROUP BY ALL ORDER BY period NULLS FIRST, grp"
     )
     params = [*([period] if period else []), *signals, *sel.params]
-    rows = ws.query(sql, params)
+    rows = ws.query(sql, params, purpose="the rates query")
     points = tuple(
         RatePoint(
             None if r[0] is None else pd.Timestamp(r[0]), str(r[1]), _rate(s, int(r[3 + i]), int(r[2]), alpha)
@@ -142,6 +141,7 @@ def tag_mix(ws: Workspace, flt: FeedbackFilter, *, period: str = "week") -> TagM
         ORDER BY c.period, tag
         """,
         [period, *sel.params],
+        purpose="the tag mix query",
     )
     return TagMix(period=period, rows=df)
 
@@ -159,7 +159,11 @@ class Summary:
 def summary(ws: Workspace, flt: FeedbackFilter, *, alpha: float = 0.05) -> Summary:
     """Counts per signal, the acceptance rate with its Wilson interval and tagging progress."""
     sel = selection(ws, flt)
-    rows = ws.query(f"SELECT signal, count(*) FROM ({sel.sql}) s GROUP BY 1 ORDER BY 2 DESC, 1", sel.params)
+    rows = ws.query(
+        f"SELECT signal, count(*) FROM ({sel.sql}) s GROUP BY 1 ORDER BY 2 DESC, 1",
+        sel.params,
+        purpose="the summary query",
+    )
     by_signal = {str(r[0]): int(r[1]) for r in rows}
     total = sum(by_signal.values())
     return Summary(

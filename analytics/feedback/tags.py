@@ -48,6 +48,7 @@ def list_tags(ws: Workspace, *, include_retired: bool = False) -> list[Tag]:
         "SELECT tag_id, name, coalesce(description, ''), retired FROM lb_tags "
         "WHERE ? OR NOT retired ORDER BY lower(name)",
         [include_retired],
+        purpose="the list tags query",
     )
     return [Tag(int(r[0]), r[1], r[2], bool(r[3])) for r in rows]
 
@@ -70,6 +71,7 @@ def get_tag(ws: Workspace, name: str) -> Tag:
     row = ws.query(
         "SELECT tag_id, name, coalesce(description, ''), retired FROM lb_tags WHERE lower(name) = lower(?)",
         [" ".join(str(name).split())],
+        purpose="the get tag query",
     )
     if not row:
         known = ", ".join(t.name for t in list_tags(ws)) or "none yet"
@@ -134,6 +136,7 @@ def tag_history(ws: Workspace, name: str) -> pd.DataFrame:
     return ws.query_df(
         "SELECT at_time, actor, action, before, after FROM lb_audit WHERE target = ? ORDER BY audit_id",
         [f"tag:{tag.tag_id}"],
+        purpose="the tag history query",
     )
 
 
@@ -165,13 +168,19 @@ def _ids(ws: Workspace, names: Sequence[str], *, allow_retired: bool) -> list[in
 
 def current_audit_id(ws: Workspace) -> int:
     """A token for "what I loaded": the latest audit id. Bulk writes refuse items changed after it."""
-    return int(ws.scalar("SELECT coalesce(max(audit_id), 0) FROM lb_audit"))
+    return int(
+        ws.scalar("SELECT coalesce(max(audit_id), 0) FROM lb_audit", purpose="the current audit id query")
+    )
 
 
 def item_version(ws: Workspace, feedback_id: str) -> int:
     """The item's version: 0 if never tagged, +1 on every tag change by any reviewer."""
     return int(
-        ws.scalar("SELECT coalesce(max(version), 0) FROM lb_reviews WHERE feedback_id = ?", [feedback_id])
+        ws.scalar(
+            "SELECT coalesce(max(version), 0) FROM lb_reviews WHERE feedback_id = ?",
+            [feedback_id],
+            purpose="the item version query",
+        )
     )
 
 
@@ -407,4 +416,5 @@ def audit_trail(
         f"SELECT audit_id, at_time, actor, action, target, before, after FROM lb_audit WHERE {' AND '.join(where)} "
         "ORDER BY audit_id DESC LIMIT ? OFFSET ?",
         [*params, int(limit), int(offset)],
+        purpose="the audit trail query",
     )

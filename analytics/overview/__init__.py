@@ -10,6 +10,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
     submod_attrs={
         "evidence": [
             "Card",
+            "CardStatus",
             "DEFAULT_SEGMENT",
             "ExperimentOverview",
             "Overview",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 from analytics import cost as cost_engine
 from analytics import drift, experiments, feedback
@@ -18,13 +18,17 @@ SEGMENT_KEY = "stages:segment"
 DEFAULT_SEGMENT = "platform"
 
 
+#: How a card reads: the evidence is for the feature, against it, neither, or not there yet.
+CardStatus = Literal["good", "bad", "neutral", "missing"]
+
+
 @dataclass(frozen=True)
 class Card:
     """One question about an experiment: a one-line reading, a status and the page that explains it."""
 
     title: str
     reading: str
-    status: str  # "good" | "bad" | "neutral" | "missing"
+    status: CardStatus
     page: str
     query: dict[str, str] = field(default_factory=dict)
 
@@ -70,11 +74,12 @@ def _governance(ws: Workspace) -> dict[str, Any]:
     loaded = {
         k
         for (k,) in ws.query(
-            "SELECT DISTINCT kind FROM lb_loads WHERE source IS NOT NULL OR content_hash IS NOT NULL"
+            "SELECT DISTINCT kind FROM lb_loads WHERE source IS NOT NULL OR content_hash IS NOT NULL",
+            purpose="the governance query",
         )
     }
     return {
-        "audit_rows": int(ws.scalar("SELECT count(*) FROM lb_audit") or 0),
+        "audit_rows": int(ws.scalar("SELECT count(*) FROM lb_audit", purpose="the governance query") or 0),
         "datasets": len(tables),
         "datasets_without_source": tuple(t for t in tables if t not in loaded),
     }

@@ -151,7 +151,8 @@ def _ladder(exp: evidence.ExperimentOverview) -> str:
 
 def _provenance(ws: Workspace) -> str:
     rows = ws.query(
-        "SELECT kind, file_name, content_hash, rows, mode, loaded_at, loaded_by, source FROM lb_loads ORDER BY load_id"
+        "SELECT kind, file_name, content_hash, rows, mode, loaded_at, loaded_by, source FROM lb_loads ORDER BY load_id",
+        purpose="the provenance query",
     )
     body = "".join(
         f"<tr><td>{_e(k)}</td><td>{_e(f or '')}</td><td><code>{_e((h or '')[:16])}</code></td>"

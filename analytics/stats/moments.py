@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -13,7 +13,7 @@ from analytics.errors import LiftboardError
 
 Kind = Literal["mean", "proportion", "ratio"]
 
-KINDS: tuple[str, ...] = ("mean", "proportion", "ratio")
+KINDS: tuple[Kind, ...] = get_args(Kind)
 
 
 @dataclass(frozen=True)

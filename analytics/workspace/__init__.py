@@ -13,6 +13,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
             "AUDIT_AREAS",
             "Actor",
             "ROLES",
+            "Role",
             "RoleRule",
             "SETTINGS_KEY",
             "audit_log",
@@ -43,7 +44,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
             "table_summary",
             "unmatched_predictions",
         ],
-        "schema": ["CANONICAL", "DEFAULT_DB", "KINDS", "REVIEW_ACTIONS"],
+        "schema": ["CANONICAL", "DEFAULT_DB", "KINDS", "PERIODS", "Period", "REVIEW_ACTIONS"],
         "store": [
             "MIGRATIONS",
             "SCHEMA_VERSION",

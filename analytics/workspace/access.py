@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, get_args
 
 from analytics.errors import LiftboardError
 from analytics.workspace.schema import REVIEW_ACTIONS
@@ -15,7 +15,9 @@ if TYPE_CHECKING:  # annotations only: the command line's --help reads ROLES and
 
     from analytics.workspace.store import Workspace
 
-ROLES: tuple[str, ...] = ("viewer", "editor", "admin")
+#: The roles, weakest first: each may do what the ones before it may.
+Role = Literal["viewer", "editor", "admin"]
+ROLES: tuple[Role, ...] = get_args(Role)
 SETTINGS_KEY = "access:roles"
 
 #: The least role each action needs. Reading and downloading reports is every role's.
@@ -49,7 +51,7 @@ class Actor:
     """The person acting: their name for the audit trail and their role in this workspace."""
 
     name: str
-    role: str
+    role: Role
     authenticated: bool = False
 
     def can(self, action: str) -> bool:
@@ -66,7 +68,7 @@ class RoleRule:
     """`match` is a full email (alice@example.com) or a domain (@example.com)."""
 
     match: str
-    role: str
+    role: Role
 
 
 def local_actor(name: str) -> Actor:
@@ -203,4 +205,6 @@ def audit_log(
     sql = "SELECT audit_id, at_time, actor, action, target, before, after FROM lb_audit"
     if where:
         sql += " WHERE " + " AND ".join(where)
-    return ws.query_df(sql + " ORDER BY audit_id DESC LIMIT ?", [*params, max(1, int(limit))])
+    return ws.query_df(
+        sql + " ORDER BY audit_id DESC LIMIT ?", [*params, max(1, int(limit))], purpose="the audit log query"
+    )

@@ -136,20 +136,25 @@ def table_summary(ws: Workspace, kind: str) -> TableSummary:
         "min(timestamp)" if "timestamp" in cols else "NULL",
         "max(timestamp)" if "timestamp" in cols else "NULL",
     ]
-    rows, first, last = ws.query(f"SELECT {', '.join(sel)} FROM {table}")[0]
+    rows, first, last = ws.query(f"SELECT {', '.join(sel)} FROM {table}", purpose="the table summary query")[
+        0
+    ]
     users, exact = None, True
     if "user_id" in cols:
         if rows > EXACT_USERS_MAX_ROWS:
             sampled = int(
                 ws.scalar(
                     # The bucket count is ours, inlined: as a bound parameter DuckDB runs this 10x slower.
-                    f"SELECT count(DISTINCT user_id) FROM {table} WHERE hash(user_id) % {USER_BUCKETS} = 0"
+                    f"SELECT count(DISTINCT user_id) FROM {table} WHERE hash(user_id) % {USER_BUCKETS} = 0",
+                    purpose="the table summary query",
                 )
             )
             if sampled >= MIN_SAMPLED_USERS:
                 users, exact = sampled * USER_BUCKETS, False
         if exact:
-            users = ws.scalar(f"SELECT count(DISTINCT user_id) FROM {table}")
+            users = ws.scalar(
+                f"SELECT count(DISTINCT user_id) FROM {table}", purpose="the table summary query"
+            )
     return TableSummary(
         kind, int(rows), first, last, None if users is None else int(users), tuple(cols), exact
     )
@@ -179,7 +184,11 @@ def experiment_names(ws: Workspace) -> list[str]:
     if not ws.has_table("assignments"):
         return []
     return [
-        str(r[0]) for r in ws.query(f"SELECT DISTINCT experiment FROM {ws.table('assignments')} ORDER BY 1")
+        str(r[0])
+        for r in ws.query(
+            f"SELECT DISTINCT experiment FROM {ws.table('assignments')} ORDER BY 1",
+            purpose="the list of experiments",
+        )
     ]
 
 
@@ -191,7 +200,8 @@ def list_experiments(ws: Workspace) -> tuple[ExperimentSummary, ...]:
         f"WITH {exposure_ctes(ws, all_experiments=True)}\n"
         "SELECT experiment, variant, count(*) FILTER (NOT multi), count(*) FILTER (multi),\n"
         "       min(assigned_at), max(assigned_at)\n"
-        "FROM assigned GROUP BY experiment, variant ORDER BY experiment, variant"
+        "FROM assigned GROUP BY experiment, variant ORDER BY experiment, variant",
+        purpose="the list of experiments",
     )
     out: dict[str, dict[str, Any]] = {}
     for exp, variant, users, multi, first, last in rows:
@@ -224,6 +234,7 @@ def load_history(ws: Workspace, limit: int = 500) -> pd.DataFrame:
         "SELECT load_id, kind, file_name, mode, rows, loaded_at, loaded_by, content_hash, source "
         "FROM lb_loads ORDER BY load_id DESC LIMIT ?",
         [int(limit)],
+        purpose="the load history query",
     )
 
 
@@ -237,9 +248,15 @@ def unmatched_predictions(ws: Workspace) -> tuple[int, int]:
     if not ws.has_table("feedback") or "prediction_id" not in ws.columns("feedback"):
         return (0, 0)
     if not ws.has_table("predictions"):
-        n = int(ws.scalar("SELECT count(*) FROM feedback WHERE prediction_id IS NOT NULL"))
+        n = int(
+            ws.scalar(
+                "SELECT count(*) FROM feedback WHERE prediction_id IS NOT NULL",
+                purpose="the count of feedback rows that match no prediction",
+            )
+        )
         return (n, n)
     row = ws.query(
-        f"SELECT count(*) FILTER (WHERE {UNMATCHED}), count(*) FROM feedback f WHERE f.prediction_id IS NOT NULL"
+        f"SELECT count(*) FILTER (WHERE {UNMATCHED}), count(*) FROM feedback f WHERE f.prediction_id IS NOT NULL",
+        purpose="the count of feedback rows that match no prediction",
     )[0]
     return (int(row[0]), int(row[1]))

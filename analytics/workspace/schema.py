@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal, get_args
 
 #: The workspace file the app and the command line open unless told otherwise.
 DEFAULT_DB = Path("data/workspace.duckdb")
@@ -52,3 +53,7 @@ KINDS: tuple[str, ...] = tuple(CANONICAL)
 
 #: Audit actions of reviewers (tags, reviews): they change what the Feedback page shows, never an analysis.
 REVIEW_ACTIONS: tuple[str, ...] = ("review.%", "tag.%")
+
+#: The grains a time series is summed by (cost per day or week, feedback rates per day or week).
+Period = Literal["day", "week"]
+PERIODS: tuple[Period, ...] = get_args(Period)

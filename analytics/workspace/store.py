@@ -81,15 +81,23 @@ class Workspace:
         with self._lock:
             return self.con.cursor()
 
-    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[tuple]:
-        """Run a read query and return its (small) result as tuples."""
+    def query(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None, *, purpose: str | None = None
+    ) -> list[tuple]:
+        """Run a read query and return its (small) result as tuples.
+
+        ``purpose`` says in words what the query computes (e.g. "the cost aggregates"); a remote engine puts it
+        in the one sentence it raises when the query fails. The embedded engine does not need it.
+        """
         cur = self.cursor()
         try:
             return cur.execute(sql, params).fetchall()
         finally:
             cur.close()
 
-    def query_df(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
+    def query_df(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None, *, purpose: str | None = None
+    ) -> pd.DataFrame:
         """Run a query whose result is an aggregate (small) and return it as a DataFrame."""
         cur = self.cursor()
         try:
@@ -97,7 +105,9 @@ class Workspace:
         finally:
             cur.close()
 
-    def fetch_arrow(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pa.Table:
+    def fetch_arrow(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None, *, purpose: str | None = None
+    ) -> pa.Table:
         """Run a query whose result is too big for Python rows (one row per item) and return it as Arrow."""
         cur = self.cursor()
         try:
@@ -105,8 +115,10 @@ class Workspace:
         finally:
             cur.close()
 
-    def scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
-        rows = self.query(sql, params)
+    def scalar(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None, *, purpose: str | None = None
+    ) -> Any:
+        rows = self.query(sql, params, purpose=purpose)
         return rows[0][0] if rows else None
 
     @contextmanager

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -53,42 +52,6 @@ _TYPES = {
 #: Local DuckDB type names → Spark DDL, for Liftboard tables registered as Spark views.
 _DDL = {"VARCHAR": "STRING", "TIMESTAMP": "TIMESTAMP_NTZ", "BIGINT[]": "ARRAY<BIGINT>"}
 
-#: What each engine function's query is for, in words for an error sentence.
-_PURPOSES = {
-    "run_moments": "the per-variant metric sums",
-    "experiment_arms": "the list of an experiment's arms",
-    "list_experiments": "the list of experiments",
-    "data_end": "where the data ends",
-    "parse_metrics": "the event and signal names",
-    "multi_variant_users": "the count of users exposed to several variants",
-    "load_costs": "the cost aggregates",
-    "_add_events": "the daily active users and conversions",
-    "top_users": "the top cost users",
-    "log_range": "the time range of the predictions log",
-    "classify_columns": "the feature column profile",
-    "fetch_reference_stats": "the reference window's statistics",
-    "fetch_counts": "the drift histograms",
-    "_fetch_values": "the drift value counts",
-    "_fetch_categories": "the drift category counts",
-    "_fetch_outcome": "the drift outcome counts",
-    "_copy_remote_items": "the feedback items joined to their predictions and variants",
-    "options": "the feedback filter options",
-    "experiment_names": "the list of experiments",
-    "unmatched_predictions": "the count of feedback rows that match no prediction",
-    "date_range": "the feedback log's date range",
-}
-
-
-def _purpose() -> str:
-    """What the engine function that called us was computing (for the error sentence)."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        name = frame.f_code.co_name
-        if frame.f_globals.get("__name__") != __name__:
-            return _PURPOSES.get(name, f"the {name.strip('_').replace('_', ' ')} query")
-        frame = frame.f_back  # type: ignore[assignment]
-    return "a query"
-
 
 @dataclass(eq=False)
 class SparkWorkspace(Workspace):
@@ -123,20 +86,26 @@ class SparkWorkspace(Workspace):
         return dict(self._schemas[table])
 
     # -- running SQL where the data is --------------------------------------------------------------------
-    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[tuple]:
+    def query(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None, *, purpose: str | None = None
+    ) -> list[tuple]:
         planned = self._plan(sql, params)
         if planned is None:
             return super().query(sql, params)
-        return [tuple(_py(v) for v in row) for row in self._collect(planned)[1]]
+        return [tuple(_py(v) for v in row) for row in self._collect(planned, purpose)[1]]
 
-    def query_df(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
+    def query_df(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None, *, purpose: str | None = None
+    ) -> pd.DataFrame:
         planned = self._plan(sql, params)
         if planned is None:
             return super().query_df(sql, params)
-        names, rows = self._collect(planned)
+        names, rows = self._collect(planned, purpose)
         return pd.DataFrame.from_records([tuple(_py(v) for v in r) for r in rows], columns=names)
 
-    def fetch_arrow(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pa.Table:
+    def fetch_arrow(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None, *, purpose: str | None = None
+    ) -> pa.Table:
         """A data table query's whole result as Arrow: Spark sends Arrow record batches, no Python rows."""
         planned = self._plan(sql, params)
         if planned is None:
@@ -146,7 +115,7 @@ class SparkWorkspace(Workspace):
             self._register_locals(planned)
             return self.spark.sql(planned.sql, args=planned.args).toArrow()
 
-        return self._run(_purpose(), run)
+        return self._run(purpose, run)
 
     def _plan(self, sql: str, params: Sequence[Any] | dict[str, Any] | None) -> SparkQuery | None:
         """The Spark form of a statement that reads a data table; None for one that stays local."""
@@ -171,23 +140,25 @@ class SparkWorkspace(Workspace):
             self._schemas["__lists__"] = dict.fromkeys(names, "")
         return set(self._schemas["__lists__"])
 
-    def _collect(self, planned: SparkQuery) -> tuple[list[str], list[Any]]:
+    def _collect(self, planned: SparkQuery, purpose: str | None) -> tuple[list[str], list[Any]]:
         def run() -> tuple[list[str], list[Any]]:
             self._register_locals(planned)
             frame = self.spark.sql(planned.sql, args=planned.args)
             return list(frame.columns), frame.collect()
 
-        return self._run(_purpose(), run)
+        return self._run(purpose, run)
 
     @staticmethod
-    def _run(purpose: str, action: Callable[[], T]) -> T:
-        """Run a Spark action; any engine error becomes one sentence naming what was being computed."""
+    def _run(purpose: str | None, action: Callable[[], T]) -> T:
+        """Run a Spark action; any engine error becomes one sentence naming what was being computed (the
+        ``purpose`` its caller passed with the SQL)."""
         try:
             return action()
         except LiftboardError:
             raise
         except Exception as exc:  # Py4J, Spark Connect/gRPC errors: never a JVM trace
-            raise LiftboardError(f"Spark could not compute {purpose}: {first_line(exc)}") from None
+            what = purpose or "a query on the data tables"
+            raise LiftboardError(f"Spark could not compute {what}: {first_line(exc)}") from None
 
     def _register_locals(self, planned: SparkQuery) -> None:
         for name in sorted(t for t in planned.tables if t.startswith("lb_")):
