@@ -53,7 +53,7 @@ def _print(doc: dict[str, Any]) -> None:
             else ""
         )
         print(f"  experiment {e['name']}: {arms}{both}")
-    issues = ev["issues"] + (doc["assignments"]["issues"] if doc["assignments"] else []) + doc["notes"]
+    issues = [*ev["issues"], *(doc["assignments"]["issues"] if doc["assignments"] else ()), *doc["notes"]]
     for issue in issues:
         print(f"  {issue['level']}: {issue['message']}")
     recs = doc.get("records")

@@ -99,3 +99,24 @@ def test_several_own_tables_at_once_are_refused(tmp_path: Path, monkeypatch: pyt
     at.run()
     assert at.selectbox(key="data-origin-0-a.csv").value == "My own table (I map the columns)"
     assert any("several files load at once only as one tool's export" in e.value for e in at.error)
+
+
+def test_a_folder_on_the_server_is_one_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = X.simulate("segment", users=300, seed=4)
+    folder = tmp_path / "segment-tables"
+    paths = write_export("segment", rows, folder, "csv")  # experiment_viewed, order_completed, ..., tracks
+    db = tmp_path / "w.duckdb"
+    at = _page(db, monkeypatch)
+    at.radio(key="data-source").set_value("Path on the server").run()
+    at.text_input(key="data-path").input(str(folder)).run()
+    first = sorted(p.name for p in paths)[0]
+    assert at.selectbox(key=f"data-origin-0-{first}").value == "Segment"
+    assert not at.error, [e.value for e in at.error]
+    events = int((rows["kind"] != "flag_off").sum())  # tracks repeats the event tables: each event once
+    assert any(f"Ready to load {events:,} events" in m.value for m in at.markdown), [
+        m.value for m in at.markdown
+    ]
+    assert any("repeat a row of another file" in w.value for w in at.warning)
+    at.button(key="data-export-load").click().run()
+    assert not at.exception and not at.error
+    assert _tables(db)["events"] == events

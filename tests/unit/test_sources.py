@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -269,3 +270,31 @@ def test_json_or_nested_parquet_loaded_as_a_table_points_to_from(tmp_path: Path)
     ga4 = write_export("ga4", X.simulate("ga4", users=30), tmp_path / "ga4", "parquet")
     proc = _cli("load", str(ga4[0]), "--kind", "events", "--db", db)
     assert proc.returncode == 2 and "--from ga4" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_segment_experiment_kept_by_its_id_is_shown_by_its_name(tmp_ws: Workspace, tmp_path: Path) -> None:
+    rows = X.simulate("segment", users=400, seed=12)
+    paths = write_export("segment", rows, tmp_path, "parquet")
+    out = load_export(tmp_ws, paths, "segment", experiment="exp_41", actor=EDITOR)  # Segment's experiment_id
+    assert [e.name for e in out.experiments] == [X.MAIN]  # experiment_name, shown for the id
+    assert {v for v, _ in out.experiments[0].variants} == {"control", "treatment"}  # variation_name, not 0/1
+    assert tmp_ws.query("SELECT DISTINCT experiment FROM assignments") == [(X.MAIN,)]
+
+
+def test_dry_run_prints_the_report_and_writes_nothing(tmp_path: Path) -> None:
+    paths = write_export("amplitude", X.simulate("amplitude", users=200), tmp_path / "export", "zip")
+    db = tmp_path / "ws.duckdb"
+    proc = _cli("load", str(paths[0]), "--from", "amplitude", "--dry-run", "--db", str(db))
+    assert proc.returncode == 0, proc.stderr
+    assert "amplitude-export.zip: " in proc.stdout and "Amplitude export: " in proc.stdout
+    assert "experiment ai-recs: control" in proc.stdout and "Valid: nothing written (dry run)." in proc.stdout
+    ws = open_workspace(db, read_only=True)
+    try:
+        assert not ws.data_tables() and ws.scalar("SELECT count(*) FROM lb_loads") == 0
+    finally:
+        ws.close()
+    proc = _cli("load", str(paths[0]), "--from", "amplitude", "--db", str(db))
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(
+        r"Loaded [\d,]+ events and [\d,]+ assignments from 1 file \(load \d+-\d+\)\.", proc.stdout
+    ), proc.stdout

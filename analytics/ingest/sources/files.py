@@ -68,8 +68,9 @@ def _head(path: Path, gz: bool) -> bytes:
         ) from None
 
 
-def _unzip(path: Path, name: str, tmp: Path, limit: int) -> tuple[Path, ...]:
-    """The data members of a zip (an Amplitude export), copied out under our own names (never theirs)."""
+def _unzip(path: Path, name: str, tmp: Path, limit: int, members_max: int | None = None) -> tuple[Path, ...]:
+    """The data members of a zip (an Amplitude export), copied out under our own names (never theirs);
+    members_max: only the first few (enough to tell which tool wrote it)."""
     try:
         zf = zipfile.ZipFile(path)
     except zipfile.BadZipFile:
@@ -81,7 +82,7 @@ def _unzip(path: Path, name: str, tmp: Path, limit: int) -> tuple[Path, ...]:
         members = [m for m in members if "__MACOSX" not in m.filename]
         if not members:
             raise LiftboardError(f"{name} is an empty zip archive; download the export again.")
-        for i, member in enumerate(sorted(members, key=lambda m: m.filename)):
+        for i, member in enumerate(sorted(members, key=lambda m: m.filename)[:members_max]):
             suffix = ".gz" if member.filename.endswith(".gz") else ""
             dest = tmp / f"part-{i:05d}{suffix}"
             with zf.open(member) as src, dest.open("wb") as dst:
@@ -124,9 +125,12 @@ def json_reader(parts: tuple[Path, ...], compression: str, json_format: str) -> 
 
 
 def inspect(
-    path: str | Path, tmp: Path, *, name: str | None = None, max_bytes: int | None = None
+    path: str | Path, tmp: Path, *, name: str | None = None, max_bytes: int | None = None, peek: bool = False
 ) -> ExportFile:
-    """Say how to read one export file (and unzip it into tmp); refuse what is not data, in one sentence."""
+    """Say how to read one export file (and unzip it into tmp); refuse what is not data, in one sentence.
+
+    peek: only look (a zip's first member tells the columns; a suggestion needs no more).
+    """
     path = Path(path)
     shown = name or path.name
     limit = max_bytes if max_bytes is not None else max_bytes_default()
@@ -135,7 +139,7 @@ def inspect(
         magic = fh.read(4)
     parts: tuple[Path, ...] = (path,)
     if magic == b"PK\x03\x04":
-        parts = _unzip(path, shown, tmp, limit)
+        parts = _unzip(path, shown, tmp, limit, 1 if peek else None)
         with parts[0].open("rb") as fh:
             magic = fh.read(4)
     if magic == b"PAR1":

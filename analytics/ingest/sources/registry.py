@@ -54,7 +54,7 @@ def suggest(path: str | Path, *, name: str | None = None) -> str | None:
 
     tmp = Path(tempfile.mkdtemp(prefix="liftboard-suggest-"))
     try:
-        found = identify(inspect(path, tmp, name=name))
+        found = identify(inspect(path, tmp, name=name, peek=True))
     except LiftboardError:
         return None
     finally:
