@@ -11,7 +11,17 @@ from analytics.errors import LiftboardError
 from analytics.experiments import LiftCurve, RetentionPoint, verdict
 from analytics.stats import method_notes
 from analytics.workspace import ExperimentSummary, list_experiments
-from pages._ui import download_csv, guarded, page, report_button, seed, set_url_state, url_state, workspace
+from pages._ui import (
+    actor,
+    download_csv,
+    guarded,
+    page,
+    report_button,
+    seed,
+    set_url_state,
+    url_state,
+    workspace,
+)
 
 page()  # first: nothing of this page renders outside app.py's sign-in gate and sidebar
 
@@ -27,9 +37,12 @@ def _list(token: str) -> tuple[ExperimentSummary, ...]:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _analyze(token: str, name: str, metrics: tuple[str, ...], control: str, alpha: float, cuped: bool,
-             sequential: bool, winsorize: float | None, segment: str | None) -> experiments.ExperimentResult:  # fmt: skip
+             sequential: bool, winsorize: float | None, segment: str | None, stratify: str,
+             priors: tuple[tuple[str, float], ...], margins: tuple[tuple[str, float], ...],
+             estimand: str) -> experiments.ExperimentResult:  # fmt: skip
     return experiments.analyze(workspace(), name, list(metrics), control=control, alpha=alpha, cuped=cuped,
-                               sequential=sequential, winsorize=winsorize, segment=segment)  # fmt: skip
+                               sequential=sequential, winsorize=winsorize, segment=segment, stratify=stratify,
+                               priors=dict(priors), margins=dict(margins), estimand=estimand)  # type: ignore[arg-type]  # fmt: skip
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -51,8 +64,32 @@ def _segment_columns(token: str) -> list[str]:
     return cols + [c for c in props if c not in cols]
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def _user_columns(token: str) -> list[str]:
+    ws = workspace()
+    return [c for c in ws.columns("users") if c != "user_id"] if ws.has_table("users") else []
+
+
+def _decode(text: str) -> dict[str, float]:
+    """``spec=0.3|spec=0.1`` (the URL form of per-metric settings) → {spec: value}; bad pieces are ignored."""
+    out = {}
+    for piece in text.split("|"):
+        spec, _, value = piece.rpartition("=")
+        try:
+            out[spec] = float(value)
+        except ValueError:
+            continue
+    return out
+
+
+def _encode(values: dict[str, float]) -> str | None:
+    return "|".join(f"{k}={v:g}" for k, v in values.items() if v) or None
+
+
 def _reset_for_experiment() -> None:
-    for key in ("exp_metrics", "exp_control"):
+    for key in [k for k in st.session_state if k.startswith(("exp_prior:", "exp_margin:"))]:
+        st.session_state.pop(key, None)
+    for key in ("exp_metrics", "exp_control", "exp_strat"):
         st.session_state.pop(key, None)
 
 
@@ -93,6 +130,12 @@ seed("exp_win", url_win if url_win in WINSOR else "off")
 seg_options = ["(none)", *guarded(_segment_columns, token)]
 url_seg = url_state("segment", "(none)")
 seed("exp_seg", url_seg if url_seg in seg_options else "(none)")
+strat_options = ["(none)", *guarded(_user_columns, token)]
+url_strat = url_state("stratify", config.stratify or "(none)")
+seed("exp_strat", url_strat if url_strat in strat_options else "(none)")
+seed("exp_estimand", "absolute" if url_state("estimand", "relative") == "absolute" else "relative")
+url_priors = _decode(url_state("priors", "")) or config.priors
+url_margins = _decode(url_state("margins", "")) or config.margins
 
 options = list(dict.fromkeys([*config.metrics, *st.session_state["exp_metrics"]]))
 metrics = st.multiselect(
@@ -114,8 +157,52 @@ cuped = t1.toggle(
     "CUPED", key="exp_cuped", help="Use each user's pre-exposure behaviour to shrink the interval."
 )
 sequential = t2.toggle("Sequential", key="exp_seq", help="Always-valid intervals: safe to look every day.")
-bayes = t3.toggle("Bayesian view", key="exp_bayes", help="Chance to beat control and expected loss.")
+bayes = t3.toggle(
+    "Bayesian view", key="exp_bayes", help="Chance to win, risk and credible interval (mirrored for costs)."
+)
 segment = st.selectbox("Break down by segment", seg_options, key="exp_seg")
+
+with st.expander("Statistics settings: significance, post-stratification, priors, guardrail margins"):
+    s1, s2 = st.columns(2)
+    estimand = s1.radio(
+        "Mark significance on", ["relative", "absolute"], key="exp_estimand", horizontal=True,
+        format_func=lambda e: "relative lift (%)" if e == "relative" else "absolute difference",
+        help="The ✓ uses the p-value of the lift whose interval is drawn, so the two always agree.",
+    )  # fmt: skip
+    stratify = s2.selectbox(
+        "Post-stratify by", strat_options, key="exp_strat",
+        help="A users attribute known before exposure (country, plan…): estimating the lift within its groups "
+        "and weighting them shrinks the interval when the groups differ (GrowthBook's post-stratification).",
+    )  # fmt: skip
+    st.markdown("**Prior on the relative lift** for the Bayesian view — its standard deviation in % "
+                "(GrowthBook's proper prior N(0, sd²); 0 = flat prior).")  # fmt: skip
+    prior_cols = st.columns(max(1, min(3, len(metrics))))
+    priors: dict[str, float] = {}
+    for i, spec in enumerate(metrics):
+        seed(f"exp_prior:{spec}", float(url_priors.get(spec, 0.0)) * 100)
+        sd = prior_cols[i % len(prior_cols)].number_input(
+            f"Prior sd of {spec} (%)", min_value=0.0, max_value=1000.0, step=5.0, key=f"exp_prior:{spec}"
+        )
+        if sd:
+            priors[spec] = sd / 100
+    st.markdown("**Guardrail margins** — how much worse a metric may get, in % of the control "
+                "(one-sided non-inferiority test; 0 = no margin).")  # fmt: skip
+    margin_cols = st.columns(max(1, min(3, len(metrics))))
+    margins: dict[str, float] = {}
+    for i, spec in enumerate(metrics):
+        seed(f"exp_margin:{spec}", float(url_margins.get(spec, 0.0)) * 100)
+        mg = margin_cols[i % len(margin_cols)].number_input(
+            f"Margin of {spec} (%)", min_value=0.0, max_value=99.0, step=0.5, key=f"exp_margin:{spec}"
+        )
+        if mg:
+            margins[spec] = mg / 100
+    who = actor()
+    if st.button("Save these priors, margins and post-stratification for this experiment", key="exp_save_stats",
+                 disabled=who is None or not who.can("edit_settings"),
+                 help="Editors and admins; the change is kept in the audit trail."):  # fmt: skip
+        guarded(experiments.save_statistics_settings, ws, name, priors=priors, margins=margins,
+                stratify="" if stratify == "(none)" else stratify, actor=who)  # fmt: skip
+        st.success("Saved: this experiment opens with these settings, in the page, the CLI and the report.")
 
 set_url_state(
     experiment=name,
@@ -127,6 +214,11 @@ set_url_state(
     alpha=None if alpha == 0.05 else alpha,
     winsorize=None if win == "off" else win,
     segment=None if segment == "(none)" else segment,
+    stratify=None if stratify == (config.stratify or "(none)") else stratify,
+    estimand=None if estimand == "relative" else estimand,
+    # "none=0" keeps "all switched off" in a link when the experiment's saved settings have some.
+    priors=None if priors == config.priors else (_encode(priors) or "none=0"),
+    margins=None if margins == config.margins else (_encode(margins) or "none=0"),
 )
 if not metrics:
     st.info("Choose at least one metric above.")
@@ -134,7 +226,9 @@ if not metrics:
 
 with st.spinner("Computing the metrics for every exposed user…"):
     result = guarded(_analyze, token, name, tuple(metrics), control, float(alpha), cuped, sequential,
-                     None if win == "off" else float(win), None if segment == "(none)" else segment)  # fmt: skip
+                     None if win == "off" else float(win), None if segment == "(none)" else segment,
+                     "" if stratify == "(none)" else stratify, tuple(priors.items()), tuple(margins.items()),
+                     estimand)  # fmt: skip
 
 # -- warnings above everything, then one verdict per metric --------------------------------------------
 with verdict_area:
@@ -150,7 +244,9 @@ with verdict_area:
     extras = (
         [mode, f"α = {alpha:g}"]
         + (["CUPED on"] if cuped else [])
+        + ([f"post-stratified by {result.stratify}"] if result.stratify else [])
         + ([f"winsorized at p{win}"] if win != "off" else [])
+        + ([f"significance on the {result.estimand} lift"] if result.estimand != "relative" else [])
     )
     st.caption("Mode: " + " · ".join(extras))
     head, button = st.columns([4, 1])
@@ -163,11 +259,10 @@ with verdict_area:
         )
         for sentence in verdict.metric_sentences(m):
             st.markdown(f"**{role}** · {sentence}")
-        if bayes:
-            for c in m.comparisons:
-                b = verdict.bayesian_sentence(c)
-                if b:
-                    st.caption(f"Bayesian view: {b}")
+        for c in m.comparisons:
+            b = verdict.bayesian_sentence(c, m.spec) if bayes else None
+            if b:
+                st.caption(f"Bayesian view: {b}")
         for line in verdict.cuped_sentences(m):
             st.caption(line)
 
@@ -176,17 +271,32 @@ st.subheader("Results")
 rows = []
 for m in result.metrics:
     for c in m.comparisons:
+        ci = c.credible_interval or (None, None)
         rows.append({
             "metric": m.spec.text, "role": m.role, "variant": c.variant, "baseline": c.baseline,
+            "lower_is_better": m.spec.lower_is_better,
             "mean_baseline": c.mean_baseline, "mean_variant": c.mean_variant, "abs_lift": c.abs_lift,
-            "abs_ci_low": c.abs_ci[0], "abs_ci_high": c.abs_ci[1], "rel_lift": c.rel_lift,
+            "abs_ci_low": c.abs_ci[0], "abs_ci_high": c.abs_ci[1], "p_value": c.p_value,
+            "p_value_adjusted": c.p_value_adjusted, "rel_lift": c.rel_lift,
             "rel_ci_low": c.rel_ci[0] if c.rel_ci else None, "rel_ci_high": c.rel_ci[1] if c.rel_ci else None,
-            "p_value": c.p_value, "p_value_adjusted": c.p_value_adjusted, "significant": c.significant,
+            "rel_p_value": c.rel_p_value, "rel_p_value_adjusted": c.rel_p_value_adjusted,
+            "significant": c.significant, "significance_on": c.estimand,
             "users_baseline": c.n_baseline, "users_variant": c.n_variant,
-            **({"chance_to_beat": c.chance_to_beat, "expected_loss": c.expected_loss} if bayes else {}),
+            **({"chance_to_win": c.chance_to_win, "risk": c.risk, "risk_scale": c.risk_scale,
+                "credible_low": ci[0], "credible_high": ci[1], "prior_sd": c.prior_sd} if bayes else {}),
+            **({"variance_reduction": c.variance_reduction} if c.variance_reduction is not None else {}),
         })  # fmt: skip
+        for g in m.guardrail_checks:
+            if g.variant == c.variant:
+                rows[-1].update(guardrail_margin=g.margin, guardrail_bound=g.bound, guardrail_p=g.p_value,
+                                guardrail_passed=g.passed)  # fmt: skip
 table = pd.DataFrame(rows)
 st.plotly_chart(charts.lift_intervals(result), width="stretch")
+st.caption(
+    f"`significant` (✓ on the chart) follows the adjusted p-value of the **{result.estimand} lift** "
+    f"(`{'rel_p_value_adjusted' if result.estimand == 'relative' else 'p_value_adjusted'}`), the interval the chart "
+    "draws; `p_value` tests the absolute difference, `rel_p_value` the relative lift."
+)
 st.dataframe(table, hide_index=True, width="stretch")
 download_csv(table, f"{name}-results", key="dl-results")
 
@@ -207,7 +317,8 @@ download_csv(counts, f"{name}-users", key="dl-users")
 with st.expander("Details: method, formulas and assumptions"):
     kinds = list(dict.fromkeys(m.spec.aggregate for m in result.metrics))
     for k in kinds:
-        st.markdown(method_notes(k, sequential=sequential, cuped=cuped, alpha=float(alpha)))
+        st.markdown(method_notes(k, sequential=sequential, cuped=cuped, alpha=float(alpha),
+                                 stratify=result.stratify, estimand=result.estimand))  # fmt: skip
     st.markdown(
         f"- The data end at **{result.data_end:%Y-%m-%d %H:%M}**; a user counts for a metric only once its "
         "window has fully elapsed by then.\n"
@@ -245,15 +356,19 @@ st.subheader("Cumulative lift")
 cl1, cl2 = st.columns([2, 1])
 curve_metric = cl1.selectbox("Metric", [m.spec.text for m in result.metrics], key="exp_curve_metric")
 by_day_ok = curve_metric.split(":")[0] in ("conversion", "mean", "count")
+curve_spec = result.metric(curve_metric).spec
 by = cl2.segmented_control(
     "By", ["date", "day"] if by_day_ok else ["date"], key="exp_curve_by", default="date",
     format_func=lambda b: "Exposure date" if b == "date" else "Days since exposure",
 )  # fmt: skip
-with st.spinner("Cumulating the lift…"):
-    curve = guarded(_curve, token, name, curve_metric, control, by or "date", float(alpha), sequential)
-st.plotly_chart(charts.cumulative_lift_chart(curve), width="stretch")
-curve_table = pd.DataFrame([p.__dict__ for p in curve.points])
-download_csv(curve_table, f"{name}-cumulative-lift", key="dl-curve")
+if curve_spec.aggregate == "quantile":
+    st.info(f"A quantile does not accumulate day by day, so {curve_metric} has no cumulative curve.")
+else:
+    with st.spinner("Cumulating the lift…"):
+        curve = guarded(_curve, token, name, curve_metric, control, by or "date", float(alpha), sequential)
+    st.plotly_chart(charts.cumulative_lift_chart(curve), width="stretch")
+    curve_table = pd.DataFrame([p.__dict__ for p in curve.points])
+    download_csv(curve_table, f"{name}-cumulative-lift", key="dl-curve")
 
 # -- power / MDE ----------------------------------------------------------------------------------------
 st.subheader("Power and minimum detectable effect")
@@ -268,8 +383,16 @@ base_var = p2.number_input("Baseline variance (per user)", value=float(pi.baseli
                            key=f"pw_var_{pw_metric}")  # fmt: skip
 n_arm = p3.number_input("Users per arm today", value=int(pi.n_per_arm), min_value=2, key=f"pw_n_{pw_metric}")
 target = p4.number_input("Relative MDE to detect (%)", value=5.0, min_value=0.1, step=0.5, key="pw_mde")
+both = pi.variant_mean is not None
+use_both = st.checkbox(
+    "Plan from both arms' variance (the variance of the lift, as GrowthBook's mid-experiment power)", value=both,
+    disabled=not both, key=f"pw_both_{pw_metric}",
+)  # fmt: skip
+variant = {"variant_mean": pi.variant_mean, "variant_var": pi.variant_var} if use_both and both else {}
 try:  # shown and the page goes on to the retention curves below
-    plan = experiments.power_plan(base_mean, base_var, int(n_arm), target / 100, alpha=float(alpha))
+    plan = experiments.power_plan(
+        base_mean, base_var, int(n_arm), target / 100, alpha=float(alpha), **variant
+    )
     st.markdown(
         f"To detect a **{target:g}%** relative change with 80% power at α = {alpha:g} you need "
         f"**{plan.users_per_arm:,} users per arm**; with {n_arm:,} users per arm today the smallest detectable "

@@ -14,23 +14,49 @@ def _pct(v: float | None) -> float | None:
     return None if v is None else v * 100.0
 
 
+def _drawn(c) -> tuple[float, float, float] | None:
+    """(lift, low, high) in % of the control mean for the estimand whose p-value marks significance: the relative
+    lift with its delta-method interval, or the absolute difference with its own interval scaled by |μ_C|."""
+    if c.estimand == "relative":
+        if c.rel_lift is None or c.rel_ci is None:
+            return None
+        return c.rel_lift * 100, c.rel_ci[0] * 100, c.rel_ci[1] * 100
+    if c.mean_baseline == 0:
+        return None
+    scale = 100 / abs(c.mean_baseline)
+    return c.abs_lift * scale, c.abs_ci[0] * scale, c.abs_ci[1] * scale
+
+
+def _p_label(c) -> str:
+    which = "relative-lift p" if c.estimand == "relative" else "p of the difference"
+    adjusted = c.shown_p_value != (c.rel_p_value if c.estimand == "relative" else c.p_value)
+    return f"{'adjusted ' if adjusted else ''}{which} = {c.shown_p_value:.3g}" + (
+        " ✓" if c.significant else ""
+    )
+
+
 def lift_intervals(result: ExperimentResult, metrics: Sequence[MetricResult] | None = None) -> go.Figure:
-    """Relative lift of every variant on every metric with its interval bar (a forest plot), in %."""
+    """Lift of every variant on every metric with its interval bar (a forest plot), in % of the control mean.
+
+    The interval drawn is that of the estimand the ✓ follows (``result.estimand``): the relative lift's, or the
+    absolute difference's expressed in % of the control mean; the hover names the p-value it shows.
+    """
     metrics = list(metrics if metrics is not None else result.metrics)
     colors = variant_colors(list(result.variants), result.control)
     fig = go.Figure()
-    labels = [m.spec.label for m in metrics]
+    labels = [m.spec.label + (" (lower is better)" if m.spec.lower_is_better else "") for m in metrics]
     for v in result.variants[1:]:
         xs, lo, hi, ys, text = [], [], [], [], []
-        for m in metrics:
+        for m, label in zip(metrics, labels, strict=True):
             c = next((c for c in m.comparisons if c.variant == v), None)
-            if c is None or c.rel_lift is None or c.rel_ci is None:
+            drawn = _drawn(c) if c is not None else None
+            if c is None or drawn is None:
                 continue
-            xs.append(_pct(c.rel_lift))
-            lo.append(_pct(c.rel_lift - c.rel_ci[0]))
-            hi.append(_pct(c.rel_ci[1] - c.rel_lift))
-            ys.append(m.spec.label)
-            text.append(f"p = {c.p_value_adjusted:.3g}" + (" ✓" if c.significant else ""))
+            xs.append(drawn[0])
+            lo.append(drawn[0] - drawn[1])
+            hi.append(drawn[2] - drawn[0])
+            ys.append(label)
+            text.append(_p_label(c))
         fig.add_trace(
             go.Scatter(
                 x=xs, y=ys, mode="markers", name=v, marker={"color": colors[v], "size": 11},
@@ -40,13 +66,19 @@ def lift_intervals(result: ExperimentResult, metrics: Sequence[MetricResult] | N
         )  # fmt: skip
     fig.add_vline(x=0, line_color=NEUTRAL, line_dash="dot")
     fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(labels)), automargin=True)
-    style(fig, x=f"Relative lift vs {result.control} (%), {(1 - result.alpha) * 100:g}% interval", y="Metric")
+    level = f"{(1 - result.alpha) * 100:g}%"
+    what = (
+        f"Relative lift vs {result.control} (%), {level} interval; ✓ = relative-lift p < α"
+        if result.estimand == "relative"
+        else f"Absolute difference vs {result.control}, in % of its mean, {level} interval; ✓ = its p < α"
+    )
+    style(fig, x=what, y="Metric")
     fig.update_layout(height=120 + 60 * len(metrics))
     return fig
 
 
 def segment_intervals(result: ExperimentResult, spec: str) -> go.Figure:
-    """Relative lift per segment value for one metric, BH-adjusted p-values on hover, in %."""
+    """Lift per segment value for one metric (the estimand the ✓ follows), BH-adjusted p-values on hover, in %."""
     colors = variant_colors(list(result.variants), result.control)
     fig = go.Figure()
     for v in result.variants[1:]:
@@ -54,13 +86,14 @@ def segment_intervals(result: ExperimentResult, spec: str) -> go.Figure:
         for s in result.segments:
             m = next((m for m in s.metrics if m.spec.text == spec), None)
             c = next((c for c in m.comparisons if c.variant == v), None) if m else None
-            if c is None or c.rel_lift is None or c.rel_ci is None:
+            drawn = _drawn(c) if c is not None else None
+            if c is None or drawn is None:
                 continue
-            xs.append(_pct(c.rel_lift))
-            lo.append(_pct(c.rel_lift - c.rel_ci[0]))
-            hi.append(_pct(c.rel_ci[1] - c.rel_lift))
+            xs.append(drawn[0])
+            lo.append(drawn[0] - drawn[1])
+            hi.append(drawn[2] - drawn[0])
             ys.append(s.value)
-            text.append(f"BH-adjusted p = {c.p_value_adjusted:.3g}")
+            text.append(f"BH-adjusted p = {c.shown_p_value:.3g}")
         fig.add_trace(
             go.Scatter(
                 x=xs, y=ys, mode="markers", name=v, marker={"color": colors[v], "size": 10},
@@ -70,7 +103,10 @@ def segment_intervals(result: ExperimentResult, spec: str) -> go.Figure:
         )  # fmt: skip
     fig.add_vline(x=0, line_color=NEUTRAL, line_dash="dot")
     fig.update_yaxes(automargin=True)
-    style(fig, x="Relative lift (%), unadjusted interval", y=result.segment or "Segment")
+    what = (
+        "Relative lift" if result.estimand == "relative" else "Absolute difference in % of the control mean"
+    )
+    style(fig, x=f"{what} (%), unadjusted interval", y=result.segment or "Segment")
     fig.update_layout(height=140 + 32 * max(1, len(result.segments)))
     return fig
 

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from analytics.cli.spark import add_spark_flags, workspace_from_args
+from analytics.errors import LiftboardError
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -33,6 +34,39 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--alpha", type=float, default=0.05, help="significance level (default %(default)s)")
     p.add_argument("--winsorize", type=float, help="cap per-user values at this percentile, e.g. 99")
     p.add_argument("--segment", help="break results down by a users column or event property")
+    p.add_argument(
+        "--stratify",
+        help="post-stratify by a users column known before exposure, e.g. country (default: the saved "
+        "setting; 'none' switches it off)",
+    )
+    p.add_argument(
+        "--estimand",
+        choices=["relative", "absolute"],
+        default="relative",
+        help="the lift whose p-value marks significance (default %(default)s; both p-values are reported)",
+    )
+    p.add_argument(
+        "--prior",
+        action="append",
+        default=[],
+        metavar="[SPEC=]SD",
+        help="proper prior N(0, SD²) on the relative lift for the Bayesian view, e.g. 0.3 for every metric or "
+        "cost:7d=0.1 for one (repeatable; 0 = flat; default: the saved priors)",
+    )
+    p.add_argument(
+        "--margin",
+        action="append",
+        default=[],
+        metavar="SPEC=MARGIN",
+        help="non-inferiority guardrail: the metric must not get worse than MARGIN, e.g. cost:7d=0.01 or "
+        "cost:7d=1%% (repeatable; default: the saved margins)",
+    )
+    p.add_argument("--bayesian", action="store_true", help="also print the Bayesian view (always in --json)")
+    p.add_argument(
+        "--save-settings",
+        action="store_true",
+        help="save --prior, --margin and --stratify as the experiment's settings (editors), then analyse",
+    )
     add_spark_flags(p)
     p.set_defaults(func=_analyze)
 
@@ -40,9 +74,39 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     q.set_defaults(func=_list)
 
 
+def _share(text: str, what: str) -> float:
+    """0.01, 1% or 1.5%: a share."""
+    t = text.strip()
+    try:
+        return float(t[:-1]) / 100 if t.endswith("%") else float(t)
+    except ValueError:
+        raise LiftboardError(f"The {what} {text!r} is not a number; write it like 0.01 or 1%.") from None
+
+
+def _per_metric(items: list[str], metrics: list[str], what: str, *, bare: bool) -> dict[str, float] | None:
+    """``SPEC=VALUE`` (or a bare VALUE for every metric when ``bare``) → {spec: value}; None when none given."""
+    if not items:
+        return None
+    out: dict[str, float] = {}
+    for item in items:
+        spec, sep, value = item.rpartition("=")
+        if not sep:
+            if not bare:
+                raise LiftboardError(f"Write the {what} as SPEC=VALUE, e.g. cost:7d=0.01 (got {item!r}).")
+            out.update({m: _share(value, what) for m in metrics})
+            continue
+        from analytics.experiments import parse_metric
+
+        out[parse_metric(spec).text] = _share(value, what)
+    return {k: v for k, v in out.items() if v}
+
+
 def _analyze(args: argparse.Namespace) -> dict[str, Any]:
     from analytics.experiments import analyze, experiment_config
 
+    stratify = None if args.stratify is None else ("" if args.stratify.lower() == "none" else args.stratify)
+    if args.save_settings:
+        _save(args, stratify)
     ws = workspace_from_args(args)
     try:
         metrics = args.metric or list(experiment_config(ws, args.experiment).metrics)
@@ -58,15 +122,35 @@ def _analyze(args: argparse.Namespace) -> dict[str, Any]:
             sequential=args.sequential,
             winsorize=args.winsorize,
             segment=args.segment,
+            stratify=stratify,
+            priors=_per_metric(args.prior, metrics, "prior", bare=True),
+            margins=_per_metric(args.margin, metrics, "guardrail margin", bare=False),
+            estimand=args.estimand,
         )
     finally:
         ws.close()
     if not args.json:
-        _print(result)
+        _print(result, bayesian=args.bayesian)
     return result.to_dict()
 
 
-def _print(result: Any) -> None:
+def _save(args: argparse.Namespace, stratify: str | None) -> None:
+    from analytics.experiments import experiment_config, save_statistics_settings
+    from analytics.workspace import cli_actor, open_workspace
+
+    ws = open_workspace(args.db, create=False)
+    try:
+        metrics = args.metric or list(experiment_config(ws, args.experiment).metrics)
+        save_statistics_settings(
+            ws, args.experiment, priors=_per_metric(args.prior, metrics, "prior", bare=True),
+            margins=_per_metric(args.margin, metrics, "guardrail margin", bare=False), stratify=stratify,
+            actor=cli_actor(),
+        )  # fmt: skip
+    finally:
+        ws.close()
+
+
+def _print(result: Any, *, bayesian: bool = False) -> None:
     from analytics.experiments import verdict
 
     warn = verdict.srm_sentence(result.srm)
@@ -75,11 +159,18 @@ def _print(result: Any) -> None:
     mode = "sequential (safe to peek)" if result.sequential else "fixed-horizon"
     arms = ", ".join(f"{a} {n:,}" for a, n in result.exposed.items())
     print(f"Experiment {result.experiment}: {arms} exposed users; control {result.control} ({result.control_choice.because}); {mode}"
-          f"{'; CUPED' if result.cuped else ''}; SRM p = {result.srm.p_value:.3g}.")  # fmt: skip
+          f"{'; CUPED' if result.cuped else ''}"
+          f"{f'; post-stratified by {result.stratify}' if result.stratify else ''}; SRM p = {result.srm.p_value:.3g}; "
+          f"significance on the {result.estimand} lift.")  # fmt: skip
     for m in result.metrics:
-        print(f"\n{m.spec.text} ({m.role})")
+        print(f"\n{m.spec.text} ({m.role}{', lower is better' if m.spec.lower_is_better else ''})")
         for line in verdict.metric_sentences(m):
             print(f"  {line}")
+        for extra in [
+            verdict.bayesian_sentence(c, m.spec) if bayesian else None for c in m.comparisons
+        ] + list(verdict.cuped_sentences(m)):
+            if extra:
+                print(f"  {extra}")
         more = verdict.not_enough_data(m, result.control)
         if more:
             print(f"  {more}")

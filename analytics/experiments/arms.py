@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
-from dataclasses import dataclass
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
 from analytics.errors import LiftboardError
-from analytics.workspace import Workspace, experiment_names, exposure_ctes
+from analytics.workspace import Actor, Workspace, experiment_names, exposure_ctes, require
 
 
 @dataclass(frozen=True)
 class ExperimentConfig:
-    """Settings ``experiment:<name>``: the control arm, the metrics by role and the expected split."""
+    """Settings ``experiment:<name>``: the control arm, the metrics by role and the expected split, and the
+    statistics settings saved with the experiment: a proper prior per metric (the sd of the relative lift; none
+    is a flat prior), a non-inferiority margin per guardrail (0.01 = "must not get worse than 1%"), and the users
+    column to post-stratify by."""
 
     control: str | None = None
     primary: str | None = None
@@ -22,6 +26,9 @@ class ExperimentConfig:
     guardrails: tuple[str, ...] = ()
     split: dict[str, float] | None = None
     description: str = ""
+    priors: dict[str, float] = field(default_factory=dict)
+    margins: dict[str, float] = field(default_factory=dict)
+    stratify: str | None = None
 
     @property
     def metrics(self) -> tuple[str, ...]:
@@ -47,7 +54,60 @@ def experiment_config(ws: Workspace, name: str) -> ExperimentConfig:
         guardrails=tuple(raw.get("guardrails") or ()),
         split=raw.get("split"),
         description=raw.get("description", ""),
+        priors={str(k): float(v) for k, v in (raw.get("priors") or {}).items()},
+        margins={str(k): float(v) for k, v in (raw.get("margins") or {}).items()},
+        stratify=raw.get("stratify"),
     )
+
+
+def check_prior_sd(spec: str, sd: float) -> float:
+    """A prior's sd on the relative lift: a positive share such as 0.3 (±30%)."""
+    if not (math.isfinite(sd) and sd > 0.0):
+        raise LiftboardError(
+            f"The prior of {spec} must be a positive standard deviation of the relative lift, e.g. 0.3 for ±30% "
+            f"(got {sd})."
+        )
+    return float(sd)
+
+
+def check_margin(spec: str, margin: float) -> float:
+    """A non-inferiority margin: how much worse is tolerated, a share ≥ 0 below 1 such as 0.01."""
+    if not (math.isfinite(margin) and 0.0 <= margin < 1.0):
+        raise LiftboardError(
+            f"The guardrail margin of {spec} is how much worse you tolerate as a share of the control, e.g. 0.01 "
+            f"for 1% (got {margin})."
+        )
+    return float(margin)
+
+
+def save_statistics_settings(
+    ws: Workspace,
+    name: str,
+    *,
+    priors: Mapping[str, float] | None = None,
+    margins: Mapping[str, float] | None = None,
+    stratify: str | None = None,
+    actor: Actor | None,
+) -> ExperimentConfig:
+    """Save an experiment's priors, guardrail margins and stratification column (editors and admins; audited).
+
+    The keys of ``priors`` and ``margins`` are metric specs; each mapping given replaces the saved one, and
+    ``stratify`` "" clears the column (None keeps it).
+    """
+    who = require(actor, "edit_settings").name
+    key = f"experiment:{name}"
+    before = ws.get_setting(key) or {}
+    after = dict(before)
+    if priors is not None:
+        after["priors"] = {spec: check_prior_sd(spec, float(sd)) for spec, sd in priors.items()}
+    if margins is not None:
+        after["margins"] = {spec: check_margin(spec, float(m)) for spec, m in margins.items()}
+    if stratify is not None:
+        after["stratify"] = stratify or None
+    with ws.transaction() as cur:
+        ws.set_setting(key, after, cur)
+        ws.audit(cur, who, "set_experiment_statistics", key, before, after)
+    return experiment_config(ws, name)
 
 
 #: Arm names taken for the control when none is saved, compared case-insensitively; the first that matches

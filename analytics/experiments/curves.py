@@ -90,13 +90,19 @@ def cumulative_lift(
     choice, arms = resolve_arms(ws, experiment, control)
     ctrl = choice.arm
     spec = parse_metrics(ws, [metric])[0]
+    if spec.aggregate == "quantile":
+        raise LiftboardError(
+            f"A quantile is not a sum that accumulates day by day, so {spec.text} has no cumulative lift curve; "
+            "read its interval in the results table."
+        )
     end = data_end(ws)
     points: list[LiftPoint] = []
     if by == "date":
         rows = run_moments(ws, experiment, [spec], end, segment=Segment("exposure_day", "exposure_day"))
         acc = {a: Moments(0, 0.0, 0.0) for a in arms}
-        for day in sorted(rows):
-            for a, (_, ms) in rows[day].items():
+        for key in sorted(rows):  # (exposure day, stratum 'all')
+            day = key[0]
+            for a, (_, ms) in rows[key].items():
                 if a in acc:
                     acc[a] = acc[a] + ms[0]
             for v in arms[1:]:

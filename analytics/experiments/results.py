@@ -10,18 +10,22 @@ from analytics.errors import LiftboardError
 from analytics.experiments.arms import ControlChoice, ControlReason
 from analytics.experiments.spec import MetricSpec, parse_metric
 from analytics.plain import plain
-from analytics.stats import Comparison, Moments, SrmResult
+from analytics.stats import Comparison, GuardrailCheck, Moments, QuantileMoments, SrmResult
 
 
 @dataclass(frozen=True)
 class ArmStats:
-    """One arm on one metric: users counted (window elapsed), mean and per-user variance, raw moments."""
+    """One arm on one metric: users counted (window elapsed), mean and per-user variance, raw moments.
+
+    For a quantile metric ``mean`` is the arm's quantile, ``variance`` the per-value variance of it and
+    ``moments`` the QuantileMoments (n values, rank bounds); ``users`` counts the users with values.
+    """
 
     name: str
     users: int
     mean: float
     variance: float
-    moments: Moments
+    moments: Moments | QuantileMoments
 
 
 @dataclass(frozen=True)
@@ -33,14 +37,20 @@ class MetricResult:
     variants: tuple[ArmStats, ...]
     comparisons: tuple[Comparison, ...]
     incomplete: int  # exposed users left out because their window had not elapsed when the data ends
-    cuped_theta: float | None = None
-    variance_reduction: float | None = None
+    cuped_theta: float | None = None  # θ of the first variant's comparison (each comparison carries its own)
+    variance_reduction: float | None = None  # CUPED and/or post-stratification, first variant's comparison
     note: str | None = None  # e.g. arms left out because the metric does not apply to them
-    #: Under CUPED, each variant's absolute interval without the covariate (same sums, same settings).
+    margin: float | None = (
+        None  # the guardrail's non-inferiority margin (a share of the control), if declared
+    )
+    guardrail_checks: tuple[GuardrailCheck, ...] = ()  # one per variant when a margin is declared
+    prior_sd: float | None = None  # the proper prior's sd on the relative lift (None: flat prior)
+    stratified_by: str | None = None  # the users column the comparisons are post-stratified by
+    #: Under CUPED or post-stratification, each variant's absolute interval without them (same sums, same settings).
     ci_without_cuped: dict[str, tuple[float, float]] | None = None
 
     def cuped_narrowing(self, variant: str) -> tuple[float, float, float] | None:
-        """(interval width without CUPED, with it, share narrower) for a variant; None without CUPED."""
+        """(interval width without CUPED/strata, with them, share narrower) for a variant; None without them."""
         if self.ci_without_cuped is None or variant not in self.ci_without_cuped:
             return None
         lo0, hi0 = self.ci_without_cuped[variant]
@@ -98,6 +108,8 @@ class ExperimentResult:
     segment: str | None = None
     segments: tuple[SegmentResult, ...] = ()
     warnings: tuple[str, ...] = field(default=())
+    stratify: str | None = None  # post-stratification column, if any
+    estimand: str = "relative"  # the estimand whose interval is drawn and whose p-value marks significance
     control_reason: ControlReason = (
         ControlReason.CHOSEN
     )  # why `control` is the control (see arms.choose_control)
@@ -122,6 +134,8 @@ class ExperimentResult:
                 "alpha": self.alpha,
                 "cuped": self.cuped,
                 "sequential": self.sequential,
+                "stratify": self.stratify,
+                "estimand": self.estimand,
                 "winsorize": self.winsorize,
                 "data_end": self.data_end.isoformat(),
                 "multi_variant_users": self.multi_variant_users,
@@ -148,5 +162,10 @@ def _metric_dict(m: MetricResult) -> dict[str, Any]:
         "incomplete_users": m.incomplete,
         "cuped_theta": m.cuped_theta,
         "variance_reduction": m.variance_reduction,
+        "lower_is_better": m.spec.lower_is_better,
+        "prior_sd": m.prior_sd,
+        "stratified_by": m.stratified_by,
+        "margin": m.margin,
+        "guardrail_checks": [g.as_dict() for g in m.guardrail_checks],
         "note": m.note,
     }

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, replace
 from typing import Literal, get_args
 
 from analytics.errors import LiftboardError
 from analytics.workspace import Workspace
 
-MetricKind = Literal["conversion", "retention", "mean", "count", "ratio", "cost", "feedback"]
+MetricKind = Literal["conversion", "retention", "mean", "count", "ratio", "cost", "feedback", "quantile"]
 KINDS: tuple[MetricKind, ...] = get_args(MetricKind)
 
 DAY = 86_400
@@ -26,6 +26,12 @@ _UNITS = {"h": 3_600, "d": DAY, "w": 7 * DAY}
 _UNIT_WORDS = {"h": "hour", "d": "day", "w": "week"}
 
 _DURATION = re.compile(r"^(\d+)([hdw])$")
+
+_LEVEL = re.compile(r"^p(\d{1,2}(?:\.\d+)?)$")
+
+#: Prediction-log columns whose quantiles are costs an AI feature imposes (lower is better): latency, money,
+#: tokens. A quantile of any other column or of an event's value is read higher-is-better.
+LOWER_IS_BETTER_COLUMNS: frozenset[str] = frozenset({"latency_ms", "cost_usd", "tokens_in", "tokens_out"})
 
 
 def parse_window(text: str) -> int:
@@ -58,6 +64,16 @@ class MetricSpec:
     denominator: str | None = None
     signal: str | None = None
     window: int = DEFAULT_WINDOW
+    #: Quantile metrics: the column (of predictions) or event (its value) named in the spec, the level ν, and
+    #: the table it was found in (``predictions`` or ``events``; None until :func:`parse_metrics` resolves it).
+    column: str | None = None
+    quantile: float | None = None
+    table: str | None = None
+
+    @property
+    def level(self) -> str:
+        """A quantile's level as written in a spec: ``p90``, ``p99.9``."""
+        return f"p{(self.quantile or 0.0) * 100:g}"
 
     @property
     def text(self) -> str:
@@ -71,6 +87,8 @@ class MetricSpec:
             return f"ratio:{self.event}/{self.denominator}:{w}"
         if self.kind == "feedback":
             return f"feedback:{self.signal}:{w}"
+        if self.kind == "quantile":
+            return f"quantile:{self.column}:{self.level}:{w}"
         return f"{self.kind}:{self.event}:{w}"
 
     @property
@@ -85,16 +103,21 @@ class MetricSpec:
 
     @property
     def aggregate(self) -> str:
-        """How per-user values combine: ``proportion``, ``mean`` or ``ratio`` (stats.compare's kind)."""
+        """How values combine: ``proportion``, ``mean``, ``ratio`` or ``quantile`` (stats.compare's kind)."""
         if self.kind in ("conversion", "retention"):
             return "proportion"
         if self.kind in ("ratio", "feedback"):
             return "ratio"
+        if self.kind == "quantile":
+            return "quantile"
         return "mean"
 
     @property
     def lower_is_better(self) -> bool:
-        """A cost is a guardrail: less of it is the good direction (the one place this is decided)."""
+        """Whether a decrease is the good direction (the one place this is decided): AI cost, and quantiles of
+        latency, cost or tokens."""
+        if self.kind == "quantile":
+            return self.table == "predictions" and self.column in LOWER_IS_BETTER_COLUMNS
         return self.kind == "cost"
 
     def improves(self, delta: float) -> bool:
@@ -110,7 +133,7 @@ class MetricSpec:
         """``share`` (shown in %), ``usd`` or ``number``."""
         if self.aggregate == "proportion" or self.kind == "feedback":
             return "share"
-        if self.kind in ("cost", "mean"):
+        if self.kind in ("cost", "mean") or (self.kind == "quantile" and self.column == "cost_usd"):
             return "usd"
         return "number"
 
@@ -130,24 +153,34 @@ class MetricSpec:
             return f"{w} {self.event} per {self.denominator}"
         if self.kind == "cost":
             return f"{w} AI cost per user"
+        if self.kind == "quantile":
+            what = f"{self.column} value" if self.table == "events" else str(self.column)
+            return f"{w} {self.level} {what}"
         return f"{w} {self.signal} share of feedback"
 
     @property
     def source(self) -> str:
         """The table the metric reads: ``events``, ``predictions`` or ``feedback``."""
+        if self.kind == "quantile":
+            return self.table or "events"
         return {"cost": "predictions", "feedback": "feedback"}.get(self.kind, "events")
 
     @property
     def events(self) -> tuple[str, ...]:
+        if self.kind == "quantile":
+            return (self.column,) if self.table == "events" and self.column else ()
         return tuple(e for e in (self.event, self.denominator) if e is not None)
 
 
 def parse_metric(text: str) -> MetricSpec:
-    """Parse one spec; a bad one raises a LiftboardError that names the problem."""
+    """Parse one spec; a bad one raises a LiftboardError that names the problem.
+
+    The first part names the kind; each kind's own parser (:data:`KIND_PARSERS`) reads the rest.
+    """
     raw = (text or "").strip()
     parts = raw.split(":")
     kind = parts[0].strip().lower()
-    if kind not in KINDS:
+    if kind not in KIND_PARSERS:
         close = [k for k in KINDS if kind and k.startswith(kind)] or difflib.get_close_matches(
             kind, KINDS, n=1
         )
@@ -155,40 +188,83 @@ def parse_metric(text: str) -> MetricSpec:
         raise LiftboardError(
             f"Unknown metric kind {parts[0]!r} in {raw!r}{hint}; the kinds are: {', '.join(KINDS)}."
         )
-    args = [p.strip() for p in parts[1:]]
+    return KIND_PARSERS[kind](kind, raw, [p.strip() for p in parts[1:]])
 
-    def window_at(i: int) -> int:
-        if len(args) > i + 1:
-            raise LiftboardError(f"The metric {raw!r} has too many ':' parts; see the metric language.")
-        return parse_window(args[i]) if len(args) > i and args[i] else DEFAULT_WINDOW
 
-    if kind == "retention":
-        if len(args) != 1 or not args[0]:
-            raise LiftboardError(f"The metric {raw!r} needs a day, like retention:7d.")
-        day = args[0] + "d" if args[0].isdigit() else args[0]
-        return MetricSpec(kind, window=parse_window(day))
-    if kind == "cost":
-        return MetricSpec(kind, window=window_at(0))
+def _window_at(raw: str, args: list[str], i: int) -> int:
+    """The optional window at ``args[i]``, the last part (default 7 days)."""
+    if len(args) > i + 1:
+        raise LiftboardError(f"The metric {raw!r} has too many ':' parts; see the metric language.")
+    return parse_window(args[i]) if len(args) > i and args[i] else DEFAULT_WINDOW
+
+
+def _needs_first(kind: MetricKind, raw: str, args: list[str], what: str) -> None:
     if not args or not args[0]:
-        what = "NUM/DEN events" if kind == "ratio" else ("a signal" if kind == "feedback" else "an event")
-        raise LiftboardError(f"The metric {raw!r} needs {what}, like {_EXAMPLES[kind]}.")
-    window = window_at(1)
-    if kind == "ratio":
-        num, sep, den = args[0].partition("/")
-        if not sep or not num.strip() or not den.strip():
-            raise LiftboardError(f"The metric {raw!r} needs NUM/DEN events, like {_EXAMPLES[kind]}.")
-        return MetricSpec(kind, event=num.strip(), denominator=den.strip(), window=window)
-    if kind == "feedback":
-        return MetricSpec(kind, signal=args[0], window=window)
-    return MetricSpec(kind, event=args[0], window=window)
+        raise LiftboardError(f"The metric {raw!r} needs {what}, like {EXAMPLES[kind]}.")
 
 
-_EXAMPLES = {
+def _retention(kind: MetricKind, raw: str, args: list[str]) -> MetricSpec:
+    if len(args) != 1 or not args[0]:
+        raise LiftboardError(f"The metric {raw!r} needs a day, like {EXAMPLES[kind]}.")
+    day = args[0] + "d" if args[0].isdigit() else args[0]
+    return MetricSpec(kind, window=parse_window(day))
+
+
+def _cost(kind: MetricKind, raw: str, args: list[str]) -> MetricSpec:
+    return MetricSpec(kind, window=_window_at(raw, args, 0))
+
+
+def _event(kind: MetricKind, raw: str, args: list[str]) -> MetricSpec:
+    _needs_first(kind, raw, args, "an event")
+    return MetricSpec(kind, event=args[0], window=_window_at(raw, args, 1))
+
+
+def _ratio(kind: MetricKind, raw: str, args: list[str]) -> MetricSpec:
+    _needs_first(kind, raw, args, "NUM/DEN events")
+    num, sep, den = args[0].partition("/")
+    if not sep or not num.strip() or not den.strip():
+        raise LiftboardError(f"The metric {raw!r} needs NUM/DEN events, like {EXAMPLES[kind]}.")
+    return MetricSpec(kind, event=num.strip(), denominator=den.strip(), window=_window_at(raw, args, 1))
+
+
+def _feedback(kind: MetricKind, raw: str, args: list[str]) -> MetricSpec:
+    _needs_first(kind, raw, args, "a signal")
+    return MetricSpec(kind, signal=args[0], window=_window_at(raw, args, 1))
+
+
+def _quantile(kind: MetricKind, raw: str, args: list[str]) -> MetricSpec:
+    _needs_first(kind, raw, args, "a prediction column or an event")
+    m = _LEVEL.match(args[1].lower()) if len(args) > 1 else None
+    nu = float(m.group(1)) / 100.0 if m else 0.0
+    if not 0.0 < nu < 1.0:
+        raise LiftboardError(
+            f"The metric {raw!r} needs a quantile level between p1 and p99.9 after the column, like "
+            f"{EXAMPLES[kind]} (p50 is the median)."
+        )
+    return MetricSpec(kind, column=args[0], quantile=nu, window=_window_at(raw, args, 2))
+
+
+#: One parser per kind: ``(kind, spec text, the ':' parts after the kind) → MetricSpec``. A new kind is a new row.
+KIND_PARSERS: dict[MetricKind, Callable[[MetricKind, str, list[str]], MetricSpec]] = {
+    "conversion": _event,
+    "retention": _retention,
+    "mean": _event,
+    "count": _event,
+    "ratio": _ratio,
+    "cost": _cost,
+    "feedback": _feedback,
+    "quantile": _quantile,
+}
+
+EXAMPLES: dict[str, str] = {
     "conversion": "conversion:purchase:7d",
+    "retention": "retention:7d",
     "mean": "mean:purchase:7d",
     "count": "count:share:7d",
     "ratio": "ratio:purchase/view:7d",
+    "cost": "cost:7d",
     "feedback": "feedback:accept:7d",
+    "quantile": "quantile:latency_ms:p90",
 }
 
 
@@ -214,7 +290,7 @@ def parse_metrics(ws: Workspace, texts: Sequence[str]) -> list[MetricSpec]:
     """Parse specs and check their event and signal names against the workspace (duplicates dropped)."""
     specs: list[MetricSpec] = []
     for t in texts:
-        s = parse_metric(t)
+        s = _resolve_quantile(ws, parse_metric(t))
         if s not in specs:
             specs.append(s)
     if not specs:
@@ -247,4 +323,25 @@ def parse_metrics(ws: Workspace, texts: Sequence[str]) -> list[MetricSpec]:
         if s.kind == "cost":
             ws.table("predictions")
             ws.column("predictions", "cost_usd")
+        if s.kind == "quantile" and s.table == "events" and "value" not in ws.columns("events"):
+            raise LiftboardError(
+                f"The events table has no value column, so {s.text} has no values to take a quantile of."
+            )
     return specs
+
+
+def _resolve_quantile(ws: Workspace, s: MetricSpec) -> MetricSpec:
+    """A quantile names a numeric predictions column, else an event whose values it reads."""
+    if s.kind != "quantile" or s.table is not None:
+        return s
+    name = s.column or ""
+    numeric = ("DOUBLE", "FLOAT", "REAL", "DECIMAL", "INTEGER", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT")
+    if ws.has_table("predictions"):
+        cols = ws.columns("predictions")
+        if name in cols and name not in ("user_id", "prediction_id", "timestamp"):
+            if not str(cols[name]).upper().startswith(numeric):
+                raise LiftboardError(
+                    f"The predictions column {name!r} is not numeric ({cols[name]}), so it has no quantiles."
+                )
+            return replace(s, table="predictions")
+    return replace(s, table="events")

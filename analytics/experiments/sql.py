@@ -35,6 +35,29 @@ def resolve_segment(ws: Workspace, column: str) -> Segment:
     raise LiftboardError(f"There is no segment column {column!r}; the users and event columns are: {known}.")
 
 
+#: Post-stratification needs enough users per stratum to be worth it; an id-like column is refused.
+MAX_STRATA = 50
+
+
+def resolve_stratum(ws: Workspace, column: str) -> Segment:
+    """A users-table column to post-stratify by: known before exposure, so it cannot be moved by the variant."""
+    users = [c for c in ws.columns("users") if c != "user_id"] if ws.has_table("users") else []
+    if column not in users:
+        known = ", ".join(users) or "none (load a users table with attributes such as country or plan)"
+        raise LiftboardError(
+            f"Post-stratification needs a users column known before exposure; {column!r} is not one — the users "
+            f"columns are: {known}."
+        )
+    col = ws.column("users", column)
+    levels = ws.scalar(f"SELECT count(DISTINCT {col}) FROM {ws.table('users')}", purpose="the strata's count")
+    if levels is not None and int(levels) > MAX_STRATA:
+        raise LiftboardError(
+            f"The users column {column!r} has {int(levels):,} values; post-stratify by an attribute with at most "
+            f"{MAX_STRATA} values, such as country, platform or plan."
+        )
+    return Segment(column, "users")
+
+
 @dataclass
 class _Sql:
     """SQL text and its ``?`` parameters, appended in the same order so they can never drift apart."""
@@ -66,9 +89,31 @@ def _between(ts: str, lo: int, hi: int) -> str:
     return f"{ts} >= x.assigned_at + {_iv(lo)} AND {ts} < x.assigned_at + {_iv(hi)}"
 
 
+def segment_join(ws: Workspace, segment: Segment | None, *, alias: str = "u") -> tuple[str, str]:
+    """(join, expression) giving each exposed user ``x`` its segment from the users table or its exposure day."""
+    if segment is None:
+        return "", "'all'"
+    if segment.table == "users":
+        col = ws.column("users", segment.column)
+        return (
+            f"\n  LEFT JOIN {ws.table('users')} {alias} ON {alias}.user_id = x.user_id",
+            f"CAST({alias}.{col} AS VARCHAR)",
+        )
+    if segment.table == "exposure_day":
+        return "", "CAST(CAST(x.assigned_at AS DATE) AS VARCHAR)"
+    raise LiftboardError(
+        f"Only a users column (or the exposure day) can split this metric; {segment.column!r} is an event property."
+    )
+
+
+def window_filter(ts: str, spec: MetricSpec) -> str:
+    """``ts`` within the spec's per-user window after exposure."""
+    return _between(ts, spec.start, spec.end)
+
+
 @dataclass(frozen=True)
 class MomentsQuery:
-    """The built query; each result row is (segment, variant, exposed, then 6 sums per metric)."""
+    """The built query; each result row is (segment, stratum, variant, exposed, then 6 sums per metric)."""
 
     sql: str
     params: tuple[Any, ...]
@@ -84,12 +129,16 @@ def moments_sql(
     cuped: bool = False,
     winsorize: float | None = None,
     segment: Segment | None = None,
+    stratum: Segment | None = None,
 ) -> MomentsQuery:
-    """One SQL statement: exposed users, per-user values of every metric, per-(segment, variant) sums.
+    """One SQL statement: exposed users, per-user values of every metric, per-(segment, stratum, variant) sums.
 
     Per metric it returns n, Σy, Σy², Σx, Σx², Σxy over the users whose window has fully elapsed before
-    ``data_end``; x is the denominator for ratio metrics and the pre-exposure value under CUPED.
+    ``data_end``; x is the denominator for ratio metrics and the pre-exposure value under CUPED (0/1 for
+    conversion; the number of active events for retention, more telling than 0/1). ``stratum`` is a users column for post-stratification ('all' if None).
     """
+    if any(s.kind == "quantile" for s in specs):
+        raise ValueError("quantile metrics are computed by quantile_sql, not moments_sql")
     q = _Sql()
     q.add(f"WITH {exposure_ctes(ws)},\n", experiment)
     q.add("bounds AS (SELECT CAST(? AS TIMESTAMP) AS data_end)", data_end)
@@ -212,14 +261,21 @@ def moments_sql(
             seg_expr = "ev.seg"
         else:
             seg_expr = "CAST(CAST(x.assigned_at AS DATE) AS VARCHAR)"
-    cols = ",\n    ".join(
-        f"CAST({y} AS DOUBLE) AS y{i}, CAST({x} AS DOUBLE) AS x{i}, "
-        f"(x.assigned_at + {_iv(s.end)} <= b.data_end) AS e{i}"
-        for i, (s, y, x) in enumerate(zip(specs, y_cols, x_cols, strict=True))
-    )
+    strat_join, strat_expr = segment_join(ws, stratum, alias="st")
+    joins += strat_join
+    cols = [
+        f"coalesce({seg_expr}, '(missing)') AS seg",
+        f"coalesce({strat_expr}, '(missing)') AS strat",
+        *(
+            f"CAST({y} AS DOUBLE) AS y{i}, CAST({x} AS DOUBLE) AS x{i}, "
+            f"(x.assigned_at + {_iv(s.end)} <= b.data_end) AS e{i}"
+            for i, (s, y, x) in enumerate(zip(specs, y_cols, x_cols, strict=True))
+        ),
+    ]
+    sep = ",\n    "
     q.add(
         ",\nper_user AS (\n"
-        f"  SELECT x.variant, coalesce({seg_expr}, '(missing)') AS seg,\n    {cols}\n"
+        f"  SELECT x.variant, {sep.join(cols)}\n"
         f"  FROM exposed x CROSS JOIN bounds b{joins})"
     )
     capped = {
@@ -239,11 +295,11 @@ def moments_sql(
             f"sum(x{i}) {f}, sum(x{i} * x{i}) {f}, sum(x{i} * {y}) {f}"
         )
     q.add(
-        "\nSELECT seg, variant, count(*) AS exposed,\n  "
-        + ",\n  ".join(sums)
+        "\nSELECT seg, strat, variant, count(*) AS exposed"
+        + "".join(",\n  " + part for part in sums)
         + "\nFROM per_user"
         + (" CROSS JOIN caps" if capped else "")
-        + "\nGROUP BY seg, variant ORDER BY seg, variant"
+        + "\nGROUP BY seg, strat, variant ORDER BY seg, strat, variant"
     )
     return MomentsQuery(q.text, tuple(q.params), len(specs))
 

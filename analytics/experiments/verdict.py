@@ -52,7 +52,10 @@ def p_text(p: float) -> str:
 
 
 def _ci(spec: MetricSpec, c: Comparison) -> str:
+    """The interval drawn next to the mark: the relative lift's, or the absolute one's when that is the estimand."""
     level = f"{(1 - c.alpha) * 100:g}%"
+    if c.estimand == "relative" and c.rel_ci is not None:
+        return f"{level} CI {percent(c.rel_ci[0])} to {percent(c.rel_ci[1])}"
     lo, hi = c.abs_ci
     if spec.unit == "share":
         return f"{level} CI {_sign(lo)}{abs(lo) * 100:.1f} to {_sign(hi)}{abs(hi) * 100:.1f} pp"
@@ -60,8 +63,9 @@ def _ci(spec: MetricSpec, c: Comparison) -> str:
 
 
 def _chance(c: Comparison) -> str:
-    p = c.p_value_adjusted
-    shown = p_text(p) if p == c.p_value else p_text(p).replace("p ", "adjusted p ", 1)
+    p = c.shown_p_value
+    raw = c.rel_p_value if c.estimand == "relative" and c.rel_p_value is not None else c.p_value
+    shown = p_text(p) if p == raw else p_text(p).replace("p ", "adjusted p ", 1)
     if c.significant:
         return f"This is {'very ' if p < 0.001 else ''}unlikely to be chance ({shown})."
     return f"This could well be chance ({shown}), so the data do not show a real difference yet."
@@ -76,9 +80,10 @@ def sentence(spec: MetricSpec, c: Comparison) -> str:
         verb = "raised" if up else "lowered"
         if c.abs_lift == 0:
             verb = "did not change"
+        rel = f"{percent(c.rel_lift)}, " if c.rel_lift is not None else ""
         what = (
             f"{who} {verb} {spec.label} by {value(spec, abs(c.abs_lift))} "
-            f"(from {value(spec, c.mean_baseline)} to {value(spec, c.mean_variant)}; {_ci(spec, c)})."
+            f"({rel}from {value(spec, c.mean_baseline)} to {value(spec, c.mean_variant)}; {_ci(spec, c)})."
         )
         return f"{what} {_chance(c)}"
     if c.significant:
@@ -96,7 +101,12 @@ def sentence(spec: MetricSpec, c: Comparison) -> str:
 
 
 def metric_sentences(m: MetricResult) -> list[str]:
-    return [sentence(m.spec, c) for c in m.comparisons] + ([m.note[0].upper() + m.note[1:]] if m.note else [])
+    """The metric's verdict per variant, then its guardrail lines (when a margin is declared), then its note."""
+    return (
+        [sentence(m.spec, c) for c in m.comparisons]
+        + [guardrail_sentence(g, m.spec) for g in m.guardrail_checks]
+        + ([m.note[0].upper() + m.note[1:]] if m.note else [])
+    )
 
 
 def interval_width(spec: MetricSpec, width: float) -> str:
@@ -105,15 +115,32 @@ def interval_width(spec: MetricSpec, width: float) -> str:
 
 
 def cuped_sentences(m: MetricResult) -> list[str]:
-    """Under CUPED, how much it reduced the variance and narrowed each variant's interval; else nothing."""
+    """Under CUPED and/or post-stratification, how much they reduced the variance of the lift and narrowed each
+    variant's interval (against the same comparison without them); else nothing."""
     out = []
     for c in m.comparisons:
         narrowing = m.cuped_narrowing(c.variant)
-        if narrowing is None or m.variance_reduction is None:
+        r = c.variance_reduction
+        if narrowing is None or r is None:
             continue
+        how = " and ".join(
+            x
+            for x in (
+                "CUPED" if c.cuped else "",
+                f"post-stratifying by {m.stratified_by}" if c.strata else "",
+            )
+            if x
+        )
+        how = how[0].upper() + how[1:] if how else "CUPED"
         w0, w1, share = narrowing
+        if r <= 0.0005:
+            # The attribute (or the pre-period) says nothing about the metric here: say so, not "reduced by −0.1%".
+            out.append(
+                f"{how} did not reduce the variance of {m.spec.label} for {arm_name(c.variant)} ({r * 100:+.1f}%)."
+            )
+            continue
         out.append(
-            f"CUPED reduced the variance of {m.spec.label} by {m.variance_reduction * 100:.1f}%; the "
+            f"{how} reduced the variance of {m.spec.label} by {r * 100:.1f}%; the "
             f"{arm_name(c.variant)} interval went from {interval_width(m.spec, w0)} to "
             f"{interval_width(m.spec, w1)} wide ({share * 100:.1f}% narrower)."
         )
@@ -135,16 +162,19 @@ def srm_sentence(srm: SrmResult) -> str | None:
 
 
 def not_enough_data(m: MetricResult, control: str, *, power: float = 0.8) -> str | None:
-    """ "Not enough data yet" for a non-significant comparison whose observed lift needs more users; else None."""
+    """ "Not enough data yet" for a non-significant comparison whose observed lift needs more users; else None.
+
+    The users needed come from the variance of the lift in both arms (GrowthBook's mid-experiment power).
+    """
     ctrl = m.arm(m.baseline or control)
     n = min(a.users for a in m.variants)
     for c in m.comparisons:
         if c.significant or c.rel_lift is None or abs(c.rel_lift) < 0.005:
             continue
+        var = m.arm(c.variant)
         try:
-            need = stats.sample_size_per_arm(
-                ctrl.mean, ctrl.variance, abs(c.rel_lift), alpha=c.alpha, power=power
-            )
+            need = stats.sample_size_per_arm(ctrl.mean, ctrl.variance, abs(c.rel_lift), variant_mean=var.mean,
+                                             variant_var=var.variance, alpha=c.alpha, power=power)  # fmt: skip
         except LiftboardError:
             continue
         # Beyond ten times today's sample the honest reading is "no effect of that size", not "wait".
@@ -157,13 +187,49 @@ def not_enough_data(m: MetricResult, control: str, *, power: float = 0.8) -> str
     return None
 
 
-def bayesian_sentence(c: Comparison) -> str | None:
-    if c.chance_to_beat is None:
+def bayesian_sentence(c: Comparison, spec: MetricSpec | None = None) -> str | None:
+    """The Bayesian view from the variant's side: for a lower-is-better metric a decrease is the win."""
+    if c.chance_to_win is None:
         return None
-    text = f"Chance that {arm_name(c.variant)} beats {c.baseline}: {c.chance_to_beat * 100:.1f}%"
-    if c.expected_loss is not None:
-        text += f"; expected loss if you ship it: {c.expected_loss * 100:.2f}% (relative)"
+    direction = " (lower is better)" if c.lower_is_better else ""
+    text = f"Chance that {arm_name(c.variant)} is better than {c.baseline}{direction}: {c.chance_to_win * 100:.1f}%"
+    if c.risk is not None:
+        if c.risk_scale == "relative":
+            text += f"; risk if you ship it: {c.risk * 100:.2f}% (expected relative loss)"
+        else:
+            text += (
+                f"; risk if you ship it: {value(spec, c.risk) if spec else f'{c.risk:.3g}'} (expected loss)"
+            )
+    if c.credible_interval is not None:
+        lo, hi = c.credible_interval
+        level = f"{(1 - c.alpha) * 100:g}%"
+        if c.risk_scale == "relative":
+            text += f"; {level} credible interval of the lift {percent(lo)} to {percent(hi)}"
+        elif spec is not None:
+            text += f"; {level} credible interval {delta(spec, lo)} to {delta(spec, hi)}"
+    text += (
+        f" ({'prior ±' + format(c.prior_sd * 100, 'g') + '% on the lift' if c.prior_sd else 'flat prior'})"
+    )
     return text + "."
+
+
+def guardrail_sentence(check: stats.GuardrailCheck, spec: MetricSpec) -> str:
+    """The pass/fail line of a non-inferiority guardrail ("must not get worse than −1%")."""
+    level = f"{(1 - check.alpha) * 100:g}%"
+    worse = "higher" if check.lower_is_better else "lower"
+    limit = percent(check.margin if check.lower_is_better else -check.margin)
+    side = "upper" if check.lower_is_better else "lower"
+    bound = percent(check.bound) if check.estimand == "relative" else delta(spec, check.bound)
+    who = arm_name(check.variant)
+    if check.passed:
+        return (
+            f"✅ Guardrail passed: {who} keeps {spec.label} no worse than {limit} ({side} {level} bound {bound}, "
+            f"{p_text(check.p_value)})."
+        )
+    return (
+        f"❌ Guardrail not passed: {who} may make {spec.label} more than {check.margin * 100:g}% {worse} "
+        f"(the {side} {level} bound {bound} does not clear {limit}; {p_text(check.p_value)})."
+    )
 
 
 def headline(result: ExperimentResult) -> str:

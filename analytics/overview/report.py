@@ -84,11 +84,21 @@ def _markdown(text: str) -> str:
     return "".join(out)
 
 
+def _p(raw: float | None, adjusted: float | None) -> str:
+    if raw is None:
+        return "—"
+    if adjusted is None or adjusted == raw:
+        return _fmt(raw, 3)
+    return f"{_fmt(raw, 3)} (adj. {_fmt(adjusted, 3)})"
+
+
 def _lift_table(result: experiments.ExperimentResult) -> str:
+    """Both lifts with their own p-values, which one the mark follows, and the Bayesian view (mirrored for costs)."""
     head = (
         "<tr><th>Metric</th><th>Variant</th><th class=num>Control</th><th class=num>Variant</th>"
-        "<th class=num>Abs. lift (CI)</th><th class=num>Rel. lift (CI)</th><th class=num>p</th>"
-        "<th class=num>p adj.</th><th>Significant</th></tr>"
+        "<th class=num>Abs. lift (CI)</th><th class=num>p (abs.)</th><th class=num>Rel. lift (CI)</th>"
+        "<th class=num>p (rel.)</th><th>Significant</th><th class=num>Chance to win</th>"
+        "<th class=num>Risk</th></tr>"
     )
     rows = []
     for m in result.metrics:
@@ -96,17 +106,28 @@ def _lift_table(result: experiments.ExperimentResult) -> str:
             rel = (
                 "—" if c.rel_lift is None else f"{c.rel_lift:+.1%} ({c.rel_ci[0]:+.1%} to {c.rel_ci[1]:+.1%})"
             )
+            risk = "—"
+            if c.risk is not None:
+                risk = f"{c.risk:.2%}" if c.risk_scale == "relative" else verdict.value(m.spec, c.risk)
+            win = "—" if c.chance_to_win is None else f"{c.chance_to_win:.1%}"
+            role = m.role + (", lower is better" if m.spec.lower_is_better else "")
             rows.append(
-                f"<tr><td>{_e(m.spec.text)}<br><span class=muted>{_e(m.role)}</span></td><td>{_e(c.variant)}</td>"
+                f"<tr><td>{_e(m.spec.text)}<br><span class=muted>{_e(role)}</span></td><td>{_e(c.variant)}</td>"
                 f"<td class=num>{_e(verdict.value(m.spec, c.mean_baseline))}</td>"
                 f"<td class=num>{_e(verdict.value(m.spec, c.mean_variant))}</td>"
                 f"<td class=num>{_e(verdict.delta(m.spec, c.abs_lift))} "
                 f"({_e(verdict.delta(m.spec, c.abs_ci[0]))} to {_e(verdict.delta(m.spec, c.abs_ci[1]))})</td>"
-                f"<td class=num>{_e(rel)}</td><td class=num>{_fmt(c.p_value, 3)}</td>"
-                f"<td class=num>{_fmt(c.p_value_adjusted, 3)}</td><td>{'yes' if c.significant else 'no'}</td></tr>"
+                f"<td class=num>{_e(_p(c.p_value, c.p_value_adjusted))}</td><td class=num>{_e(rel)}</td>"
+                f"<td class=num>{_e(_p(c.rel_p_value, c.rel_p_value_adjusted))}</td>"
+                f"<td>{'yes' if c.significant else 'no'} <span class=muted>({_e(c.estimand)})</span></td>"
+                f"<td class=num>{_e(win)}</td><td class=num>{_e(risk)}</td></tr>"
             )
     counts = ", ".join(f"{_e(v)}: {n:,}" for v, n in result.exposed.items())
-    return f"<table>{head}{''.join(rows)}</table><p class=muted>Exposed users — {counts}.</p>"
+    return (
+        f"<table>{head}{''.join(rows)}</table><p class=muted>Exposed users — {counts}. “Significant” follows the "
+        f"(adjusted) p-value of the {_e(result.estimand)} lift. Chance to win and risk are the Bayesian view, read "
+        "from the variant's side: for a lower-is-better metric a decrease wins.</p>"
+    )
 
 
 def _figure(fig: go.Figure, div_id: str) -> str:
@@ -193,8 +214,11 @@ def build_report(ws: Workspace, experiment: str, *, generated_at: datetime | Non
     cards = "".join(
         f"<div class=card><strong>{_e(c.title)}</strong><br>{_e(c.reading)}</div>" for c in exp.cards
     )
-    notes = method_notes(result.metrics[0].spec.aggregate, sequential=result.sequential, cuped=result.cuped,
-                         alpha=result.alpha)  # fmt: skip
+    notes = "\n\n".join(
+        method_notes(kind, sequential=result.sequential, cuped=result.cuped, alpha=result.alpha,
+                     stratify=result.stratify, estimand=result.estimand)
+        for kind in dict.fromkeys(m.spec.aggregate for m in result.metrics)
+    )  # fmt: skip
     body = f"""
 <header>
 <h1>{_e(experiment)}</h1>

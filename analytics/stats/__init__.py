@@ -1,4 +1,5 @@
-"""Statistics on per-arm sufficient statistics: Welch and sequential tests, SRM, CUPED, power, multiple tests."""
+"""Statistics on per-arm sufficient statistics: Welch and sequential tests, CUPED, post-stratification, quantiles,
+the Bayesian view, non-inferiority guardrails, SRM, power, multiple tests."""
 
 import lazy_loader
 
@@ -7,22 +8,39 @@ import lazy_loader
 __getattr__, __dir__, __all__ = lazy_loader.attach(
     __name__,
     submodules=[
+        "bayes",
         "comparison",
         "covariates",
+        "guardrail",
         "moments",
         "multitest",
         "notes",
+        "poststrat",
         "power",
+        "quantile",
         "sample_ratio",
         "sequential",
     ],
     submod_attrs={
-        "comparison": ["Comparison", "adjust", "compare", "welch_arrays"],
-        "covariates": ["cuped"],
-        "moments": ["KINDS", "Kind", "Moments", "arm_mean_var", "check_arm", "winsorize_caps"],
+        "bayes": ["GaussianPrior", "Posterior", "gaussian_risk", "posterior"],
+        "comparison": ["Comparison", "Estimand", "adjust", "compare", "welch_arrays"],
+        "covariates": ["AdjustedArm", "adjust_arm", "theta"],
+        "guardrail": ["GuardrailCheck", "noninferiority"],
+        "moments": [
+            "KINDS",
+            "Kind",
+            "Moments",
+            "arm_mean_var",
+            "check_moments",
+            "covariance",
+            "variance",
+            "winsorize_caps",
+        ],  # fmt: skip
         "multitest": ["benjamini_hochberg", "holm"],
         "notes": ["method_notes"],
-        "power": ["mde", "power_at", "sample_size_per_arm"],
+        "poststrat": ["StratifiedEffect", "post_stratify"],
+        "power": ["lift_variance", "mde", "power_at", "sample_size_per_arm"],
+        "quantile": ["ClusterSums", "QuantileMoments", "min_values", "quantile_levels"],
         "sample_ratio": ["SRM_THRESHOLD", "SrmResult", "srm"],
         "sequential": ["N_STAR", "always_valid_p", "halfwidth_multiplier", "sequential_rho"],
     },

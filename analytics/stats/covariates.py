@@ -1,51 +1,66 @@
-"""CUPED: variance reduction by the pre-exposure value of the same metric, one θ pooled over arms."""
+"""CUPED as GrowthBook's regression adjustment: one θ per comparison, pooled over both arms' users.
+
+y is the metric after exposure, x the same metric over the pre-exposure window. θ = Cov(y, x)/Var(x) over all users
+of the two arms together (gbstats ``compute_theta``); each arm's adjusted mean is ȳ − θx̄ and its per-user variance
+s²_y + θ²s²_x − 2θ·s_xy. The absolute lift is the difference of adjusted means; the relative lift divides it by the
+*unadjusted* control mean, with gbstats' delta-method variance for that ratio. For 0/1 metrics (conversion) the
+variances are p(1−p) and the covariance Σxy/n − x̄ȳ, as gbstats' ProportionStatistic, when the covariate is 0/1 too;
+with a count covariate (events before exposure) all three are sample (co)variances, as for gbstats' count metrics.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass
 
-from analytics.errors import LiftboardError
-from analytics.stats.moments import Moments, check_arm
+from analytics.stats.moments import Moments, covariance, variance
 
 
-def cuped(arms: Mapping[str, Moments]) -> tuple[dict[str, Moments], float, float]:
-    """CUPED: adjust y by the pre-period covariate x, y' = y − θ(x − x̄), with one θ for all arms.
+@dataclass(frozen=True)
+class AdjustedArm:
+    """One arm under regression adjustment: unadjusted mean, adjusted mean and adjusted per-user variance."""
 
-    θ = Cov(Y, X)/Var(X) from the within-arm covariances pooled over arms (so a treatment effect on y does not
-    leak into θ); x̄ is the grand mean of x, so the adjustment keeps the overall mean of y.
+    n: int
+    mean: float  # ȳ, unadjusted (what the page shows)
+    adjusted_mean: float  # ȳ − θx̄
+    variance: float  # s²_y + θ²s²_x − 2θ·s_xy
+    var_y: float
+    var_x: float
+    cov_xy: float
 
-    Returns:
-        (adjusted arms as Moments with ``adjusted=True``, θ, variance reduction 1 − Var(y')/Var(y) pooled within
-        arms, which equals the squared pooled correlation ρ²). If x does not vary, θ = 0 and the reduction is 0.
-    """
-    if not arms:
-        raise LiftboardError("CUPED needs at least one arm with data.")
-    for name, m in arms.items():
-        check_arm(name, m)
-        if m.adjusted:
-            raise LiftboardError(f"Arm '{name}' is already CUPED-adjusted.")
-    sxx = sum(m.sum_x_sq - m.sum_x**2 / m.n for m in arms.values())
-    sxy = sum(m.sum_xy - m.sum * m.sum_x / m.n for m in arms.values())
-    syy = sum(m.sum_sq - m.sum**2 / m.n for m in arms.values())
-    total_n = sum(m.n for m in arms.values())
-    x_bar = sum(m.sum_x for m in arms.values()) / total_n
-    # Relative tolerance: Σx² − (Σx)²/n of a constant x is rounding noise, not variation.
-    scale = max(sum(m.sum_x_sq for m in arms.values()), 1e-300)
-    theta = sxy / sxx if sxx > 1e-12 * scale else 0.0
-    adjusted: dict[str, Moments] = {}
-    for name, m in arms.items():
-        sum_c = m.sum_x - m.n * x_bar  # Σ(x − x̄)
-        sum_c_sq = m.sum_x_sq - 2.0 * x_bar * m.sum_x + m.n * x_bar**2  # Σ(x − x̄)²
-        sum_y_c = m.sum_xy - x_bar * m.sum  # Σ y(x − x̄)
-        adjusted[name] = replace(
-            m,
-            sum=m.sum - theta * sum_c,
-            sum_sq=m.sum_sq - 2.0 * theta * sum_y_c + theta**2 * sum_c_sq,
-            adjusted=True,
-        )
-    reduction = 0.0
-    if syy > 0.0:
-        syy_adj = syy - 2.0 * theta * sxy + theta**2 * sxx
-        reduction = min(max(1.0 - syy_adj / syy, 0.0), 1.0)
-    return adjusted, float(theta), float(reduction)
+
+def binary_covariate(*arms: Moments) -> bool:
+    """Whether x is 0/1 in every arm (Σx = Σx² for counts), so a 0/1 metric pairs with a 0/1 covariate and takes
+    GrowthBook's proportion formulas; a count covariate (pre-exposure events) takes the sample ones."""
+    return all(
+        abs(m.sum_x - m.sum_x_sq) <= 1e-9 * max(1.0, abs(m.sum_x)) and 0 <= m.sum_x <= m.n for m in arms
+    )
+
+
+def theta(a: Moments, b: Moments, *, proportion: bool = False) -> float:
+    """θ over the users of both arms (0 when x or y does not vary, which reverts to the unadjusted test)."""
+    joint = a + b
+    var_x = variance(joint.n, joint.sum_x, joint.sum_x_sq, proportion=proportion)
+    var_y = variance(joint.n, joint.sum, joint.sum_sq, proportion=proportion)
+    if var_x <= 0.0 or var_y <= 0.0:
+        return 0.0
+    return covariance(joint.n, joint.sum, joint.sum_x, joint.sum_xy, proportion=proportion) / var_x
+
+
+def adjust_arm(m: Moments, th: float, *, proportion: bool = False) -> AdjustedArm:
+    """One arm's adjusted mean and variance for a given θ."""
+    var_y = variance(m.n, m.sum, m.sum_sq, proportion=proportion)
+    var_x = variance(m.n, m.sum_x, m.sum_x_sq, proportion=proportion)
+    cov = covariance(m.n, m.sum, m.sum_x, m.sum_xy, proportion=proportion)
+    mean_y, mean_x = m.sum / m.n, m.sum_x / m.n
+    return AdjustedArm(
+        m.n, mean_y, mean_y - th * mean_x, var_y + th * th * var_x - 2.0 * th * cov, var_y, var_x, cov
+    )
+
+
+def relative_variance(control: AdjustedArm, variant: AdjustedArm, th: float) -> float:
+    """Variance of (adjusted difference)/|unadjusted control mean| (gbstats frequentist_variance_relative_cuped)."""
+    mc = control.mean
+    v_variant = variant.variance / (variant.n * mc * mc)
+    const = -variant.mean
+    num = control.var_y * const**2 / mc**2 + 2.0 * th * control.cov_xy * const / mc + th * th * control.var_x
+    return v_variant + num / (control.n * mc * mc)

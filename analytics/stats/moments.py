@@ -1,4 +1,4 @@
-"""Per-arm sufficient statistics (n, Σy, Σy², Σx, Σx², Σxy) and each arm's mean and variance."""
+"""Per-arm sufficient statistics (n, Σy, Σy², Σx, Σx², Σxy), their variances, and the refusal of impossible ones."""
 
 from __future__ import annotations
 
@@ -11,17 +11,21 @@ import numpy as np
 
 from analytics.errors import LiftboardError
 
-Kind = Literal["mean", "proportion", "ratio"]
-
+Kind = Literal["mean", "proportion", "ratio", "quantile"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
+
+#: What x holds, when it is used: a ratio metric's denominator or CUPED's pre-exposure value of the metric.
+XRole = Literal["denominator", "pre-exposure value"]
+# Σy² − (Σy)²/n of equal values comes out a few ulps below 0; a real negative variance is far below this.
+_ROUNDING = 1e-9
 
 
 @dataclass(frozen=True)
 class Moments:
     """Per-arm sufficient statistics of a per-user value y (0/1 for proportions).
 
-    ``sum_x``, ``sum_x_sq`` and ``sum_xy`` hold the denominator of a ratio metric or the pre-period covariate of
-    CUPED. ``adjusted`` is set by :func:`cuped`: y is then a continuous adjusted value whatever the metric kind.
+    ``sum_x``, ``sum_x_sq`` and ``sum_xy`` hold the denominator of a ratio metric or, under CUPED, the same metric
+    over the pre-exposure window.
     """
 
     n: int
@@ -30,7 +34,6 @@ class Moments:
     sum_x: float = 0.0
     sum_x_sq: float = 0.0
     sum_xy: float = 0.0
-    adjusted: bool = False
 
     @classmethod
     def of(cls, y: Sequence[float] | np.ndarray, x: Sequence[float] | np.ndarray | None = None) -> Moments:
@@ -45,61 +48,131 @@ class Moments:
         )  # fmt: skip
 
     def __add__(self, other: Moments) -> Moments:
-        if self.adjusted or other.adjusted:
-            raise ValueError("CUPED-adjusted moments cannot be added; adjust the summed moments instead.")
         return Moments(
             self.n + other.n, self.sum + other.sum, self.sum_sq + other.sum_sq,
             self.sum_x + other.sum_x, self.sum_x_sq + other.sum_x_sq, self.sum_xy + other.sum_xy,
         )  # fmt: skip
 
 
-def check_arm(name: str | None, m: Moments) -> None:
-    arm = f"Arm '{name}'" if name else "An arm"
-    if m.n < 2:
-        raise LiftboardError(
-            f"{arm} has {m.n} user{'s' if m.n != 1 else ''} with data for this metric; at least 2 per arm "
-            "are needed to estimate a variance, so wait for more data or widen the window."
-        )
+def _centred(n: int, total: float, total_sq: float) -> float:
+    """Σ(y − ȳ)², with rounding below 0 set to 0 (a real negative value is refused by :func:`check_moments`)."""
+    return max(total_sq - total * total / n, 0.0)
+
+
+def variance(n: int, total: float, total_sq: float, *, proportion: bool = False) -> float:
+    """Per-user variance: p(1−p) for a proportion (GrowthBook), else the sample variance (n − 1)."""
+    if n <= 1:
+        return 0.0
+    if proportion:
+        p = total / n
+        return p * (1.0 - p)
+    return _centred(n, total, total_sq) / (n - 1)
+
+
+def covariance(n: int, sum_y: float, sum_x: float, sum_xy: float, *, proportion: bool = False) -> float:
+    """Per-user covariance of y and x: Σxy/n − x̄ȳ for two proportions (GrowthBook), else the sample covariance."""
+    if n <= 1:
+        return 0.0
+    if proportion:
+        return sum_xy / n - sum_y * sum_x / (n * n)
+    return (sum_xy - sum_y * sum_x / n) / (n - 1)
+
+
+def _impossible(arm: str, metric: str | None, what: str) -> LiftboardError:
+    of = f" for {metric}" if metric else ""
+    return LiftboardError(
+        f"The statistics of arm {arm!r}{of} are impossible: {what}; no real data gives that, so check the "
+        "loaded data or totals."
+    )
+
+
+def check_moments(
+    m: Moments,
+    *,
+    arm: str,
+    metric: str | None = None,
+    proportion: bool = False,
+    x_role: XRole | None = None,
+    min_n: int = 2,
+) -> None:
+    """Refuse statistics no data can produce (one sentence naming the arm and the metric); never clamp them.
+
+    ``x_role`` says whether Σx, Σx², Σxy are used and what they are; ``min_n`` is the fewest users the comparison
+    needs (strata cells may hold fewer: they are merged, not refused).
+    """
     values = (m.sum, m.sum_sq, m.sum_x, m.sum_x_sq, m.sum_xy)
-    if not all(math.isfinite(v) for v in values):
-        raise LiftboardError(f"{arm} has a missing or infinite metric value; check the loaded data.")
+    of = f" for {metric}" if metric else ""
+    if not all(math.isfinite(v) for v in values) or not math.isfinite(m.n):
+        raise LiftboardError(
+            f"Arm {arm!r}{of} has a missing or infinite metric value; check the loaded data."
+        )
+    if m.n < 0:
+        raise _impossible(arm, metric, f"a negative number of users (n = {m.n})")
+    if m.n < min_n:
+        raise LiftboardError(
+            f"Arm {arm!r}{of} has {m.n} user{'s' if m.n != 1 else ''} with data; at least {min_n} per arm are "
+            "needed to estimate a variance, so wait for more data or widen the window."
+        )
+    if m.n == 0:
+        return
+    if proportion:
+        if m.sum < -_ROUNDING:
+            raise _impossible(arm, metric, f"a negative number of conversions ({m.sum:g})")
+        if m.sum > m.n * (1 + _ROUNDING):
+            raise _impossible(arm, metric, f"more conversions than users ({m.sum:g} of {m.n})")
+    _check_spread(m.n, m.sum, m.sum_sq, arm, metric, "the metric")
+    if x_role is None:
+        return
+    # A 0/1 covariate (pre-exposure conversion: Σx = Σx²) counts users, so it cannot exceed n.
+    binary_x = abs(m.sum_x - m.sum_x_sq) <= _ROUNDING * max(1.0, abs(m.sum_x))
+    in_range = -_ROUNDING <= m.sum_x <= m.n * (1 + _ROUNDING)
+    if proportion and x_role == "pre-exposure value" and binary_x and not in_range:
+        raise _impossible(
+            arm, metric, f"the pre-exposure conversions ({m.sum_x:g}) are not between 0 and {m.n}"
+        )
+    _check_spread(m.n, m.sum_x, m.sum_x_sq, arm, metric, f"the {x_role}")
+    sxx = m.sum_x_sq - m.sum_x**2 / m.n
+    syy = m.sum_sq - m.sum**2 / m.n
+    sxy = m.sum_xy - m.sum * m.sum_x / m.n
+    # Cauchy–Schwarz: |Σ(x−x̄)(y−ȳ)| ≤ √(Σ(x−x̄)²·Σ(y−ȳ)²) for any data.
+    if sxy * sxy > max(sxx, 0.0) * max(syy, 0.0) * (1 + 1e-9) + _ROUNDING * (abs(m.sum_xy) + 1.0):
+        raise _impossible(arm, metric, f"the metric and the {x_role} have a correlation beyond ±1")
 
 
-def _sample_var(n: int, total: float, total_sq: float) -> float:
-    # Clamp: Σy² − (Σy)²/n can come out a hair below 0 by rounding when all values are equal.
-    return max((total_sq - total * total / n) / (n - 1), 0.0)
+def _check_spread(n: int, total: float, total_sq: float, arm: str, metric: str | None, what: str) -> None:
+    centred = total_sq - total * total / n
+    if total_sq < 0 or centred < -_ROUNDING * max(abs(total_sq), 1.0):
+        raise _impossible(
+            arm, metric, f"{what} has a negative variance (Σ² {total_sq:g} < (Σ)²/n {total * total / n:g})"
+        )
 
 
 def arm_mean_var(
-    m: Moments, *, ratio: bool = False, proportion: bool = False, name: str | None = None
+    m: Moments,
+    *,
+    ratio: bool = False,
+    proportion: bool = False,
+    name: str | None = None,
+    metric: str | None = None,
 ) -> tuple[float, float]:
     """Mean and per-user variance of one arm (the variance of the mean is ``var / n``).
 
     Proportions: p and p(1−p) (GrowthBook). Means: Σy/n and (Σy² − (Σy)²/n)/(n−1). Ratio metrics: Σy/Σx and
     the delta-method variance n·Var(ȳ/x̄) = (s²_y − 2R s_xy + R² s²_x)/x̄², with R = ȳ/x̄.
-    CUPED-adjusted moments always use the sample variance. ``name`` only names the arm in error messages.
     """
-    check_arm(name, m)
-    n = m.n
+    arm = name or "the arm"
+    check_moments(m, arm=arm, metric=metric, proportion=proportion, x_role="denominator" if ratio else None)
     if ratio:
         if m.sum_x == 0.0:
             raise LiftboardError(
-                f"The denominator of this ratio metric is 0 for every user of {f'arm {name!r}' if name else 'an arm'}; "
+                f"The denominator of {metric or 'this ratio metric'} is 0 for every user of arm {arm!r}; "
                 "choose a denominator event that these users have, or a longer window."
             )
-        mx = m.sum_x / n
-        r = m.sum / m.sum_x
-        var_y = _sample_var(n, m.sum, m.sum_sq)
-        var_x = _sample_var(n, m.sum_x, m.sum_x_sq)
-        cov = (m.sum_xy - m.sum * m.sum_x / n) / (n - 1)
-        var = (var_y - 2.0 * r * cov + r * r * var_x) / (mx * mx)
-        return r, max(var, 0.0)
-    mean = m.sum / n
-    if proportion and not m.adjusted:
-        if not -1e-9 <= mean <= 1.0 + 1e-9:
-            raise LiftboardError("A proportion metric must be 0 or 1 per user; this one is not.")
-        return mean, max(mean * (1.0 - mean), 0.0)
-    return mean, _sample_var(n, m.sum, m.sum_sq)
+        mx, r = m.sum_x / m.n, m.sum / m.sum_x
+        var_y, var_x = variance(m.n, m.sum, m.sum_sq), variance(m.n, m.sum_x, m.sum_x_sq)
+        cov = covariance(m.n, m.sum, m.sum_x, m.sum_xy)
+        return r, max((var_y - 2.0 * r * cov + r * r * var_x) / (mx * mx), 0.0)
+    return m.sum / m.n, variance(m.n, m.sum, m.sum_sq, proportion=proportion)
 
 
 def winsorize_caps(percentile: float, *, two_sided: bool = False) -> tuple[float | None, float]:

@@ -33,11 +33,48 @@ def power_at(effect_abs: float, baseline_var: float, n_per_arm: float, *, alpha:
     return float(norm.sf(z - shift) + norm.cdf(-z - shift))
 
 
+def lift_variance(
+    baseline_mean: float,
+    baseline_var: float,
+    variant_mean: float | None = None,
+    variant_var: float | None = None,
+) -> float:
+    """Per-user-pair variance of the relative lift, V: its variance with n users per arm is V/n.
+
+    With both arms observed it is the delta-method variance σ²_T/μ_C² + σ²_C·μ_T²/μ_C⁴ that the relative test uses
+    (GrowthBook plans from it); with only the control known, both arms are assumed alike: 2σ²_C/μ_C².
+    """
+    if baseline_mean == 0.0 or not math.isfinite(baseline_mean):
+        raise LiftboardError("A relative effect needs a non-zero baseline mean; this metric's baseline is 0.")
+    if (variant_mean is None) != (variant_var is None):
+        raise LiftboardError("Give both the variant's mean and its variance, or neither.")
+    if variant_mean is None or variant_var is None:
+        return 2.0 * baseline_var / baseline_mean**2
+    if not math.isfinite(variant_var) or variant_var < 0.0:
+        raise LiftboardError(f"The variant's per-user variance must be a number ≥ 0 (got {variant_var}).")
+    v = variant_var / baseline_mean**2 + baseline_var * variant_mean**2 / baseline_mean**4
+    if not v > 0.0:
+        raise LiftboardError(
+            "The lift has no variance here (the variant's values are all 0), so no sample size can be computed "
+            "from both arms; plan from the control's variance instead."
+        )
+    return v
+
+
+def _power_rel(mde_rel: float, v: float, n: float, alpha: float) -> float:
+    se = math.sqrt(v / n)
+    z = norm.ppf(1.0 - alpha / 2.0)
+    shift = abs(mde_rel) / se
+    return float(norm.sf(z - shift) + norm.cdf(-z - shift))
+
+
 def sample_size_per_arm(
     baseline_mean: float,
     baseline_var: float,
     mde_rel: float,
     *,
+    variant_mean: float | None = None,
+    variant_var: float | None = None,
     alpha: float = 0.05,
     power: float = 0.8,
 ) -> int:
@@ -47,23 +84,23 @@ def sample_size_per_arm(
         baseline_mean: control mean of the per-user metric (a proportion for conversion metrics).
         baseline_var: per-user variance in the control arm (p(1−p) for a proportion).
         mde_rel: the minimum detectable effect relative to the baseline mean, e.g. 0.05 for +5%.
+        variant_mean, variant_var: the variant arm's, once observed: the plan then uses the variance of the
+            lift from both arms, as GrowthBook's mid-experiment power does (see :func:`lift_variance`).
 
     Returns:
         The smallest whole number of users per arm whose two-sided test at ``alpha`` has at least ``power``.
     """
     _check(alpha, power, baseline_var)
-    if baseline_mean == 0.0 or not math.isfinite(baseline_mean):
-        raise LiftboardError("A relative effect needs a non-zero baseline mean; this metric's baseline is 0.")
+    v = lift_variance(baseline_mean, baseline_var, variant_mean, variant_var)
     if not mde_rel > 0.0:
         raise LiftboardError(
             f"The minimum detectable effect must be a positive share, e.g. 0.05 (got {mde_rel})."
         )
-    delta = mde_rel * abs(baseline_mean)
     z_total = norm.ppf(1.0 - alpha / 2.0) + norm.ppf(power)
     # The one-tail closed form overshoots slightly (it ignores the far tail), so the exact answer lies below it.
-    upper = 2.0 * baseline_var * z_total**2 / delta**2 * 1.01  # margin against rounding at the bracket
+    upper = v * z_total**2 / mde_rel**2 * 1.01  # margin against rounding at the bracket
     lower = upper * 0.5
-    exact = optimize.brentq(lambda n: power_at(delta, baseline_var, n, alpha=alpha) - power, lower, upper)
+    exact = optimize.brentq(lambda n: _power_rel(mde_rel, v, n, alpha) - power, lower, upper)
     return max(2, math.ceil(exact - 1e-9))
 
 
@@ -72,25 +109,25 @@ def mde(
     baseline_var: float,
     n_per_arm: float,
     *,
+    variant_mean: float | None = None,
+    variant_var: float | None = None,
     alpha: float = 0.05,
     power: float = 0.8,
 ) -> float:
     """Relative minimum detectable effect with ``n_per_arm`` users per arm (the inverse of the sample size).
 
+    ``variant_mean``/``variant_var`` as for :func:`sample_size_per_arm`.
+
     Returns:
         The relative lift (e.g. 0.031 for 3.1%) that a two-sided test at ``alpha`` detects with ``power``.
     """
     _check(alpha, power, baseline_var)
-    if baseline_mean == 0.0 or not math.isfinite(baseline_mean):
-        raise LiftboardError("A relative effect needs a non-zero baseline mean; this metric's baseline is 0.")
+    v = lift_variance(baseline_mean, baseline_var, variant_mean, variant_var)
     if not n_per_arm >= 2:
         raise LiftboardError(
             f"At least 2 users per arm are needed to compute a detectable effect (got {n_per_arm}); "
             "wait for more data."
         )
-    se = math.sqrt(2.0 * baseline_var / n_per_arm)
+    se = math.sqrt(v / n_per_arm)
     upper = (norm.ppf(1.0 - alpha / 2.0) + norm.ppf(power)) * se * 1.01  # the closed form, plus a margin
-    delta = optimize.brentq(
-        lambda d: power_at(d, baseline_var, n_per_arm, alpha=alpha) - power, 0.5 * upper, upper
-    )
-    return float(delta / abs(baseline_mean))
+    return float(optimize.brentq(lambda d: _power_rel(d, v, n_per_arm, alpha) - power, 0.5 * upper, upper))

@@ -28,7 +28,26 @@ def test_lift_intervals(result) -> None:
     assert t.error_x.array[0] == pytest.approx((c.rel_ci[1] - c.rel_lift) * 100)
     assert t.error_x.arrayminus[0] == pytest.approx((c.rel_lift - c.rel_ci[0]) * 100)
     assert "(%)" in fig.layout.xaxis.title.text and fig.layout.yaxis.title.text == "Metric"
+    assert "relative-lift p" in fig.layout.xaxis.title.text
     assert t.marker.color == "#E69F00"  # control keeps blue; the first variant is orange
+    # The mark on the chart follows the p-value of the interval drawn: ✓ exactly when it excludes 0.
+    for trace in fig.data:
+        for x, lo, hi, text in zip(
+            trace.x, trace.error_x.arrayminus, trace.error_x.array, trace.text, strict=True
+        ):
+            assert text.startswith(("relative-lift p", "adjusted relative-lift p"))
+            assert ("✓" in text) == (x - lo > 0 or x + hi < 0)
+
+
+def test_lift_intervals_of_the_absolute_estimand(demo_ws: Workspace) -> None:
+    res = analyze(demo_ws, "ai_recs", ["conversion:purchase:7d", "retention:7d"], estimand="absolute")
+    fig = lift_intervals(res)
+    c = res.metric("retention:7d").comparison("ai")
+    t = fig.data[0]
+    scale = 100 / c.mean_baseline
+    assert t.x[1] == pytest.approx(c.abs_lift * scale)
+    assert t.error_x.array[1] == pytest.approx((c.abs_ci[1] - c.abs_lift) * scale)
+    assert "p of the difference" in t.text[1] and "Absolute difference" in fig.layout.xaxis.title.text
 
 
 def test_segment_intervals(result) -> None:

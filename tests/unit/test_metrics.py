@@ -145,7 +145,7 @@ def small(tmp_ws: Workspace) -> tuple[Workspace, dict[str, pd.DataFrame]]:
 def test_sql_moments_match_pandas(small, cuped: bool) -> None:
     ws, frames = small
     specs = parse_metrics(ws, SPECS)
-    rows = run_moments(ws, "exp", specs, data_end(ws), cuped=cuped)["all"]
+    rows = run_moments(ws, "exp", specs, data_end(ws), cuped=cuped)[("all", "all")]
     assert rows["control"][0] + rows["treat"][0] == 400 - 5  # five users saw both arms
     for i, spec in enumerate(specs):
         want = expected_moments(frames, spec, cuped=cuped and spec.aggregate != "ratio")
@@ -163,7 +163,7 @@ def test_sql_moments_match_pandas(small, cuped: bool) -> None:
 def test_elapsed_windows_only(small) -> None:
     ws, frames = small
     spec = parse_metrics(ws, ["conversion:purchase:10d"])
-    rows = run_moments(ws, "exp", spec, data_end(ws))["all"]
+    rows = run_moments(ws, "exp", spec, data_end(ws))[("all", "all")]
     end = frames["events"].timestamp.max()
     asg = frames["assignments"]
     first = asg[asg.experiment == "exp"].groupby("user_id").timestamp.min()
@@ -177,8 +177,8 @@ def test_winsorize_caps_mean_at_pooled_quantile(small) -> None:
     ws, frames = small
     specs = parse_metrics(ws, ["mean:purchase:7d", "conversion:purchase:7d"])
     end = data_end(ws)
-    raw = run_moments(ws, "exp", specs, end)["all"]
-    capped = run_moments(ws, "exp", specs, end, winsorize=0.9)["all"]
+    raw = run_moments(ws, "exp", specs, end)[("all", "all")]
+    capped = run_moments(ws, "exp", specs, end, winsorize=0.9)[("all", "all")]
     want = expected_moments(frames, specs[0])
     # Compute the cap the same way: pooled 90th percentile of the per-user values (linear interpolation).
     ys = []
@@ -215,14 +215,14 @@ def test_segments_users_column_and_event_property(small) -> None:
     ws, frames = small
     specs = parse_metrics(ws, ["count:view:3d"])
     end = data_end(ws)
-    total = run_moments(ws, "exp", specs, end)["all"]
+    total = run_moments(ws, "exp", specs, end)[("all", "all")]
     by_country = run_moments(ws, "exp", specs, end, segment=resolve_segment(ws, "country"))
-    assert set(by_country) == {"DE", "FR", "US", "(missing)"}
+    assert set(by_country) == {(c, "all") for c in ("DE", "FR", "US", "(missing)")}
     for arm in ("control", "treat"):
         assert sum(rows[arm][1][0].n for rows in by_country.values()) == total[arm][1][0].n
         assert sum(rows[arm][1][0].sum for rows in by_country.values()) == total[arm][1][0].sum
     by_device = run_moments(ws, "exp", specs, end, segment=resolve_segment(ws, "device"))
-    assert set(by_device) <= {"phone", "desktop", "(missing)"}
+    assert {seg for seg, _ in by_device} <= {"phone", "desktop", "(missing)"}
     assert sum(r[a][0] for r in by_device.values() for a in r) == 395
     with pytest.raises(LiftboardError, match="no segment column 'colour'"):
         resolve_segment(ws, "colour")
@@ -255,7 +255,10 @@ def test_parse_specs() -> None:
     ("spec", "message"),
     [
         ("conv:purchase", "Unknown metric kind 'conv'.*did you mean conversion"),
-        ("lift:purchase", "the kinds are: conversion, retention, mean, count, ratio, cost, feedback"),
+        (
+            "lift:purchase",
+            "the kinds are: conversion, retention, mean, count, ratio, cost, feedback, quantile",
+        ),
         ("conversion:purchase:7x", "The window '7x' is not a duration"),
         ("conversion:purchase:0d", "not a duration"),
         ("conversion", "needs an event"),

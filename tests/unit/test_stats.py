@@ -19,7 +19,6 @@ from analytics.stats import (
     arm_mean_var,
     benjamini_hochberg,
     compare,
-    cuped,
     holm,
     method_notes,
     srm,
@@ -231,7 +230,7 @@ def _bivariate(rng: np.random.Generator, sims: int, n: int, rho: float, effect: 
     }  # type: ignore[return-value]
 
 
-def test_cuped_matches_ancova_and_keeps_coverage_while_shrinking_the_interval() -> None:
+def test_cuped_keeps_coverage_while_shrinking_the_interval() -> None:
     rng = np.random.default_rng(44)
     sims, n, rho, effect = 1500, 400, 0.7, 0.1
     data = _bivariate(rng, sims, n, rho, effect)
@@ -242,13 +241,12 @@ def test_cuped_matches_ancova_and_keeps_coverage_while_shrinking_the_interval() 
         arms = {
             a: Moments(n, sy[k, i], syy[k, i], sx[k, i], sxx[k, i], sxy[k, i]) for k, a in enumerate("ct")
         }
-        adjusted, theta, reduction = cuped(arms)
         plain = compare(arms["c"], arms["t"], bayesian=False)
-        adj = compare(adjusted["c"], adjusted["t"], bayesian=False)
+        adj = compare(arms["c"], arms["t"], bayesian=False, cuped=True)
         covered_plain += plain.abs_ci[0] <= effect <= plain.abs_ci[1]
         covered_cuped += adj.abs_ci[0] <= effect <= adj.abs_ci[1]
         width_ratio.append((adj.abs_ci[1] - adj.abs_ci[0]) / (plain.abs_ci[1] - plain.abs_ci[0]))
-        reductions.append(reduction)
+        reductions.append(adj.variance_reduction)
         assert adj.cuped and not plain.cuped
     print(f"CUPED coverage {covered_cuped / sims:.3f} (plain {covered_plain / sims:.3f}), "
           f"variance reduction {np.mean(reductions):.3f} vs rho^2 {rho**2:.3f}, width ratio {np.mean(width_ratio):.3f}")  # fmt: skip
@@ -257,56 +255,56 @@ def test_cuped_matches_ancova_and_keeps_coverage_while_shrinking_the_interval() 
     assert np.mean(reductions) == pytest.approx(rho**2, abs=0.01)
     assert np.mean(width_ratio) == pytest.approx(math.sqrt(1 - rho**2), abs=0.01)
 
-    # One experiment in detail: θ is the common slope of y ~ arm + x (ANCOVA), and the CUPED lift is the
-    # ANCOVA treatment effect; the adjusted moments are those of y − θ(x − x̄) computed on raw values.
+    # One experiment in detail, against statsmodels on raw values: θ is the slope of y on x over the users of
+    # both arms (GrowthBook's compute_theta), each arm's adjusted mean is ȳ − θx̄, and the relative lift divides
+    # the adjusted difference by the unadjusted control mean.
     x, y = (a[:, 0, :] for a in data["raw"])
     arms = {a: Moments.of(y[k], x[k]) for k, a in enumerate("ct")}
-    adjusted, theta, reduction = cuped(arms)
-    design = np.column_stack([np.ones(2 * n), np.repeat([0.0, 1.0], n), x.ravel()])
-    fit = sm.OLS(y.ravel(), design).fit()
-    assert theta == pytest.approx(fit.params[2], rel=1e-9)
-    res = compare(adjusted["c"], adjusted["t"])
-    assert res.abs_lift == pytest.approx(fit.params[1], rel=1e-9)
-    y_adj = y - theta * (x - x.mean())
-    for k, a in enumerate("ct"):
-        assert adjusted[a].sum == pytest.approx(y_adj[k].sum(), rel=1e-9)
-        assert adjusted[a].sum_sq == pytest.approx((y_adj[k] ** 2).sum(), rel=1e-9)
-    resid = y - y.mean(axis=1, keepdims=True)
-    resid_adj = y_adj - y_adj.mean(axis=1, keepdims=True)
-    assert reduction == pytest.approx(1 - (resid_adj**2).sum() / (resid**2).sum(), rel=1e-9)
+    res = compare(arms["c"], arms["t"], cuped=True)
+    fit = sm.OLS(y.ravel(), np.column_stack([np.ones(2 * n), x.ravel()])).fit()
+    assert res.theta == pytest.approx(fit.params[1], rel=1e-9)
+    adj = [y[k] - res.theta * x[k] for k in (0, 1)]
+    assert res.abs_lift == pytest.approx(adj[1].mean() - adj[0].mean(), rel=1e-9)
+    assert res.rel_lift == pytest.approx((adj[1].mean() - adj[0].mean()) / abs(y[0].mean()), rel=1e-9)
+    assert res.var_baseline == pytest.approx(adj[0].var(ddof=1), rel=1e-9)
+    assert res.se == pytest.approx(math.sqrt(adj[0].var(ddof=1) / n + adj[1].var(ddof=1) / n), rel=1e-9)
+    plain = compare(arms["c"], arms["t"])
+    assert res.variance_reduction == pytest.approx(1 - (res.se / plain.se) ** 2, rel=1e-12)
+    assert res.mean_baseline == pytest.approx(y[0].mean(), rel=1e-12)  # the means shown are unadjusted
 
 
 def test_cuped_with_constant_covariate_changes_nothing() -> None:
     rng = np.random.default_rng(1)
     arms = {a: Moments.of(rng.binomial(1, 0.1, 500), np.zeros(500)) for a in ("c", "t")}
-    adjusted, theta, reduction = cuped(arms)
-    assert theta == 0.0 and reduction == 0.0
-    plain, adj = (
-        compare(arms["c"], arms["t"], kind="proportion"),
-        compare(adjusted["c"], adjusted["t"], kind="proportion"),
-    )
-    assert adj.abs_lift == pytest.approx(plain.abs_lift)
-    # Adjusted moments use the sample variance, n/(n−1) times p(1−p).
-    assert adj.var_baseline == pytest.approx(plain.var_baseline * 500 / 499, rel=1e-9)
+    plain = compare(arms["c"], arms["t"], kind="proportion")
+    adj = compare(arms["c"], arms["t"], kind="proportion", cuped=True)
+    assert adj.theta == 0.0 and adj.variance_reduction == 0.0
+    assert adj.abs_lift == pytest.approx(plain.abs_lift) and adj.p_value == pytest.approx(plain.p_value)
+    assert adj.var_baseline == pytest.approx(plain.var_baseline, rel=1e-12)  # p(1−p), as without CUPED
     with pytest.raises(LiftboardError, match="ratio"):
-        compare(adjusted["c"], adjusted["t"], kind="ratio")
+        compare(arms["c"], arms["t"], kind="ratio", cuped=True)
 
 
 def test_bayesian_view() -> None:
     same = compare(Moments(5000, 500, 500), Moments(5000, 500, 500), kind="proportion")
-    assert same.chance_to_beat == pytest.approx(0.5, abs=1e-12)
+    assert same.chance_to_win == pytest.approx(0.5, abs=1e-12)
     big = compare(Moments(5000, 500, 500), Moments(5000, 650, 650), kind="proportion")
-    assert big.chance_to_beat > 0.9999 and big.expected_loss < 1e-6
+    assert big.chance_to_win > 0.9999 and big.risk < 1e-6
     worse = compare(Moments(5000, 500, 500), Moments(5000, 450, 450), kind="proportion")
-    assert worse.chance_to_beat < 0.1 and worse.expected_loss > 0.05
+    assert worse.chance_to_win < 0.1 and worse.risk > 0.05
     # Expected loss E[max(0, −lift)] against Monte Carlo draws of the Gaussian posterior.
     rng = np.random.default_rng(8)
     for res in (same, big, worse):
         draws = rng.normal(res.rel_lift, res.rel_se, 400_000)
-        assert res.expected_loss >= 0.0
-        assert res.expected_loss == pytest.approx(np.maximum(0, -draws).mean(), rel=0.02, abs=1e-7)
-        assert res.chance_to_beat == pytest.approx((draws > 0).mean(), abs=0.003)
-    assert compare(Moments(50, 5, 5), Moments(50, 6, 6), bayesian=False).chance_to_beat is None
+        assert res.risk >= 0.0
+        assert res.risk == pytest.approx(np.maximum(0, -draws).mean(), rel=0.02, abs=1e-7)
+        assert res.chance_to_win == pytest.approx((draws > 0).mean(), abs=0.003)
+        # Mirrored for a lower-is-better metric: a decrease wins, and the risk is that of an increase.
+        inv = compare(Moments(5000, 500, 500), Moments(5000, res.mean_variant * 5000, res.mean_variant * 5000),
+                      kind="proportion", lower_is_better=True)  # fmt: skip
+        assert inv.chance_to_win == pytest.approx(1 - res.chance_to_win, abs=1e-12)
+        assert inv.risk == pytest.approx(np.maximum(0, draws).mean(), rel=0.02, abs=1e-7)
+    assert compare(Moments(50, 5, 5), Moments(50, 6, 6), bayesian=False).chance_to_win is None
 
 
 def _floats(doc: object) -> list[float]:
@@ -328,7 +326,7 @@ def test_degenerate_input_raises_or_is_defined() -> None:
         compare(ok, ok, alpha=5)
     with pytest.raises(LiftboardError, match="infinite"):
         compare(ok, Moments(100, math.nan, 1))
-    with pytest.raises(LiftboardError, match="0 or 1"):
+    with pytest.raises(LiftboardError, match="more conversions than users"):
         compare(ok, Moments(100, 300, 900), kind="proportion")
     # No variation at all: a defined result, with a note.
     flat = compare(Moments(100, 0, 0), Moments(100, 0, 0), kind="proportion")
@@ -337,8 +335,15 @@ def test_degenerate_input_raises_or_is_defined() -> None:
     # Control mean 0 (cost guardrail: the control arm has no AI cost): relative lift undefined, not NaN.
     rng = np.random.default_rng(2)
     cost = compare(Moments(500, 0.0, 0.0), Moments.of(rng.gamma(2.0, 0.01, 500)))
-    assert cost.rel_lift is None and cost.rel_ci is None and cost.expected_loss is None
-    assert cost.chance_to_beat > 0.999 and cost.p_value < 1e-10 and cost.df == pytest.approx(499)
+    assert cost.rel_lift is None and cost.rel_ci is None and cost.rel_p_value is None
+    assert (
+        cost.estimand == "absolute" and cost.significant
+    )  # the mark follows the absolute lift, the one defined
+    assert cost.chance_to_win > 0.999 and cost.p_value < 1e-10 and cost.df == pytest.approx(499)
+    assert cost.risk_scale == "absolute" and cost.risk == pytest.approx(0.0, abs=1e-12)
+    # As a lower-is-better metric (an AI cost) the same numbers are a sure loss of about the cost added.
+    paid = compare(Moments(500, 0.0, 0.0), Moments.of(rng.gamma(2.0, 0.01, 500)), lower_is_better=True)
+    assert paid.chance_to_win < 0.001 and paid.risk == pytest.approx(paid.abs_lift, rel=1e-6)
     assert any("relative lift is undefined" in n for n in cost.notes)
     for res in (flat, cost):
         doc = res.as_dict()
