@@ -287,9 +287,14 @@ def test_mde_now_has_one_home(demo_ws: Workspace, ai_result) -> None:
     pi = power_inputs(m, ai_result.control, alpha=ai_result.alpha)
     (exp,) = overview.build(demo_ws, only="ai_recs").experiments
     assert exp.evidence.mde_rel == pytest.approx(pi.mde_now)
-    plan = power_plan(pi.baseline_mean, pi.baseline_var, pi.n_per_arm, 0.05)
+    # Both arms observed: the plan uses the variance of the lift from both (GrowthBook's mid-experiment power).
+    both = {"variant_mean": pi.variant_mean, "variant_var": pi.variant_var}
+    assert pi.variant_mean == pytest.approx(m.arm("ai").mean)
+    plan = power_plan(pi.baseline_mean, pi.baseline_var, pi.n_per_arm, 0.05, **both)
     assert plan.mde_now == pytest.approx(pi.mde_now)
-    assert plan.users_per_arm == stats.sample_size_per_arm(pi.baseline_mean, pi.baseline_var, 0.05)
+    assert plan.users_per_arm == stats.sample_size_per_arm(pi.baseline_mean, pi.baseline_var, 0.05, **both)
+    control_only = power_plan(pi.baseline_mean, pi.baseline_var, pi.n_per_arm, 0.05)
+    assert control_only.users_per_arm < plan.users_per_arm  # the variant's higher rate adds variance
     with pytest.raises(LiftboardError):
         power_plan(0.1, 0.09, 100, 0.0)
 
