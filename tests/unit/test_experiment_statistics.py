@@ -34,7 +34,7 @@ def _tables(ws: Workspace, frames: dict[str, pd.DataFrame]) -> None:
     with ws.transaction() as cur:
         for name, df in frames.items():
             cur.register("df", df)
-            cur.execute(f"CREATE TABLE {name} AS SELECT * FROM df")  # noqa: S608
+            cur.execute(f"CREATE TABLE {name} AS SELECT * FROM df")
             cur.unregister("df")
 
 
