@@ -122,6 +122,18 @@ def test_feedback_cuped_segments_winsorize_match(spark: SparkWorkspace, duck: Wo
     assert list_experiments(spark) == list_experiments(duck)
 
 
+def test_quantile_and_post_stratified_metrics_match(spark: SparkWorkspace, duck: Workspace) -> None:
+    """Quantile metrics (percentile over a list of levels, a list indexed in SQL) and post-stratification give
+    the same result on Spark as on DuckDB."""
+    metrics = ["quantile:latency_ms:p90", "quantile:purchase:p50", "conversion:purchase:7d"]
+    kw = {"control": "small", "stratify": "plan", "cuped": True, "margins": {"quantile:latency_ms:p90": 0.1}}
+    a = experiments.analyze(spark, "model_size", metrics, **kw)
+    b = experiments.analyze(duck, "model_size", metrics, **kw)
+    assert_same(a.to_dict(), b.to_dict())
+    assert b.metric("quantile:latency_ms:p90:7d").comparisons[0].kind == "quantile"
+    assert b.metric("conversion:purchase:7d").stratified_by == "plan"
+
+
 def test_cost_aggregates_match(spark: SparkWorkspace, duck: Workspace) -> None:
     a = cost.load_costs(spark, exact=True)
     b = cost.load_costs(duck, exact=True)
