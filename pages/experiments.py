@@ -265,6 +265,9 @@ with verdict_area:
                 st.caption(f"Bayesian view: {b}")
         for line in verdict.cuped_sentences(m):
             st.caption(line)
+        per_arm = verdict.quantile_arms_sentence(m, result.alpha)
+        if per_arm:
+            st.caption(per_arm)
 
 # -- results table with interval bars ------------------------------------------------------------------
 st.subheader("Results")

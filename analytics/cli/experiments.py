@@ -171,6 +171,9 @@ def _print(result: Any, *, bayesian: bool = False) -> None:
         ] + list(verdict.cuped_sentences(m)):
             if extra:
                 print(f"  {extra}")
+        per_arm = verdict.quantile_arms_sentence(m, result.alpha)
+        if per_arm:
+            print(f"  {per_arm}")
         more = verdict.not_enough_data(m, result.control)
         if more:
             print(f"  {more}")

@@ -72,6 +72,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
             "metric_sentences",
             "not_enough_data",
             "p_text",
+            "quantile_arms_sentence",
             "percent",
             "sentence",
             "srm_sentence",

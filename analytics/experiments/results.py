@@ -27,6 +27,10 @@ class ArmStats:
     variance: float
     moments: Moments | QuantileMoments
 
+    def quantile_interval(self, alpha: float = 0.05) -> tuple[float, float] | None:
+        """A quantile arm's own (1 − α) interval for its quantile; None for other metrics."""
+        return self.moments.interval(alpha) if isinstance(self.moments, QuantileMoments) else None
+
 
 @dataclass(frozen=True)
 class MetricResult:
@@ -130,7 +134,7 @@ class ExperimentResult:
                 "control_reason": str(self.control_reason),
                 "srm": {"p_value": self.srm.p_value, "ok": self.srm.ok, "chi2": self.srm.chi2,
                         "observed": self.srm.observed, "expected": self.srm.expected},
-                "metrics": [_metric_dict(m) for m in self.metrics],
+                "metrics": [_metric_dict(m, self.alpha) for m in self.metrics],
                 "alpha": self.alpha,
                 "cuped": self.cuped,
                 "sequential": self.sequential,
@@ -141,7 +145,7 @@ class ExperimentResult:
                 "multi_variant_users": self.multi_variant_users,
                 "segment": self.segment,
                 "segments": [
-                    {"value": s.value, "exposed": s.exposed, "metrics": [_metric_dict(m) for m in s.metrics]}
+                    {"value": s.value, "exposed": s.exposed, "metrics": [_metric_dict(m, self.alpha) for m in s.metrics]}
                     for s in self.segments
                 ],
                 "warnings": list(self.warnings),
@@ -149,14 +153,20 @@ class ExperimentResult:
         )  # fmt: skip
 
 
-def _metric_dict(m: MetricResult) -> dict[str, Any]:
+def _metric_dict(m: MetricResult, alpha: float) -> dict[str, Any]:
     return {
         "spec": m.spec.text,
         "label": m.spec.label,
         "role": m.role,
         "aggregate": m.spec.aggregate,
         "variants": [
-            {"name": a.name, "users": a.users, "mean": a.mean, "variance": a.variance} for a in m.variants
+            {"name": a.name, "users": a.users, "mean": a.mean, "variance": a.variance}
+            | (
+                {"values": a.moments.n, "quantile_ci": list(a.quantile_interval(alpha))}  # type: ignore[arg-type, union-attr]
+                if isinstance(a.moments, QuantileMoments)
+                else {}
+            )
+            for a in m.variants
         ],
         "comparisons": [c.as_dict() for c in m.comparisons],
         "incomplete_users": m.incomplete,

@@ -25,7 +25,8 @@ def _usd(v: float, *, signed: bool = False) -> str:
 
 
 def _num(v: float, *, signed: bool = False) -> str:
-    body = f"{abs(v):.3g}"
+    # Three significant digits, but never an exponent for thousands (a p90 latency of 1,407 ms, not 1.41e+03).
+    body = f"{abs(v):,.0f}" if abs(v) >= 1000 else f"{abs(v):.3g}"
     return (_sign(v) if signed else ("−" if v < 0 else "")) + body
 
 
@@ -145,6 +146,20 @@ def cuped_sentences(m: MetricResult) -> list[str]:
             f"{interval_width(m.spec, w1)} wide ({share * 100:.1f}% narrower)."
         )
     return out
+
+
+def quantile_arms_sentence(m: MetricResult, alpha: float = 0.05) -> str | None:
+    """Each arm's quantile with its own interval, e.g. "p90 latency_ms per arm: small 393 (95% CI 385 to 401)…"."""
+    parts = []
+    for a in m.variants:
+        ci = a.quantile_interval(alpha)
+        if ci is None:
+            return None
+        parts.append(
+            f"{arm_name(a.name)} {value(m.spec, a.mean)} ({(1 - alpha) * 100:g}% CI {value(m.spec, ci[0])} to "
+            f"{value(m.spec, ci[1])}; {a.moments.n:,} values from {a.users:,} users)"
+        )
+    return f"{m.spec.level} {m.spec.column} per arm: " + ", ".join(parts) + "."
 
 
 def srm_sentence(srm: SrmResult) -> str | None:

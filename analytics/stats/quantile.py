@@ -81,6 +81,18 @@ class QuantileMoments:
         """``p90``, ``p99.9``: how the level is written in a metric spec."""
         return f"p{self.nu * 100:g}"
 
+    def interval(self, alpha: float = 0.05) -> tuple[float, float]:
+        """The arm's own (1 − α) interval for its quantile: the rank bounds (a distribution-free interval, so
+        asymmetric like the data), each side scaled by the same factor as the variance (n*/n, and the cluster
+        ratio for a user's repeated values) and by z for α."""
+        w = (self.upper - self.lower) / (2.0 * _Z)
+        if w <= 0.0 or self.n <= 0:
+            return self.estimate, self.estimate
+        k = math.sqrt(self.variance() / self.n) / w * float(special.ndtri(1.0 - alpha / 2.0)) / _Z
+        return self.estimate - (self.estimate - self.lower) * k, self.estimate + (
+            self.upper - self.estimate
+        ) * k
+
     def variance(self) -> float:
         """Per-value variance of the estimate (its variance is this / n), gbstats' formula, clustered if given."""
         n_star = self.n_star or self.n

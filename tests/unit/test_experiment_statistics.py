@@ -23,6 +23,7 @@ from analytics.experiments import (
     resolve_stratum,
     run_quantiles,
     save_statistics_settings,
+    verdict,
 )
 from analytics.stats import ClusterSums, Moments, QuantileMoments, compare, quantile_levels
 from analytics.workspace import Actor, Workspace, open_workspace
@@ -276,3 +277,24 @@ def test_quantile_moments_from_a_real_arm_agree_with_gbstats_formula(lab) -> Non
     iid = (q.n_star / q.n) * (q.n - 1) * ((q.upper - q.lower) / (2 * z)) ** 2
     ratio = q.clusters.share_variance() / (0.9 * 0.1 / q.n)
     assert q.variance() == pytest.approx(iid * ratio, rel=1e-12) and ratio > 1  # users' repeated values
+
+
+def test_quantile_arms_have_their_own_interval_in_the_verdict_and_the_json(lab) -> None:
+    ws, _ = lab
+    res = analyze(ws, "e", ["quantile:latency_ms:p90"])
+    m = res.metrics[0]
+    line = verdict.quantile_arms_sentence(m, res.alpha)
+    assert (
+        line.startswith("p90 latency_ms per arm: control ") and "95% CI" in line and " values from " in line
+    )
+    doc = res.to_dict()["metrics"][0]["variants"]
+    for arm, d in zip(m.variants, doc, strict=True):
+        lo, hi = d["quantile_ci"]
+        q: QuantileMoments = arm.moments  # type: ignore[assignment]
+        # The rank bounds, each side scaled like the variance: (estimate − lower)/(upper − lower) is kept.
+        assert (d["mean"] - lo) / (hi - lo) == pytest.approx(
+            (q.estimate - q.lower) / (q.upper - q.lower), rel=1e-9
+        )
+        assert (hi - lo) / 2 / 1.959963984540054 == pytest.approx((q.variance() / q.n) ** 0.5, rel=1e-9)
+        assert d["values"] == q.n and lo < d["mean"] < hi
+    assert verdict.value(m.spec, 1406.7) == "1,407" and verdict.delta(m.spec, -1013.9) == "−1,014"

@@ -71,7 +71,7 @@ def test_unit_quantile_aa_and_coverage(nu: float) -> None:
     rng = np.random.default_rng(int(nu * 1000))
     n, batch = 3000, 250  # drawn in batches: all 2,000 × 3 × 3,000 values at once would take 144 MB
     true_q = float(np.exp(5.0 + 0.6 * sps.norm.ppf(nu)))
-    rejected, covered = [], []
+    rejected, covered, arm_covered = [], [], []
     for _ in range(SIMS // batch):
         data = rng.lognormal(5.0, 0.6, (3, batch, n))
         data[2] *= 1.1
@@ -80,9 +80,12 @@ def test_unit_quantile_aa_and_coverage(nu: float) -> None:
             rejected.append(compare(c, t, bayesian=False).rel_p_value < 0.05)
             res = compare(c, m, bayesian=False, estimand="absolute")
             covered.append(res.abs_ci[0] <= 0.1 * true_q <= res.abs_ci[1])
-    print(f"p{nu * 100:g} A/A rejection {_rate(rejected):.4f}, coverage {_rate(covered):.4f}")
+            lo, hi = c.interval()  # the arm's own interval, shown per arm
+            arm_covered.append(lo <= true_q <= hi)
+    print(f"p{nu * 100:g} A/A rejection {_rate(rejected):.4f}, coverage {_rate(covered):.4f}, "
+          f"per-arm coverage {_rate(arm_covered):.4f}")  # fmt: skip
     assert 0.04 <= _rate(rejected) <= 0.06
-    assert _rate(covered) >= 0.94
+    assert _rate(covered) >= 0.94 and _rate(arm_covered) >= 0.94
 
 
 def test_event_quantile_clustered_aa_and_coverage() -> None:
@@ -92,7 +95,7 @@ def test_event_quantile_clustered_aa_and_coverage() -> None:
     users, per_user, nu, batch = 800, 5, 0.9, 100
     # The true p90 of an event: log-latency ~ N(5, 0.5² + 0.4²).
     true_q = float(np.exp(5.0 + np.hypot(0.5, 0.4) * sps.norm.ppf(nu)))
-    rejected, covered, naive_covered = [], [], []
+    rejected, covered, naive_covered, arm_covered = [], [], [], []
     for _ in range(SIMS // batch):
         lat = np.exp(
             5.0 + rng.normal(0, 0.5, (3, batch, users, 1)) + rng.normal(0, 0.4, (3, batch, users, per_user))
@@ -118,10 +121,15 @@ def test_event_quantile_clustered_aa_and_coverage() -> None:
             covered.append(res.abs_ci[0] <= 0.1 * true_q <= res.abs_ci[1])
             naive = compare(arms[0][0][i], arms[2][0][i], bayesian=False, estimand="absolute")
             naive_covered.append(naive.abs_ci[0] <= 0.1 * true_q <= naive.abs_ci[1])
+            lo, hi = arms[0][1][i].interval()
+            arm_covered.append(lo <= true_q <= hi)
     print(f"event p90 A/A rejection {_rate(rejected):.4f}, coverage {_rate(covered):.4f} "
-          f"(i.i.d. variance: {_rate(naive_covered):.4f})")  # fmt: skip
+          f"(i.i.d. variance: {_rate(naive_covered):.4f}), per-arm coverage {_rate(arm_covered):.4f}")  # fmt: skip
     assert 0.04 <= _rate(rejected) <= 0.06
     assert _rate(covered) >= 0.94
+    # One arm's own interval (shown per arm, not the test) with users this alike inside (intra-user correlation
+    # ~0.6) covers a little under 95%: 93.5% here, 94.3% over 3,000 other draws; the comparison covers 95.2%.
+    assert _rate(arm_covered) >= 0.93
     assert _rate(naive_covered) < 0.93  # why the clustering matters
 
 
