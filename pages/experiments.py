@@ -347,7 +347,8 @@ if result.segment:
     seg_rows = [
         {"segment": s.value, "metric": m.spec.text, "variant": c.variant, "users_baseline": c.n_baseline,
          "users_variant": c.n_variant, "rel_lift": c.rel_lift, "abs_lift": c.abs_lift, "p_value": c.p_value,
-         "p_value_bh": c.p_value_adjusted, "significant_bh": c.significant}
+         "p_value_bh": c.p_value_adjusted, "rel_p_value": c.rel_p_value, "rel_p_value_bh": c.rel_p_value_adjusted,
+         "significant_bh": c.significant, "significance_on": c.estimand}
         for s in result.segments for m in s.metrics for c in m.comparisons
     ]  # fmt: skip
     seg_table = pd.DataFrame(seg_rows)

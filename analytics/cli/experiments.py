@@ -188,7 +188,7 @@ def _print(result: Any, *, bayesian: bool = False) -> None:
             for m in s.metrics:
                 for c in m.comparisons:
                     print(f"  {s.value:<16} {m.spec.text:<26} {c.variant:<10} {verdict.percent(c.rel_lift):>8} "
-                          f"p_adj = {c.p_value_adjusted:.3g}")  # fmt: skip
+                          f"p_adj = {c.shown_p_value:.3g} ({c.estimand} lift)")  # fmt: skip
 
 
 def _list(args: argparse.Namespace) -> dict[str, Any]:

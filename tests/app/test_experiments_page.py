@@ -88,6 +88,8 @@ def test_url_reproduces_the_view(demo_copy: Path, monkeypatch: pytest.MonkeyPatc
     assert any("Benjamini–Hochberg" in w.value for w in at.warning)
     seg = at.dataframe[2].value
     assert set(seg["segment"]) >= {"android", "ios", "web"} and "p_value_bh" in seg.columns
+    # The BH mark follows the adjusted p-value of the lift drawn on the segment chart (the relative one).
+    assert (seg["significant_bh"] == (seg["rel_p_value_bh"] < 0.1)).all()
     assert _qp(at, "segment") == "platform" and _qp(at, "control") == "small"
 
 
