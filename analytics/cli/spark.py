@@ -53,10 +53,11 @@ def settings_from_args(args: argparse.Namespace) -> SparkSettings | None:
 
 def workspace_from_args(args: argparse.Namespace) -> Workspace:
     """The workspace a read-only command runs on: Spark when Spark flags are given, else the --db file."""
-    from analytics.workspace import open_workspace
-    from analytics.workspace.spark import open_spark_workspace
-
     settings = settings_from_args(args)
     if settings is None:
+        from analytics.workspace import open_workspace
+
         return open_workspace(args.db, create=False, read_only=True)
+    from analytics.workspace.spark import open_spark_workspace  # pyspark and sqlglot load only for Spark
+
     return open_spark_workspace(args.db, settings)

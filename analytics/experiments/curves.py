@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from scipy.stats import norm
+from scipy import special
 
 from analytics import stats
 from analytics.errors import LiftboardError
@@ -217,7 +217,7 @@ def retention_curve(
     elig: dict[tuple[str, int], int] = {}
     for tag, variant, k, c in ws.query(sql, [experiment, end], purpose="the retention curve query"):
         (act if tag == "a" else elig)[(variant, int(k))] = int(c)
-    z = float(norm.ppf(1 - alpha / 2))
+    z = float(special.ndtri(1 - alpha / 2))
     out = []
     for a in arms:
         for d in range(n_days):

@@ -9,10 +9,9 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import duckdb
-import pandas as pd
 
 from analytics.ingest.detect import FileInfo, sniff, utf8_copy
 from analytics.ingest.mapping import (
@@ -21,6 +20,9 @@ from analytics.ingest.mapping import (
     guess_mapping,
 )
 from analytics.ingest.staging import read_error, source_sql
+
+if TYPE_CHECKING:  # the preview's rows come from duckdb's .df(); nothing here needs pandas itself
+    import pandas as pd
 
 
 class FileHasher(threading.Thread):

@@ -13,7 +13,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from scipy import optimize, special
+from scipy import special
 
 from analytics.errors import LiftboardError
 from analytics.stats.comparison import Comparison
@@ -85,6 +85,8 @@ def noninferiority(
         elif gap(_P_MAX) < 0:
             p = _P_MAX
         else:
+            from scipy import optimize  # only here: scipy.optimize costs every command that imports stats
+
             p = float(optimize.brentq(gap, _P_MIN, _P_MAX, xtol=1e-12))
     else:
         t = float(special.stdtrit(c.df, 1.0 - c.alpha)) if se > 0 else 0.0

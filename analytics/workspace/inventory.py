@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from analytics.workspace.store import Workspace
+
+if TYPE_CHECKING:  # pandas loads with the first DataFrame, not with every command
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,8 @@ class Catalog:
         return not self.tables
 
     def tables_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame(
             [
                 {
@@ -74,6 +77,8 @@ class Catalog:
         )
 
     def experiments_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame(
             [
                 {
