@@ -151,7 +151,7 @@ def export_loader(ws: Workspace, who: Actor | None, files: list[tuple[Path, str]
         return None
     bar = st.progress(0.0, text="Starting…")
     result = attempt(load_export, ws, list(paths), tool, actor=who, experiment=keep, replace=replace,
-                    skip_bad_rows=skip, names=names,
+                    skip_bad_rows=skip, names=names, where=where,
                     progress=lambda f, s: bar.progress(min(max(f, 0.0), 1.0), text=s))  # fmt: skip
     if result is None:
         return None

@@ -62,9 +62,10 @@ def test_posthog_export_is_suggested_checked_and_loaded(
     ws = open_workspace(db)
     try:
         assert ws.query("SELECT DISTINCT experiment FROM assignments") == [(X.MAIN,)]
-        assert ws.query("SELECT kind, file_name FROM lb_loads ORDER BY load_id") == [
-            ("events", path.name), ("assignments", path.name),
-        ]  # fmt: skip
+        assert ws.query("SELECT kind, file_name, source FROM lb_loads ORDER BY load_id")[:1] == [
+            ("events", path.name, "PostHog export: upload")
+        ]
+        assert ws.query("SELECT kind FROM lb_loads ORDER BY load_id") == [("events",), ("assignments",)]
     finally:
         ws.close()
     assert not at.file_uploader(key="data-upload-1").value  # emptied after the load

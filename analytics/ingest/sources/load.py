@@ -51,6 +51,7 @@ class _Options:
     skip_bad_rows: bool = False
     names: tuple[str | None, ...] = ()  # the file names to show (an upload's original names)
     max_bytes: int | None = None
+    where: str | None = None  # where the files came from ("upload"), recorded; default: their paths
 
 
 @dataclass(frozen=True)
@@ -234,7 +235,7 @@ def _record(ws: Workspace, cur: duckdb.DuckDBPyConnection, load_id: int, files: 
         lid = load_id if i == 0 else int(cur.execute("SELECT nextval('lb_load_seq')").fetchall()[0][0])
         records.append({"load_id": lid, "kind": "events", "file_name": f.name, "content_hash": hasher.digest,
                         "rows": rep.rows, "mode": modes["events"], "loaded_by": who,
-                        "source": f"{source.label} export: {f.path}"})  # fmt: skip
+                        "source": f"{source.label} export: {opts.where or f.path}"})  # fmt: skip
     if report.assignment_rows:
         lid = int(cur.execute("SELECT nextval('lb_load_seq')").fetchall()[0][0])
         records.append({"load_id": lid, "kind": "assignments", "file_name": label([f.name for f in files]),
@@ -300,7 +301,7 @@ def validate_export(ws: Workspace, paths: Sequence[str | Path], source: str, *, 
 
 def load_export(ws: Workspace, paths: Sequence[str | Path], source: str, *, actor: Actor | None,
                 experiment: str | None = None, replace: bool = False, skip_bad_rows: bool = False,
-                names: Sequence[str | None] = (), max_bytes: int | None = None,
+                names: Sequence[str | None] = (), max_bytes: int | None = None, where: str | None = None,
                 progress: Progress | None = None) -> ExportLoadResult:  # fmt: skip
     """Load one tool's export (one or several files) as events plus assignments, in one transaction.
 
@@ -314,10 +315,11 @@ def load_export(ws: Workspace, paths: Sequence[str | Path], source: str, *, acto
         experiment: keep only this experiment's exposures (its id or name).
         replace: replace the events and assignments tables instead of appending.
         skip_bad_rows: drop rows with unparseable times or values, blank ids, or lines that are not JSON.
-        names: the file names to show and record (uploads' original names).
+        names: the file names to show and record (uploads' original names); where: where they came from
+            ("upload"), recorded instead of their paths.
     """
     require(actor, "load")
-    opts = _Options(experiment, replace, skip_bad_rows, tuple(names), max_bytes)
+    opts = _Options(experiment, replace, skip_bad_rows, tuple(names), max_bytes, where)
     out = _run(ws, paths, source, opts, commit=True, actor=actor, progress=progress)
     assert isinstance(out, ExportLoadResult)
     return out
