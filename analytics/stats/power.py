@@ -1,13 +1,25 @@
-"""Power analysis for two-arm tests: sample size per arm for a relative MDE, and the MDE at a given n."""
+"""Power analysis for two-arm tests: sample size per arm for a relative MDE, and the MDE at a given n.
+
+The power function is statsmodels' ``NormalIndPower`` (a two-sided z test counting both rejection tails);
+Liftboard supplies the effect size: the lift over the standard deviation of one user pair's contribution, from
+the control alone or from both arms once the variant is observed (GrowthBook's planning). The inversions search
+its root to 1e-12 with brentq: statsmodels' own ``solve_power`` stops about 5e-5 away, enough to move a rounded
+sample size by one user.
+"""
 
 from __future__ import annotations
 
 import math
-
-from scipy import optimize
-from scipy.stats import norm
+from typing import Any
 
 from analytics.errors import LiftboardError
+
+
+def _z_power() -> Any:
+    # statsmodels loads here, not with every command that imports the statistics (about a second on two cores).
+    from statsmodels.stats.power import NormalIndPower
+
+    return NormalIndPower()
 
 
 def _check(alpha: float, power: float, baseline_var: float) -> None:
@@ -27,10 +39,8 @@ def power_at(effect_abs: float, baseline_var: float, n_per_arm: float, *, alpha:
 
     Both rejection tails are counted, as statsmodels ``NormalIndPower`` does.
     """
-    se = math.sqrt(2.0 * baseline_var / n_per_arm)
-    z = norm.ppf(1.0 - alpha / 2.0)
-    shift = abs(effect_abs) / se
-    return float(norm.sf(z - shift) + norm.cdf(-z - shift))
+    effect_size = abs(effect_abs) / math.sqrt(baseline_var)  # Cohen's d: the difference in units of σ
+    return float(_z_power().power(effect_size, n_per_arm, alpha, ratio=1.0, alternative="two-sided"))
 
 
 def lift_variance(
@@ -61,11 +71,26 @@ def lift_variance(
     return v
 
 
+def _effect_size(mde_rel: float, v: float) -> float:
+    """The relative lift as NormalIndPower's standardised effect: with n per arm its z is d·√(n/2) = lift/√(V/n)."""
+    return abs(mde_rel) / math.sqrt(v / 2.0)
+
+
 def _power_rel(mde_rel: float, v: float, n: float, alpha: float) -> float:
-    se = math.sqrt(v / n)
-    z = norm.ppf(1.0 - alpha / 2.0)
-    shift = abs(mde_rel) / se
-    return float(norm.sf(z - shift) + norm.cdf(-z - shift))
+    return float(_z_power().power(_effect_size(mde_rel, v), n, alpha, ratio=1.0, alternative="two-sided"))
+
+
+def _root(f: Any, lower: float, upper: float) -> float:
+    from scipy import optimize  # only when a plan is asked for
+
+    return float(optimize.brentq(f, lower, upper, xtol=1e-12))
+
+
+def _z_sum(alpha: float, power: float) -> float:
+    """z_(1-α/2) + z_power: the one-tail closed form's factor, which brackets the exact root."""
+    from scipy import special
+
+    return float(special.ndtri(1.0 - alpha / 2.0) + special.ndtri(power))
 
 
 def sample_size_per_arm(
@@ -96,11 +121,9 @@ def sample_size_per_arm(
         raise LiftboardError(
             f"The minimum detectable effect must be a positive share, e.g. 0.05 (got {mde_rel})."
         )
-    z_total = norm.ppf(1.0 - alpha / 2.0) + norm.ppf(power)
     # The one-tail closed form overshoots slightly (it ignores the far tail), so the exact answer lies below it.
-    upper = v * z_total**2 / mde_rel**2 * 1.01  # margin against rounding at the bracket
-    lower = upper * 0.5
-    exact = optimize.brentq(lambda n: _power_rel(mde_rel, v, n, alpha) - power, lower, upper)
+    upper = v * _z_sum(alpha, power) ** 2 / mde_rel**2 * 1.01  # margin against rounding at the bracket
+    exact = _root(lambda n: _power_rel(mde_rel, v, n, alpha) - power, 0.5 * upper, upper)
     return max(2, math.ceil(exact - 1e-9))
 
 
@@ -128,6 +151,5 @@ def mde(
             f"At least 2 users per arm are needed to compute a detectable effect (got {n_per_arm}); "
             "wait for more data."
         )
-    se = math.sqrt(v / n_per_arm)
-    upper = (norm.ppf(1.0 - alpha / 2.0) + norm.ppf(power)) * se * 1.01  # the closed form, plus a margin
-    return float(optimize.brentq(lambda d: _power_rel(d, v, n_per_arm, alpha) - power, 0.5 * upper, upper))
+    upper = _z_sum(alpha, power) * math.sqrt(v / n_per_arm) * 1.01  # the closed form, plus a margin
+    return _root(lambda d: _power_rel(d, v, n_per_arm, alpha) - power, 0.5 * upper, upper)
