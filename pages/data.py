@@ -24,8 +24,10 @@ from analytics.workspace import (
     RoleRule,
     audit_log,
     get_rules,
+    is_numeric,
     load_history,
     local_actor,
+    money_by_name,
     require,
     set_rules,
 )
@@ -74,11 +76,40 @@ def _preview(file: str, kind: str, encoding: str | None, delimiter: str | None, 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _validate(token: str, file: str, kind: str, mapping_json: str, replace: bool, skip: bool,
-              allow_unmatched: bool, encoding: str | None, delimiter: str | None, name: str) -> ValidationReport:  # fmt: skip
+              allow_unmatched: bool, encoding: str | None, delimiter: str | None, name: str,
+              experiment: str | None) -> ValidationReport:  # fmt: skip
     return ingest.validate(
         workspace(), file, kind, mapping=json.loads(mapping_json), replace=replace, skip_bad_rows=skip,
-        allow_unmatched=allow_unmatched, encoding=encoding, delimiter=delimiter, name=name,
+        allow_unmatched=allow_unmatched, encoding=encoding, delimiter=delimiter, name=name, experiment=experiment,
     )  # fmt: skip
+
+
+def _money_choice(
+    kind: str, mapping: dict[str, str | None], report: ValidationReport
+) -> tuple[str, ...] | None:
+    """Which numbers of the file are money (shown in dollars): proposed by their names, the user decides."""
+    if kind == "events" and mapping.get("value"):
+        src = str(mapping["value"])
+        money = st.checkbox(
+            f"The values ({src}) are money, shown in dollars",
+            value=money_by_name(src),
+            key=f"data-money-{src}",
+        )
+        return ("value",) if money else ()
+    if kind not in ("outcomes", "totals"):
+        return None
+    numbers = [c for c, t in report.extras.items() if is_numeric(t)]
+    if not numbers:
+        return None
+    return tuple(
+        st.multiselect(
+            "Columns that are money (shown in dollars)",
+            numbers,
+            default=[c for c in numbers if money_by_name(c)],
+            key=f"data-money-{report.file_name}",
+            help="Game rounds, clicks and minutes are plain numbers; revenue, price or cost are money.",
+        )
+    )
 
 
 def _spooled(uploads: list[Any]) -> list[Path]:
@@ -105,7 +136,8 @@ can_load = who is not None and who.can("load")
 can_delete = who is not None and who.can("delete")
 st.title("Data")
 st.caption(
-    "What this workspace holds, and loading your own event logs, assignments, predictions and feedback."
+    "What this workspace holds, and loading your own files: event logs, assignments, predictions, feedback, "
+    "per-user outcome tables and per-arm totals."
 )
 
 flash = st.session_state.pop("data_flash", None)
@@ -261,6 +293,20 @@ if file is not None:
                 )  # fmt: skip
             mapping[canon] = None if choice == NONE else choice
 
+        # A file of one experiment has no experiment column: its name is typed here (proposed from the file).
+        experiment: str | None = None
+        if kind in ingest.EXPERIMENT_KINDS and mapping.get("experiment") is None:
+            if st.session_state.get("data-experiment-for") != name:
+                st.session_state["data-experiment-name"] = ingest.experiment_name_from_file(name)
+                st.session_state["data-experiment-for"] = name
+            experiment = st.text_input(
+                "Experiment name",
+                key="data-experiment-name",
+                max_chars=200,
+                help="This file has no experiment column, so its rows are one experiment: name it.",
+            ).strip()
+            st.caption("The file has no experiment column: all its rows are one experiment, named above.")
+
         exists = ws.has_table(kind)
         if exists:
             mode = st.radio(
@@ -284,11 +330,15 @@ if file is not None:
         allow_unmatched = kind == "feedback" and bool(st.session_state.get(allow_key, False))
 
         st.subheader("Validation")
-        with st.spinner("Checking every row of the file…"):
-            report = attempt(
-                _validate, token, str(file), kind, json.dumps(mapping, sort_keys=True), replace, skip,
-                allow_unmatched, encoding, delimiter, name,
-            )  # fmt: skip
+        report = None
+        if experiment == "":
+            st.info("Type the experiment's name above: the file has no experiment column.")
+        else:
+            with st.spinner("Checking every row of the file…"):
+                report = attempt(
+                    _validate, token, str(file), kind, json.dumps(mapping, sort_keys=True), replace, skip,
+                    allow_unmatched, encoding, delimiter, name, experiment,
+                )  # fmt: skip
         if report is not None:
             span = f", {_fmt_date(report.first)} to {_fmt_date(report.last)}" if report.first else ""
             users = f" from {report.users:,} users" if report.users is not None else ""
@@ -325,6 +375,7 @@ if file is not None:
                     details["feedback rows with a prediction_id"] = report.rows_with_prediction_id
                     details["of which match no prediction"] = report.unmatched_prediction_ids
                 st.json(details | {"file": report.file_format})
+            money = _money_choice(kind, mapping, report)
             _role_note(who, "load")
             if st.button("Load", type="primary", disabled=not (report.ok and can_load), key="data-load"):
                 bar = st.progress(0.0, text="Starting…")
@@ -332,7 +383,8 @@ if file is not None:
                     lambda: ingest.load(
                         ws, file, kind, mapping=mapping, replace=replace, skip_bad_rows=skip,
                         allow_unmatched=allow_unmatched, encoding=encoding, delimiter=delimiter, name=name,
-                        source="upload" if source == "Upload" else str(file), actor=who,
+                        source="upload" if source == "Upload" else str(file), actor=who, experiment=experiment,
+                        money=money,
                         progress=lambda f, s: bar.progress(min(max(f, 0.0), 1.0), text=s),
                     )
                 )  # fmt: skip

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from analytics.errors import LiftboardError
+from analytics.errors import CommandFailed, LiftboardError
 
 if TYPE_CHECKING:  # the engine loads when a command runs, so --help and argument errors stay quick
-    pass
+    from analytics.workspace import Workspace
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -41,7 +45,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument(
         "--experiment",
         metavar="NAME",
-        help="the experiment this load is about: with --from, only its exposures are kept (its id or name)",
+        help="the experiment this load is about: with --from, only its exposures are kept (its id or name); "
+        "with --kind assignments, outcomes or totals, the name of a file's one experiment when it has no "
+        "experiment column (with one, only NAME's rows are loaded)",
     )
     p.add_argument(
         "--map",
@@ -64,7 +70,17 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument(
         "--max-size-mb", type=float, help="largest file accepted (default 2048, or LIFTBOARD_MAX_LOAD_MB)"
     )
-    p.add_argument("--dry-run", action="store_true", help="validate only; write nothing")
+    p.add_argument(
+        "--money",
+        action="append",
+        metavar="COLUMN",
+        help="a column whose numbers are money, shown in dollars (repeatable; default: by name, e.g. revenue)",
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="validate only; write nothing (exit 2 when the file cannot be loaded as it is)",
+    )
     p.set_defaults(func=cmd_load)
 
     p = sub.add_parser("tables", parents=[common], help="list tables, experiments and loads of the workspace")
@@ -120,34 +136,59 @@ def cmd_load(args: argparse.Namespace) -> dict[str, Any]:
             f"load takes one file at a time with --kind ({len(args.files)} given); several files at once are "
             "one tool's export: add --from TOOL."
         )
-    if args.experiment is not None:
-        raise LiftboardError("--experiment applies to tool exports (--from); leave it out with --kind.")
     args.file = args.files[0]
 
     max_bytes = int(args.max_size_mb * 2**20) if args.max_size_mb else None
+    kwargs = dict(
+        mapping=_parse_map(args.map),
+        replace=args.replace,
+        skip_bad_rows=args.skip_bad_rows,
+        allow_unmatched=args.allow_unmatched,
+        encoding=args.encoding,
+        delimiter=args.delimiter,
+        max_bytes=max_bytes,
+        experiment=args.experiment,
+        money=tuple(args.money) if args.money else None,
+    )
+    if args.dry_run:
+        # A dry run writes nothing, not even a new workspace file: a missing workspace is validated against an
+        # empty one in a scratch folder (the same checks: no tables yet).
+        with _workspace_for_dry_run(args.db) as ws:
+            report = ingest.validate(ws, args.file, args.kind, **kwargs)
+        doc: dict[str, Any] = {"report": report.to_dict(), "record": None}
+        if not args.json:
+            _print_report(doc)
+        if not report.ok:
+            raise CommandFailed(report.errors[0].message, doc)
+        return doc
     ws = open_workspace(args.db)
     try:
-        kwargs = dict(
-            mapping=_parse_map(args.map),
-            replace=args.replace,
-            skip_bad_rows=args.skip_bad_rows,
-            allow_unmatched=args.allow_unmatched,
-            encoding=args.encoding,
-            delimiter=args.delimiter,
-            max_bytes=max_bytes,
-        )
-        if args.dry_run:
-            report = ingest.validate(ws, args.file, args.kind, **kwargs)
-            doc: dict[str, Any] = {"report": report.to_dict(), "record": None}
-        else:
-            result = ingest.load(ws, args.file, args.kind, actor=cli_actor(), **kwargs)
-            report = result.report
-            doc = {"report": report.to_dict(), "record": result.record}
+        result = ingest.load(ws, args.file, args.kind, actor=cli_actor(), **kwargs)
+        doc = {"report": result.report.to_dict(), "record": result.record}
     finally:
         ws.close()
     if not args.json:
         _print_report(doc)
     return doc
+
+
+@contextmanager
+def _workspace_for_dry_run(db: str) -> Iterator[Workspace]:
+    from analytics.workspace import open_workspace
+
+    if Path(db).exists():
+        ws = open_workspace(db)
+        try:
+            yield ws
+        finally:
+            ws.close()
+        return
+    with tempfile.TemporaryDirectory(prefix="liftboard-dry-run-") as tmp:
+        ws = open_workspace(Path(tmp) / "scratch.duckdb")
+        try:
+            yield ws
+        finally:
+            ws.close()
 
 
 def _print_report(doc: dict[str, Any]) -> None:

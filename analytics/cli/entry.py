@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from analytics.errors import LiftboardError
+from analytics.errors import CommandFailed, LiftboardError
 from analytics.workspace import DEFAULT_DB
 
 # Each module defines `register(subparsers)`, which adds its commands and sets `func` on them.
@@ -45,14 +45,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    as_json = getattr(args, "json", False)
     try:
         doc: Any = args.func(args)
     except LiftboardError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        # With --json, a script reads one JSON document on stdout whatever happens: {"error": "…"}.
+        if as_json:
+            extra = exc.doc if isinstance(exc, CommandFailed) else {}
+            print(json.dumps({"error": str(exc), **extra}, default=str, allow_nan=False, indent=2))
+        else:
+            print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted; the workspace is unchanged by the unfinished step.", file=sys.stderr)
         return 130
-    if getattr(args, "json", False):
+    if as_json:
         print(json.dumps(doc, default=str, allow_nan=False, indent=2))
     return 0

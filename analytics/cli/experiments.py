@@ -16,7 +16,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         help="compare an experiment's arms on one or more metrics",
         description="Compare each arm of an experiment with its control on the given metrics.",
     )
-    p.add_argument("--experiment", required=True, help="experiment name in the assignments")
+    p.add_argument(
+        "--experiment", required=True, help="experiment name (in the assignments, outcomes or totals)"
+    )
     p.add_argument(
         "--metric",
         action="append",
@@ -33,7 +35,21 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--sequential", action="store_true", help="always-valid intervals, safe to peek")
     p.add_argument("--alpha", type=float, default=0.05, help="significance level (default %(default)s)")
     p.add_argument("--winsorize", type=float, help="cap per-user values at this percentile, e.g. 99")
-    p.add_argument("--segment", help="break results down by a users column or event property")
+    p.add_argument(
+        "--segment",
+        help="break results down by a users column, an event property or a text column of outcomes",
+    )
+    p.add_argument(
+        "--data-through",
+        metavar="YYYY-MM-DD",
+        help="the date the data are complete through: windows ending by its midnight count as elapsed "
+        "(default: the experiment's saved date, else the last event)",
+    )
+    p.add_argument(
+        "--cuped-covariate",
+        metavar="COLUMN",
+        help="a pre-period column of the outcomes table used as CUPED's covariate for outcome:… metrics",
+    )
     p.add_argument(
         "--stratify",
         help="post-stratify by a users column known before exposure, e.g. country (default: the saved "
@@ -102,16 +118,15 @@ def _per_metric(items: list[str], metrics: list[str], what: str, *, bare: bool) 
 
 
 def _analyze(args: argparse.Namespace) -> dict[str, Any]:
-    from analytics.experiments import analyze, experiment_config
+    from analytics.experiments import analyze, default_metrics, parse_data_through
 
+    through = parse_data_through(args.data_through) if args.data_through else None
     stratify = None if args.stratify is None else ("" if args.stratify.lower() == "none" else args.stratify)
     if args.save_settings:
         _save(args, stratify)
     ws = workspace_from_args(args)
     try:
-        metrics = args.metric or list(experiment_config(ws, args.experiment).metrics)
-        if not metrics:
-            metrics = ["conversion:purchase:7d"] if not args.metric else args.metric
+        metrics = args.metric or default_metrics(ws, args.experiment)
         result = analyze(
             ws,
             args.experiment,
@@ -126,6 +141,8 @@ def _analyze(args: argparse.Namespace) -> dict[str, Any]:
             priors=_per_metric(args.prior, metrics, "prior", bare=True),
             margins=_per_metric(args.margin, metrics, "guardrail margin", bare=False),
             estimand=args.estimand,
+            data_through=through,
+            cuped_covariate=args.cuped_covariate,
         )
     finally:
         ws.close()
@@ -158,10 +175,14 @@ def _print(result: Any, *, bayesian: bool = False) -> None:
         print(f"WARNING: {warn}\n")
     mode = "sequential (safe to peek)" if result.sequential else "fixed-horizon"
     arms = ", ".join(f"{a} {n:,}" for a, n in result.exposed.items())
-    print(f"Experiment {result.experiment}: {arms} exposed users; control {result.control} ({result.control_choice.because}); {mode}"
+    print(f"Experiment {result.experiment}: {arms} {'users' if result.source == 'totals' else 'exposed users'}; "
+          f"control {result.control} ({result.control_choice.because}); {mode}"
           f"{'; CUPED' if result.cuped else ''}"
           f"{f'; post-stratified by {result.stratify}' if result.stratify else ''}; SRM p = {result.srm.p_value:.3g}; "
           f"significance on the {result.estimand} lift.")  # fmt: skip
+    when = verdict.data_end_sentence(result)
+    if when:
+        print(when)
     for m in result.metrics:
         print(f"\n{m.spec.text} ({m.role}{', lower is better' if m.spec.lower_is_better else ''})")
         for line in verdict.metric_sentences(m):
@@ -177,8 +198,11 @@ def _print(result: Any, *, bayesian: bool = False) -> None:
         more = verdict.not_enough_data(m, result.control)
         if more:
             print(f"  {more}")
-        if m.incomplete:
-            print(f"  ({m.incomplete:,} recently exposed users left out: their window has not elapsed.)")
+        if m.incomplete and not verdict.left_out_sentence(m):
+            why = (
+                "their window has not elapsed" if m.spec.windowed else f"they have no value in {m.spec.label}"
+            )
+            print(f"  ({m.incomplete:,} exposed users left out: {why}.)")
     for w in result.warnings:
         if w != "srm":
             print(f"\nNote: {w}")
@@ -203,7 +227,7 @@ def _list(args: argparse.Namespace) -> dict[str, Any]:
         "experiments": [
             {"name": e.name, "variants": list(e.arms), "users": e.users,
              "users_by_variant": {v.name: v.users for v in e.variants},
-             "multi_variant_users": e.multi_variant_users,
+             "multi_variant_users": e.multi_variant_users, "source": e.source,
              "first_exposure": e.first_exposure, "last_exposure": e.last_exposure}
             for e in rows
         ]
@@ -215,5 +239,7 @@ def _list(args: argparse.Namespace) -> dict[str, Any]:
                 if e.multi_variant_users
                 else ""
             )
-            print(f"{e.name}: {', '.join(e.arms)} — {e.users:,} exposed users{multi}")
+            kind = {"outcomes": " (per-user outcomes)", "totals": " (per-arm totals)"}.get(e.source, "")
+            print(f"{e.name}: {', '.join(e.arms)} — {e.users:,} {'users' if e.source == 'totals' else 'exposed users'}"
+                  f"{multi}{kind}")  # fmt: skip
     return doc

@@ -4,48 +4,54 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 
 from analytics import stats
 from analytics.errors import LiftboardError
 from analytics.experiments.arms import (
     check_margin,
     check_prior_sd,
-    data_end,
     experiment_config,
     multi_variant_users,
     resolve_arms,
 )
+from analytics.experiments.compare import ZERO, Strata, compare_metric
+from analytics.experiments.outcomes import (
+    analysis_end,
+    check_covariate,
+    check_exposure_times,
+    experiment_source,
+    resolve_outcomes,
+)
 from analytics.experiments.quantile_sql import run_quantiles
-from analytics.experiments.results import ArmStats, ExperimentResult, MetricResult, SegmentResult
+from analytics.experiments.results import ExperimentResult, MetricResult, SegmentResult
 from analytics.experiments.spec import MetricSpec, parse_metrics
 from analytics.experiments.sql import Segment, moments_sql, resolve_segment, resolve_stratum
-from analytics.stats import Estimand, GaussianPrior, Moments, QuantileMoments
+from analytics.experiments.totals import analyze_totals
+from analytics.stats import Estimand, Moments, QuantileMoments
 from analytics.workspace import Workspace
 
 #: (segment value, stratum value) → variant → (exposed users, per-metric Moments)
 Cells = dict[tuple[str, str], dict[str, tuple[int, list[Moments]]]]
-#: stratum value → arm → Moments of one metric
-Strata = dict[str, dict[str, Moments]]
-_ZERO = Moments(0, 0.0, 0.0)
 
 
 def run_moments(
     ws: Workspace,
     experiment: str,
     specs: Sequence[MetricSpec],
-    end: datetime,
+    end: datetime | None,
     *,
     cuped: bool = False,
     winsorize: float | None = None,
     segment: Segment | None = None,
     stratum: Segment | None = None,
+    covariate: str | None = None,
+    source: str = "assignments",
 ) -> Cells:
     """(segment, stratum) → variant → (exposed users, per-metric Moments), from one SQL statement."""
     level = stats.winsorize_caps(winsorize)[1] if winsorize is not None else None
-    q = moments_sql(
-        ws, experiment, specs, end, cuped=cuped, winsorize=level, segment=segment, stratum=stratum
-    )
+    q = moments_sql(ws, experiment, specs, end, cuped=cuped, winsorize=level, segment=segment, stratum=stratum,
+                    covariate=covariate, source=source)  # fmt: skip
     out: Cells = {}
     for row in ws.query(q.sql, list(q.params), purpose="the per-variant metric sums"):
         seg, strat, variant, exposed = row[0], row[1], row[2], int(row[3])
@@ -62,7 +68,7 @@ def _total(
 ) -> tuple[dict[str, int], list[dict[str, Moments]], list[Strata]]:
     """Exposed users per arm, per metric the arms' Moments, and per metric the strata's."""
     exposed = {a: 0 for a in arms}
-    moments: list[dict[str, Moments]] = [{a: _ZERO for a in arms} for _ in range(k)]
+    moments: list[dict[str, Moments]] = [{a: ZERO for a in arms} for _ in range(k)]
     strata: list[Strata] = [{} for _ in range(k)]
     for (_, strat), rows in cells.items():
         for a, (e, ms) in rows.items():
@@ -72,121 +78,8 @@ def _total(
             for i, m in enumerate(ms):
                 moments[i][a] = moments[i][a] + m
                 cell = strata[i].setdefault(strat, {})
-                cell[a] = cell.get(a, _ZERO) + m
+                cell[a] = cell.get(a, ZERO) + m
     return exposed, moments, strata
-
-
-def _ratio_arms(spec: MetricSpec, arms: Mapping[str, Moments], control: str) -> tuple[dict, str, str | None]:
-    """A ratio has no value in an arm whose denominator is zero (e.g. feedback rates in a control arm that shows
-    no AI output): leave such arms out and compare the others, against the first of them if need be."""
-    empty = [a for a, m in arms.items() if m.sum_x == 0]
-    if not empty:
-        return dict(arms), control, None
-    kept = {a: m for a, m in arms.items() if a not in empty}
-    if len(kept) < 2:
-        raise LiftboardError(
-            f"{spec.text}: only {', '.join(kept) or 'no arm'} has any {spec.label} denominator "
-            f"(none in {', '.join(empty)}); there is nothing to compare."
-        )
-    new_control = control if control in kept else next(iter(kept))
-    note = (
-        f"{spec.label} does not apply to {', '.join(empty)} (no denominator there, e.g. no AI output to give "
-        "feedback on)"
-        + (f"; the other arms are compared against {new_control}." if new_control != control else ".")
-    )
-    return kept, new_control, note
-
-
-def compare_metric(
-    spec: MetricSpec,
-    arms: Mapping[str, Moments | QuantileMoments],
-    control: str,
-    *,
-    role: str = "other",
-    alpha: float = 0.05,
-    cuped: bool = False,
-    sequential: bool = False,
-    exposed: dict[str, int] | None = None,
-    adjust: str | None = "holm",
-    prior_sd: float | None = None,
-    strata: Strata | None = None,
-    stratified_by: str | None = None,
-    estimand: Estimand = "relative",
-    margin: float | None = None,
-) -> MetricResult:
-    """Compare every arm with the control on one metric (Holm across arms unless ``adjust`` is None).
-
-    ``strata`` (stratum → arm → Moments) post-stratifies the comparisons; ``margin`` adds a non-inferiority
-    check per variant; ``prior_sd`` is a proper prior on the relative lift for the Bayesian view.
-    """
-    quantile = spec.aggregate == "quantile"
-    for a, m in arms.items():
-        if not quantile and m.n < 2:
-            raise LiftboardError(
-                f"Arm {a!r} has {m.n} users whose {spec.label} window has fully elapsed before the data ends; "
-                "use a shorter window or wait for more data."
-            )
-    kind = spec.aggregate
-    note = None
-    incomplete = sum(exposed.values()) - sum(m.n for m in arms.values()) if exposed and not quantile else 0
-    if kind == "ratio":
-        arms, control, note = _ratio_arms(spec, arms, control)  # type: ignore[arg-type]
-    prior = GaussianPrior(sd=prior_sd) if prior_sd else None
-    use_cuped = cuped and kind in ("mean", "proportion")
-    comps = []
-    for v in arms:
-        if v == control:
-            continue
-        cells = None
-        if strata and not quantile:
-            cells = [(s.get(control, _ZERO), s.get(v, _ZERO)) for s in strata.values()]
-        comps.append(
-            stats.compare(
-                arms[control], arms[v], names=(control, v), alpha=alpha, kind=kind, sequential=sequential,  # type: ignore[arg-type]
-                lower_is_better=spec.lower_is_better, prior=prior, cuped=use_cuped, strata=cells,
-                estimand=estimand, metric=spec.text,
-            )
-        )  # fmt: skip
-    plain_ci = None
-    if (use_cuped or (strata and not quantile)) and comps:
-        # The same comparisons without the covariate and the strata, from the same sums (no second query): how
-        # much they narrowed each interval is a fact of the result, not a second analysis run by the page.
-        plain_ci = {
-            v: stats.compare(arms[control], arms[v], names=(control, v), alpha=alpha, kind=kind,  # type: ignore[arg-type]
-                             sequential=sequential, bayesian=False, metric=spec.text).abs_ci
-            for v in arms
-            if v != control
-        }  # fmt: skip
-    if adjust and len(comps) > 1:
-        comps = stats.adjust(comps, adjust, alpha)
-    checks: tuple[stats.GuardrailCheck, ...] = ()
-    if margin is not None:
-        judged = [c for c in comps if c.rel_lift is not None]
-        checks = tuple(stats.noninferiority(c, margin) for c in judged)
-        if len(judged) < len(comps):
-            # A relative margin means nothing against a control mean of 0 (e.g. no AI cost in the control).
-            skipped = (
-                f"the {margin * 100:g}% guardrail margin cannot be checked against {control}, whose "
-                f"{spec.label} is 0 (a relative margin needs a non-zero control)"
-            )
-            note = f"{note[:-1]}; {skipped}." if note else f"{skipped}."
-    arm_stats = [_arm_stats(a, m, kind) for a, m in arms.items()]
-    first = comps[0] if comps else None
-    return MetricResult(
-        spec, role, tuple(arm_stats), tuple(comps), incomplete,
-        cuped_theta=first.theta if first and use_cuped else None,
-        variance_reduction=first.variance_reduction if first else None,
-        note=note, margin=margin, guardrail_checks=checks, prior_sd=prior_sd,
-        stratified_by=stratified_by if strata and not quantile else None, ci_without_cuped=plain_ci,
-    )  # fmt: skip
-
-
-def _arm_stats(name: str, m: Moments | QuantileMoments, kind: str) -> ArmStats:
-    if isinstance(m, QuantileMoments):
-        users = m.clusters.n_clusters if m.clusters else m.n
-        return ArmStats(name, users, m.estimate, m.variance(), m)
-    mean, var = stats.arm_mean_var(m, ratio=kind == "ratio", proportion=kind == "proportion")
-    return ArmStats(name, m.n, mean, var, m)
 
 
 def analyze(
@@ -204,30 +97,45 @@ def analyze(
     priors: Mapping[str, float] | None = None,
     margins: Mapping[str, float] | None = None,
     estimand: Estimand = "relative",
+    data_through: date | None = None,
+    cuped_covariate: str | None = None,
 ) -> ExperimentResult:
     """Analyse an experiment on the given metric specs; every user error is a LiftboardError.
 
     ``stratify``, ``priors`` (spec → prior sd of the relative lift) and ``margins`` (spec → non-inferiority
-    margin) default to the experiment's saved settings; pass "" / {} to switch them off.
+    margin) default to the experiment's saved settings; pass "" / {} to switch them off. ``data_through``: the
+    date the data are complete through (else the experiment's saved date, else the last event).
+    ``cuped_covariate``: a pre-period column of the outcomes table, CUPED's covariate for outcome metrics
+    (event metrics under ``cuped`` use their own pre-exposure window). An experiment whose users are in the
+    outcomes table (one row per user) or the totals table (one row per arm) is analysed the same way.
     """
     if not 0.0 < alpha < 1.0:
         raise LiftboardError(f"The significance level α must be between 0 and 1, e.g. 0.05 (got {alpha}).")
     if estimand not in ("relative", "absolute"):
         raise LiftboardError(f"Significance can follow the relative or the absolute lift, not {estimand!r}.")
-    choice, arms = resolve_arms(ws, experiment, control)
-    ctrl = choice.arm
-    specs = parse_metrics(ws, metrics)
+    source = experiment_source(ws, experiment)
     config = experiment_config(ws, experiment)
+    through = data_through or config.data_through
+    if source == "totals":
+        return analyze_totals(
+            ws, experiment, metrics, control=control, alpha=alpha, sequential=sequential, config=config,
+            refused={"segments": segment, "CUPED": cuped or cuped_covariate, "Winsorizing": winsorize,
+                     "Post-stratification": stratify},
+        )  # fmt: skip
+    choice, arms = resolve_arms(ws, experiment, control, source=source)
+    ctrl = choice.arm
+    specs = resolve_outcomes(ws, experiment, parse_metrics(ws, metrics))
+    covariate = check_covariate(ws, cuped_covariate) if cuped_covariate else None
     stratify = config.stratify if stratify is None else (stratify or None)
     priors = _by_spec(config.priors if priors is None else priors, specs, check_prior_sd)
     margins = _by_spec(config.margins if margins is None else margins, specs, check_margin)
-    seg = resolve_segment(ws, segment) if segment else None
+    seg = resolve_segment(ws, segment, source=source) if segment else None
     strat = resolve_stratum(ws, stratify) if stratify else None
-    end = data_end(ws)
+    end = analysis_end(ws, experiment, specs, source, through)
+    check_exposure_times(ws, experiment, specs, source)
     plain = [s for s in specs if s.aggregate != "quantile"]
-    cells = run_moments(
-        ws, experiment, plain, end, cuped=cuped, winsorize=winsorize, segment=seg, stratum=strat
-    )
+    cells = run_moments(ws, experiment, plain, end, cuped=cuped, winsorize=winsorize, segment=seg, stratum=strat,
+                        covariate=covariate, source=source)  # fmt: skip
     exposed, moments, strata = _total(cells, arms, len(plain))
     empty = [a for a in arms if exposed[a] == 0]
     if empty:
@@ -238,27 +146,32 @@ def analyze(
     quantile_specs = [s for s in specs if s.aggregate == "quantile"]
     quantiles = {s.text: run_quantiles(ws, experiment, s, end).get("all", {}) for s in quantile_specs}
     per_spec = {s.text: (m, st) for s, m, st in zip(plain, moments, strata, strict=True)}
-    settings = dict(alpha=alpha, cuped=cuped, sequential=sequential, estimand=estimand)
+    settings = dict(alpha=alpha, sequential=sequential, estimand=estimand)
+    adjusted = {s.text: _uses_cuped(s, cuped, covariate) for s in specs}
+    multi = multi_variant_users(ws, experiment, source=source)
     results = []
     for s in specs:
         if s.aggregate == "quantile":
             arm_q, q_ctrl, q_note = _quantile_arms(s, quantiles[s.text], arms, ctrl, end)
             res = compare_metric(s, arm_q, q_ctrl, role=config.role(s.text), exposed=exposed,
-                                 prior_sd=priors.get(s.text), margin=margins.get(s.text), **settings)  # fmt: skip
+                                 prior_sd=priors.get(s.text), margin=margins.get(s.text), cuped=cuped,
+                                 multi_variant=multi, **settings)  # fmt: skip
             results.append(replace(res, note=q_note) if q_note and not res.note else res)
             continue
         m, st = per_spec[s.text]
         if all(a.n == 0 for a in m.values()):
+            if not s.windowed:
+                raise LiftboardError(f"No exposed user of {experiment!r} has a value of {s.label}.")
             raise LiftboardError(
                 f"No exposed user's {s.label} window has fully elapsed before the data ends ({end:%Y-%m-%d}); "
-                "use a shorter window."
+                "use a shorter window, or set the date the data are complete through."
             )
-        results.append(compare_metric(s, m, ctrl, role=config.role(s.text), exposed=exposed,
-                                      prior_sd=priors.get(s.text), margin=margins.get(s.text),
-                                      strata=st if strat else None, stratified_by=stratify, **settings))  # fmt: skip
+        res = compare_metric(s, m, ctrl, role=config.role(s.text), exposed=exposed, prior_sd=priors.get(s.text),
+                             margin=margins.get(s.text), strata=st if strat else None, stratified_by=stratify,
+                             cuped=adjusted[s.text], multi_variant=multi, **settings)  # fmt: skip
+        results.append(_noted(res, cuped, covariate))
     split = config.split if config.split and set(config.split) == set(arms) else None
     srm_result = stats.srm(exposed, split)
-    multi = multi_variant_users(ws, experiment)
     warnings: list[str] = []
     if not srm_result.ok:
         warnings.append("srm")
@@ -267,18 +180,36 @@ def analyze(
     segments: tuple[SegmentResult, ...] = ()
     if seg:
         by_seg = {s.text: run_quantiles(ws, experiment, s, end, segment=seg) for s in quantile_specs}
-        segments = _segments(cells, by_seg, specs, plain, arms, ctrl, config, priors, stratify, settings)
+        segments = _segments(
+            cells, by_seg, specs, plain, arms, ctrl, config, priors, stratify, settings, adjusted
+        )
         warnings.append(
             "Segment results are Benjamini–Hochberg adjusted across segments; treat them as leads to "
             "confirm, not findings."
         )
     return ExperimentResult(
         experiment=experiment, control=ctrl, control_reason=choice.reason, variants=arms, exposed=exposed,
-        multi_variant_users=multi, srm=srm_result, metrics=tuple(results), alpha=alpha, cuped=cuped,
-        sequential=sequential,
+        multi_variant_users=multi, srm=srm_result, metrics=tuple(results), alpha=alpha,
+        cuped=any(adjusted.values()), sequential=sequential,
         winsorize=winsorize, data_end=end, segment=segment, segments=segments, warnings=tuple(warnings),
-        stratify=stratify, estimand=estimand,
+        stratify=stratify, estimand=estimand, source=source, data_through=through, cuped_covariate=covariate,
     )  # fmt: skip
+
+
+def _uses_cuped(spec: MetricSpec, cuped: bool, covariate: str | None) -> bool:
+    """Event metrics use their pre-exposure window under CUPED; outcome metrics the named covariate column."""
+    return cuped if spec.windowed else covariate is not None
+
+
+def _noted(m: MetricResult, cuped: bool, covariate: str | None) -> MetricResult:
+    """An outcome metric asked for CUPED without a covariate column says why it is not adjusted."""
+    if cuped and covariate is None and not m.spec.windowed and m.note is None:
+        return replace(
+            m,
+            note=f"{m.spec.label} is not CUPED-adjusted: an outcome's pre-period is a column of the file; "
+            "name it with --cuped-covariate COLUMN (or the CUPED covariate box).",
+        )
+    return m
 
 
 def _by_spec(values: Mapping[str, float], specs: Sequence[MetricSpec], check) -> dict[str, float]:
@@ -317,7 +248,7 @@ def _quantile_arms(spec: MetricSpec, rows: Mapping[str, QuantileMoments], arms: 
     return kept, new_control, note
 
 
-def _segments(cells, quantiles, specs, plain, arms, ctrl, config, priors, stratify, settings):
+def _segments(cells, quantiles, specs, plain, arms, ctrl, config, priors, stratify, settings, adjusted):
     """Per segment value, the metrics compared (post-stratified within it too); BH across segments per metric."""
     values = sorted({seg for seg, _ in cells})
     kept: list[tuple[str, dict[str, int], list[MetricResult]]] = []
@@ -335,14 +266,15 @@ def _segments(cells, quantiles, specs, plain, arms, ctrl, config, priors, strati
                         s, quantiles[s.text].get(value, {}), arms, ctrl, datetime.max
                     )
                     per_metric.append(compare_metric(s, arm_m, q_ctrl, role=config.role(s.text), exposed=exposed,
-                                                     adjust=None, prior_sd=priors.get(s.text), **settings))  # fmt: skip
+                                                     adjust=None, prior_sd=priors.get(s.text),
+                                                     cuped=adjusted[s.text], **settings))  # fmt: skip
                     continue
                 m, st = per_spec[s.text]
                 if any(x.n < 2 for x in m.values()):
                     raise LiftboardError("too few users")
                 per_metric.append(compare_metric(s, m, ctrl, role=config.role(s.text), exposed=exposed, adjust=None,
                                                  prior_sd=priors.get(s.text), strata=st if stratify else None,
-                                                 stratified_by=stratify, **settings))  # fmt: skip
+                                                 stratified_by=stratify, cuped=adjusted[s.text], **settings))  # fmt: skip
             except (LiftboardError, KeyError):
                 per_metric = []  # too few users (or no values) in this segment: it is left out
                 break

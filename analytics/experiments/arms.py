@@ -6,7 +6,7 @@ import difflib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from analytics.errors import LiftboardError
@@ -29,6 +29,7 @@ class ExperimentConfig:
     priors: dict[str, float] = field(default_factory=dict)
     margins: dict[str, float] = field(default_factory=dict)
     stratify: str | None = None
+    data_through: date | None = None  # the date the data are complete through (set on the Experiments page)
 
     @property
     def metrics(self) -> tuple[str, ...]:
@@ -57,6 +58,7 @@ def experiment_config(ws: Workspace, name: str) -> ExperimentConfig:
         priors={str(k): float(v) for k, v in (raw.get("priors") or {}).items()},
         margins={str(k): float(v) for k, v in (raw.get("margins") or {}).items()},
         stratify=raw.get("stratify"),
+        data_through=date.fromisoformat(raw["data_through"]) if raw.get("data_through") else None,
     )
 
 
@@ -172,12 +174,14 @@ def default_control(ws: Workspace, experiment: str, arms: Sequence[str]) -> Cont
     return choose_control(arms, saved=experiment_config(ws, experiment).control)
 
 
-def experiment_arms(ws: Workspace, experiment: str) -> tuple[str, ...]:
-    """An experiment's arms by name (empty when it is not in the assignments)."""
+def experiment_arms(ws: Workspace, experiment: str, *, source: str = "assignments") -> tuple[str, ...]:
+    """An experiment's arms by name (empty when it is not in the source table: assignments or outcomes)."""
+    if not ws.has_table(source):
+        return ()
     return tuple(
         r[0]
         for r in ws.query(
-            f"SELECT DISTINCT variant FROM {ws.table('assignments')} WHERE experiment = ? ORDER BY 1",
+            f"SELECT DISTINCT variant FROM {ws.table(source)} WHERE experiment = ? ORDER BY 1",
             [experiment],
             purpose="the list of an experiment's arms",
         )
@@ -185,10 +189,10 @@ def experiment_arms(ws: Workspace, experiment: str) -> tuple[str, ...]:
 
 
 def resolve_arms(
-    ws: Workspace, experiment: str, control: str | None
+    ws: Workspace, experiment: str, control: str | None, *, source: str = "assignments"
 ) -> tuple[ControlChoice, tuple[str, ...]]:
     """The control arm (and why) and all arms (control first), or a LiftboardError naming what is wrong."""
-    arms = experiment_arms(ws, experiment)
+    arms = experiment_arms(ws, experiment, source=source)
     if not arms:
         known = experiment_names(ws)
         close = difflib.get_close_matches(experiment, known, n=3)
@@ -222,11 +226,11 @@ def data_end(ws: Workspace) -> datetime:
     raise LiftboardError("The workspace has no events yet; load an events file first.")
 
 
-def multi_variant_users(ws: Workspace, experiment: str) -> int:
+def multi_variant_users(ws: Workspace, experiment: str, *, source: str = "assignments") -> int:
     """Users of the experiment seen in more than one variant (left out of every metric)."""
     return int(
         ws.scalar(
-            f"WITH {exposure_ctes(ws)} SELECT count(*) FILTER (WHERE multi) FROM assigned",
+            f"WITH {exposure_ctes(ws, table=source)} SELECT count(*) FILTER (WHERE multi) FROM assigned",
             [experiment],
             purpose="the count of users exposed to several variants",
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from analytics.errors import LiftboardError
@@ -40,7 +40,7 @@ class MetricResult:
     role: str
     variants: tuple[ArmStats, ...]
     comparisons: tuple[Comparison, ...]
-    incomplete: int  # exposed users left out because their window had not elapsed when the data ends
+    incomplete: int  # exposed users left out: window not elapsed when the data end, or no value of an outcome
     cuped_theta: float | None = None  # θ of the first variant's comparison (each comparison carries its own)
     variance_reduction: float | None = None  # CUPED and/or post-stratification, first variant's comparison
     note: str | None = None  # e.g. arms left out because the metric does not apply to them
@@ -52,6 +52,18 @@ class MetricResult:
     stratified_by: str | None = None  # the users column the comparisons are post-stratified by
     #: Under CUPED or post-stratification, each variant's absolute interval without them (same sums, same settings).
     ci_without_cuped: dict[str, tuple[float, float]] | None = None
+    exposed_users: int = 0  # users exposed to one arm (the base of ``incomplete``)
+    multi_variant: int = 0  # users exposed to several arms, left out of every metric
+
+    @property
+    def left_out(self) -> int:
+        """Exposed users not counted in this metric: window not elapsed or no value, or seen in two arms."""
+        return self.incomplete + self.multi_variant
+
+    @property
+    def left_out_share(self) -> float:
+        base = self.exposed_users + self.multi_variant
+        return self.left_out / base if base else 0.0
 
     def cuped_narrowing(self, variant: str) -> tuple[float, float, float] | None:
         """(interval width without CUPED/strata, with them, share narrower) for a variant; None without them."""
@@ -108,7 +120,7 @@ class ExperimentResult:
     cuped: bool
     sequential: bool
     winsorize: float | None
-    data_end: datetime
+    data_end: datetime | None  # None for per-arm totals (no time at all)
     segment: str | None = None
     segments: tuple[SegmentResult, ...] = ()
     warnings: tuple[str, ...] = field(default=())
@@ -117,6 +129,9 @@ class ExperimentResult:
     control_reason: ControlReason = (
         ControlReason.CHOSEN
     )  # why `control` is the control (see arms.choose_control)
+    source: str = "assignments"  # where the users come from: assignments, outcomes, totals (or quick: typed)
+    data_through: date | None = None  # the date the data are complete through, when set
+    cuped_covariate: str | None = None  # the outcomes column used as CUPED's covariate
 
     @property
     def control_choice(self) -> ControlChoice:
@@ -141,7 +156,10 @@ class ExperimentResult:
                 "stratify": self.stratify,
                 "estimand": self.estimand,
                 "winsorize": self.winsorize,
-                "data_end": self.data_end.isoformat(),
+                "data_end": self.data_end.isoformat() if self.data_end else None,
+                "data_through": self.data_through.isoformat() if self.data_through else None,
+                "source": self.source,
+                "cuped_covariate": self.cuped_covariate,
                 "multi_variant_users": self.multi_variant_users,
                 "segment": self.segment,
                 "segments": [
@@ -170,6 +188,8 @@ def _metric_dict(m: MetricResult, alpha: float) -> dict[str, Any]:
         ],
         "comparisons": [c.as_dict() for c in m.comparisons],
         "incomplete_users": m.incomplete,
+        "left_out_users": m.left_out,
+        "left_out_share": m.left_out_share,
         "cuped_theta": m.cuped_theta,
         "variance_reduction": m.variance_reduction,
         "lower_is_better": m.spec.lower_is_better,

@@ -9,9 +9,11 @@ from dataclasses import dataclass, replace
 from typing import Literal, get_args
 
 from analytics.errors import LiftboardError
-from analytics.workspace import Workspace
+from analytics.workspace import Workspace, is_money
 
-MetricKind = Literal["conversion", "retention", "mean", "count", "ratio", "cost", "feedback", "quantile"]
+MetricKind = Literal[
+    "conversion", "retention", "mean", "count", "ratio", "cost", "feedback", "quantile", "outcome"
+]
 KINDS: tuple[MetricKind, ...] = get_args(MetricKind)
 
 DAY = 86_400
@@ -57,7 +59,12 @@ def _window_words(seconds: int) -> str:
 
 @dataclass(frozen=True)
 class MetricSpec:
-    """One parsed metric. ``window`` is in seconds; for retention it is the day offset."""
+    """One parsed metric. ``window`` is in seconds; for retention it is the day offset.
+
+    ``outcome:COLUMN`` names a column of a per-user outcomes table (or an outcome of a totals table), read as it
+    is, without a window. ``binary`` (a proportion, else a mean) and ``money`` (shown in dollars) are facts of the
+    data, set when the spec is checked against a workspace (``parse_metrics``, ``experiments.outcomes``).
+    """
 
     kind: MetricKind
     event: str | None = None
@@ -69,6 +76,8 @@ class MetricSpec:
     column: str | None = None
     quantile: float | None = None
     table: str | None = None
+    binary: bool = False
+    money: bool = False
 
     @property
     def level(self) -> str:
@@ -89,12 +98,30 @@ class MetricSpec:
             return f"feedback:{self.signal}:{w}"
         if self.kind == "quantile":
             return f"quantile:{self.column}:{self.level}:{w}"
+        if self.kind == "outcome":
+            return f"outcome:{self.column}"
         return f"{self.kind}:{self.event}:{w}"
 
     @property
     def start(self) -> int:
         """Start of the per-user window, in seconds after exposure."""
         return self.window if self.kind == "retention" else 0
+
+    @property
+    def window_phrase(self) -> str:
+        """The per-user window in words: ``7-day window``, ``day 7`` (retention)."""
+        if self.kind == "retention":
+            return (
+                f"day {self.window // DAY}"
+                if self.window % DAY == 0
+                else f"{_window_words(self.window)} mark"
+            )
+        return f"{_window_words(self.window)} window"
+
+    @property
+    def windowed(self) -> bool:
+        """True when the metric counts events in a window after exposure (an outcome is read as it is)."""
+        return self.kind != "outcome"
 
     @property
     def end(self) -> int:
@@ -104,7 +131,7 @@ class MetricSpec:
     @property
     def aggregate(self) -> str:
         """How values combine: ``proportion``, ``mean``, ``ratio`` or ``quantile`` (stats.compare's kind)."""
-        if self.kind in ("conversion", "retention"):
+        if self.kind in ("conversion", "retention") or (self.kind == "outcome" and self.binary):
             return "proportion"
         if self.kind in ("ratio", "feedback"):
             return "ratio"
@@ -130,10 +157,12 @@ class MetricSpec:
 
     @property
     def unit(self) -> str:
-        """``share`` (shown in %), ``usd`` or ``number``."""
+        """``share`` (shown in %), ``usd`` or ``number``: dollars only for money (see workspace.units)."""
         if self.aggregate == "proportion" or self.kind == "feedback":
             return "share"
-        if self.kind in ("cost", "mean") or (self.kind == "quantile" and self.column == "cost_usd"):
+        if self.kind == "cost" or (self.kind == "quantile" and self.column == "cost_usd"):
+            return "usd"
+        if self.kind in ("mean", "outcome", "quantile") and self.money:
             return "usd"
         return "number"
 
@@ -156,14 +185,16 @@ class MetricSpec:
         if self.kind == "quantile":
             what = f"{self.column} value" if self.table == "events" else str(self.column)
             return f"{w} {self.level} {what}"
+        if self.kind == "outcome":
+            return str(self.column)
         return f"{w} {self.signal} share of feedback"
 
     @property
     def source(self) -> str:
-        """The table the metric reads: ``events``, ``predictions`` or ``feedback``."""
+        """The table the metric reads: ``events``, ``predictions``, ``feedback`` or ``outcomes``."""
         if self.kind == "quantile":
             return self.table or "events"
-        return {"cost": "predictions", "feedback": "feedback"}.get(self.kind, "events")
+        return {"cost": "predictions", "feedback": "feedback", "outcome": "outcomes"}.get(self.kind, "events")
 
     @property
     def events(self) -> tuple[str, ...]:
@@ -244,6 +275,13 @@ def _quantile(kind: MetricKind, raw: str, args: list[str]) -> MetricSpec:
     return MetricSpec(kind, column=args[0], quantile=nu, window=_window_at(raw, args, 2))
 
 
+def _outcome(kind: MetricKind, raw: str, args: list[str]) -> MetricSpec:
+    column = raw.split(":", 1)[1].strip() if args else ""
+    if not column:
+        raise LiftboardError(f"The metric {raw!r} needs a column, like {EXAMPLES[kind]}.")
+    return MetricSpec(kind, column=column)  # a column name with ':' in it stays whole
+
+
 #: One parser per kind: ``(kind, spec text, the ':' parts after the kind) → MetricSpec``. A new kind is a new row.
 KIND_PARSERS: dict[MetricKind, Callable[[MetricKind, str, list[str]], MetricSpec]] = {
     "conversion": _event,
@@ -254,6 +292,7 @@ KIND_PARSERS: dict[MetricKind, Callable[[MetricKind, str, list[str]], MetricSpec
     "cost": _cost,
     "feedback": _feedback,
     "quantile": _quantile,
+    "outcome": _outcome,
 }
 
 EXAMPLES: dict[str, str] = {
@@ -265,6 +304,7 @@ EXAMPLES: dict[str, str] = {
     "cost": "cost:7d",
     "feedback": "feedback:accept:7d",
     "quantile": "quantile:latency_ms:p90",
+    "outcome": "outcome:converted",
 }
 
 
@@ -287,7 +327,12 @@ def _unknown(what: str, name: str, known: Collection[str]) -> str:
 
 
 def parse_metrics(ws: Workspace, texts: Sequence[str]) -> list[MetricSpec]:
-    """Parse specs and check their event and signal names against the workspace (duplicates dropped)."""
+    """Parse specs and check their event and signal names against the workspace (duplicates dropped).
+
+    A ``mean:`` spec is also checked to read an event that carries values (else every user would be 0 and the
+    comparison "$0.00 against $0.00"), and learns whether the values are money. ``outcome:`` specs are checked
+    against the experiment's table by the analysis (``experiments.outcomes``).
+    """
     specs: list[MetricSpec] = []
     for t in texts:
         s = _resolve_quantile(ws, parse_metric(t))
@@ -296,38 +341,57 @@ def parse_metrics(ws: Workspace, texts: Sequence[str]) -> list[MetricSpec]:
     if not specs:
         raise LiftboardError("Choose at least one metric, e.g. conversion:purchase:7d.")
     named = sorted({n for s in specs for n in s.events})
+    means = sorted({s.event for s in specs if s.kind == "mean" and s.event})
+    if means and "value" not in ws.columns("events"):
+        raise LiftboardError(
+            f"The events table has no value column, so mean:{means[0]} cannot be computed; load events with "
+            f"a value (e.g. the purchase amount), or count {means[0]} events with count:{means[0]}:7d."
+        )
     events: set[str] = set()
+    valued: set[str] = set()
+    purpose = "the event and signal names"
     if named:
         table = ws.table("events")
         # Look up only the named events; list every name only when one is missing (for the suggestion).
         marks = ", ".join("?" for _ in named)
-        sql = f"SELECT DISTINCT event FROM {table} WHERE event IN ({marks})"
-        events = {r[0] for r in ws.query(sql, named, purpose="the event and signal names")}
+        if means:  # the same scan tells which named events carry a value
+            sql = f"SELECT event, count(value) FROM {table} WHERE event IN ({marks}) GROUP BY event"
+            rows = ws.query(sql, named, purpose=purpose)
+            events = {r[0] for r in rows}
+            valued = {r[0] for r in rows if r[1]}
+        else:
+            sql = f"SELECT DISTINCT event FROM {table} WHERE event IN ({marks})"
+            events = {r[0] for r in ws.query(sql, named, purpose=purpose)}
         if len(events) < len(named):
-            events = {
-                r[0]
-                for r in ws.query(f"SELECT DISTINCT event FROM {table}", purpose="the event and signal names")
-            }
+            events = {r[0] for r in ws.query(f"SELECT DISTINCT event FROM {table}", purpose=purpose)}
     signals: set[str] = set()
     if any(s.kind == "feedback" for s in specs):
         signals = {
-            r[0]
-            for r in ws.query(
-                f"SELECT DISTINCT signal FROM {ws.table('feedback')}", purpose="the event and signal names"
-            )
+            r[0] for r in ws.query(f"SELECT DISTINCT signal FROM {ws.table('feedback')}", purpose=purpose)
         }
+    valued_money = any(s.kind in ("mean", "quantile") for s in specs) and is_money(ws, "events", "value")
+    out = []
     for s in specs:
         check_names(s, events, signals)
-        if s.kind == "mean" and "value" not in ws.columns("events"):
-            raise LiftboardError("The events table has no value column, so mean: metrics cannot be computed.")
+        if s.kind == "mean":
+            if s.event not in valued:
+                raise LiftboardError(
+                    f"The event {s.event!r} has no value in the value column, so {s.text} would be 0 for every "
+                    f"user; choose an event that carries a value (such as a purchase amount), or count it with "
+                    f"count:{s.event}:{window_text(s.window)}."
+                )
+            s = replace(s, money=valued_money)
         if s.kind == "cost":
             ws.table("predictions")
             ws.column("predictions", "cost_usd")
-        if s.kind == "quantile" and s.table == "events" and "value" not in ws.columns("events"):
-            raise LiftboardError(
-                f"The events table has no value column, so {s.text} has no values to take a quantile of."
-            )
-    return specs
+        if s.kind == "quantile" and s.table == "events":
+            if "value" not in ws.columns("events"):
+                raise LiftboardError(
+                    f"The events table has no value column, so {s.text} has no values to take a quantile of."
+                )
+            s = replace(s, money=valued_money)
+        out.append(s)
+    return out
 
 
 def _resolve_quantile(ws: Workspace, s: MetricSpec) -> MetricSpec:

@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from analytics.errors import LiftboardError
+from analytics.experiments.outcomes import outcome_cte
 from analytics.experiments.spec import DAY, PRE_WINDOW, MetricSpec
-from analytics.workspace import Workspace, exposure_ctes, quote_ident
+from analytics.workspace import Workspace, exposure_ctes, outcome_columns, quote_ident
 
 
 @dataclass(frozen=True)
@@ -17,11 +18,22 @@ class Segment:
     """A segment column: a users-table column or an events property (checked against the schema)."""
 
     column: str
-    table: str  # "users" | "events" | "exposure_day"
+    table: str  # "users" | "events" | "exposure_day" | "outcomes"
 
 
-def resolve_segment(ws: Workspace, column: str) -> Segment:
-    """Find a segment column in users, else among the events' extra properties; else a clear error."""
+def resolve_segment(ws: Workspace, column: str, *, source: str = "assignments") -> Segment:
+    """Find a segment column: a text column of the outcomes table (for an outcomes experiment), else a users
+    column, else an events property; else a clear error."""
+    if source == "outcomes":
+        text = outcome_columns(ws.columns("outcomes")).segments
+        if column in text:
+            return Segment(column, "outcomes")
+        numbers = outcome_columns(ws.columns("outcomes")).outcomes
+        if column in numbers:
+            raise LiftboardError(
+                f"{column!r} is an outcome (numbers), not a segment; segments are the text columns of the "
+                f"outcomes table: {', '.join(text) or 'none'}."
+            )
     if ws.has_table("users") and column in ws.columns("users") and column != "user_id":
         return Segment(column, "users")
     if ws.has_table("events"):
@@ -31,6 +43,13 @@ def resolve_segment(ws: Workspace, column: str) -> Segment:
     else:
         props = []
     users = [c for c in ws.columns("users") if c != "user_id"] if ws.has_table("users") else []
+    if source == "outcomes":
+        text = list(outcome_columns(ws.columns("outcomes")).segments)
+        known = ", ".join(text + users + props) or "none"
+        raise LiftboardError(
+            f"There is no segment column {column!r}; the text columns of the outcomes table and the users and "
+            f"event columns are: {known}."
+        )
     known = ", ".join(users + props) or "none"
     raise LiftboardError(f"There is no segment column {column!r}; the users and event columns are: {known}.")
 
@@ -130,17 +149,22 @@ def moments_sql(
     winsorize: float | None = None,
     segment: Segment | None = None,
     stratum: Segment | None = None,
+    covariate: str | None = None,
+    source: str = "assignments",
 ) -> MomentsQuery:
     """One SQL statement: exposed users, per-user values of every metric, per-(segment, stratum, variant) sums.
 
     Per metric it returns n, Σy, Σy², Σx, Σx², Σxy over the users whose window has fully elapsed before
     ``data_end``; x is the denominator for ratio metrics and the pre-exposure value under CUPED (0/1 for
-    conversion; the number of active events for retention, more telling than 0/1). ``stratum`` is a users column for post-stratification ('all' if None).
+    conversion; the number of active events for retention, more telling than 0/1). ``stratum`` is a users column
+    for post-stratification ('all' if None). Exposed users come from ``source`` (assignments, or the outcomes
+    table's rows); an ``outcome:`` metric reads its column of the outcomes table (its users without a value are
+    not counted), and ``covariate`` is CUPED's x for it.
     """
     if any(s.kind == "quantile" for s in specs):
         raise ValueError("quantile metrics are computed by quantile_sql, not moments_sql")
     q = _Sql()
-    q.add(f"WITH {exposure_ctes(ws)},\n", experiment)
+    q.add(f"WITH {exposure_ctes(ws, table=source)},\n", experiment)
     q.add("bounds AS (SELECT CAST(? AS TIMESTAMP) AS data_end)", data_end)
     pre = cuped
     # Per metric: the SQL of y and x in the per-user table.
@@ -228,9 +252,19 @@ def moments_sql(
             "  GROUP BY x.user_id)"
         )
 
-    alias = {"events": "ev", "predictions": "pr", "feedback": "fb"}
+    oc_specs = [(i, s) for i, s in enumerate(specs) if s.source == "outcomes"]
+    seg_outcomes = segment.column if segment is not None and segment.table == "outcomes" else None
+    if oc_specs or seg_outcomes:
+        q.add(",\n" + outcome_cte(ws, oc_specs, covariate=covariate, segment=seg_outcomes), experiment)
+
+    alias = {"events": "ev", "predictions": "pr", "feedback": "fb", "outcomes": "oc"}
     for i, s in enumerate(specs):
         src = alias[s.source]
+        if s.source == "outcomes":
+            # Read as it is: a user without a value is NULL, not 0, and is left out of this metric (counted).
+            y_cols.append(f"{src}.y{i}")
+            x_cols.append("coalesce(oc.cov, 0)" if covariate is not None else "0")
+            continue
         y = f"coalesce({src}.y{i}, 0)"
         if s.kind in ("conversion", "retention"):
             y = f"CASE WHEN {src}.y{i} > 0 THEN 1 ELSE 0 END"
@@ -251,6 +285,8 @@ def moments_sql(
         joins += "\n  LEFT JOIN pr ON pr.user_id = x.user_id"
     if fb_specs:
         joins += "\n  LEFT JOIN fb ON fb.user_id = x.user_id"
+    if oc_specs or seg_outcomes:
+        joins += "\n  LEFT JOIN oc ON oc.user_id = x.user_id"
     if segment is not None:
         if segment.table == "users":
             users = ws.table("users")
@@ -259,6 +295,8 @@ def moments_sql(
             seg_expr = f"CAST(u.{col} AS VARCHAR)"
         elif segment.table == "events":
             seg_expr = "ev.seg"
+        elif segment.table == "outcomes":
+            seg_expr = "oc.seg"
         else:
             seg_expr = "CAST(CAST(x.assigned_at AS DATE) AS VARCHAR)"
     strat_join, strat_expr = segment_join(ws, stratum, alias="st")
@@ -268,7 +306,11 @@ def moments_sql(
         f"coalesce({strat_expr}, '(missing)') AS strat",
         *(
             f"CAST({y} AS DOUBLE) AS y{i}, CAST({x} AS DOUBLE) AS x{i}, "
-            f"(x.assigned_at + {_iv(s.end)} <= b.data_end) AS e{i}"
+            + (
+                f"(x.assigned_at + {_iv(s.end)} <= b.data_end) AS e{i}"
+                if s.windowed
+                else f"({y} IS NOT NULL) AS e{i}"
+            )
             for i, (s, y, x) in enumerate(zip(specs, y_cols, x_cols, strict=True))
         ),
     ]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from analytics import stats
 from analytics.errors import LiftboardError
 from analytics.experiments.results import ExperimentResult, MetricResult
-from analytics.experiments.spec import MetricSpec
+from analytics.experiments.spec import DAY, MetricSpec
 from analytics.stats import Comparison, SrmResult
 
 
@@ -101,10 +103,51 @@ def sentence(spec: MetricSpec, c: Comparison) -> str:
     return f"{what} {_chance(c)}"
 
 
-def metric_sentences(m: MetricResult) -> list[str]:
-    """The metric's verdict per variant, then its guardrail lines (when a margin is declared), then its note."""
+#: Above this share of exposed users left out of a metric, the verdict opens with it (not a parenthesis).
+LEFT_OUT_SHARE = 0.10
+
+
+def left_out_sentence(m: MetricResult) -> str | None:
+    """The first sentence of a verdict that leaves out more than a tenth of the exposed users: how many,
+    why, and the fix (a shorter window or the date the data are complete through); None otherwise."""
+    if m.left_out_share <= LEFT_OUT_SHARE or not m.left_out:
+        return None
+    base = m.exposed_users + m.multi_variant
+    why = []
+    if m.incomplete:
+        if m.spec.windowed:
+            why.append(
+                f"{m.incomplete:,} because their {m.spec.window_phrase} had not ended when the data end"
+            )
+        else:
+            why.append(f"{m.incomplete:,} because they have no value in {m.spec.label}")
+    if m.multi_variant:
+        why.append(f"{m.multi_variant:,} because they saw more than one arm")
+    fixes = []
+    if m.incomplete and m.spec.windowed:
+        shorter = replace(m.spec, window=DAY if m.spec.window > DAY else max(3_600, m.spec.window // 2)).text
+        fixes.append(
+            f"use a shorter window (e.g. {shorter}) or set the date the data are complete through "
+            "(--data-through YYYY-MM-DD, or Data complete through on the Experiments page)"
+        )
+    elif m.incomplete:
+        fixes.append(
+            f"fill in the blank {m.spec.label} values, or check that the column is the outcome you meant"
+        )
+    if m.multi_variant:
+        fixes.append("check the assignment: a user should see one arm")
     return (
-        [sentence(m.spec, c) for c in m.comparisons]
+        f"⚠️ {m.left_out:,} of {base:,} exposed users ({m.left_out_share:.0%}) are left out of {m.spec.label}: "
+        f"{'; '.join(why)}. To count them, {'; and '.join(fixes)}."
+    )
+
+
+def metric_sentences(m: MetricResult) -> list[str]:
+    """The verdict of a metric: users left out first when they are many, one sentence per arm, then guardrail lines, then the note."""
+    loud = left_out_sentence(m)
+    return (
+        ([loud] if loud else [])
+        + [sentence(m.spec, c) for c in m.comparisons]
         + [guardrail_sentence(g, m.spec) for g in m.guardrail_checks]
         + ([m.note[0].upper() + m.note[1:]] if m.note else [])
     )
@@ -245,6 +288,19 @@ def guardrail_sentence(check: stats.GuardrailCheck, spec: MetricSpec) -> str:
         f"❌ Guardrail not passed: {who} may make {spec.label} more than {check.margin * 100:g}% {worse} "
         f"(the {side} {level} bound {bound} does not clear {limit}; {p_text(check.p_value)})."
     )
+
+
+def data_end_sentence(result: ExperimentResult) -> str | None:
+    """Where the data end for this analysis, and why: the date set by the user, or the data themselves."""
+    if result.source == "totals" or result.source == "quick":
+        return "Per-arm totals: segments, CUPED and curves over time need per-user rows."
+    if result.data_through is not None:
+        return f"Data complete through {result.data_through:%Y-%m-%d} (set for this experiment)."
+    if result.data_end is None:
+        return None
+    windowed = any(m.spec.windowed for m in result.metrics)
+    what = "the last event" if windowed else "the last exposure"
+    return f"The data end at {result.data_end:%Y-%m-%d %H:%M} ({what}); set --data-through if they are complete later."
 
 
 def headline(result: ExperimentResult) -> str:

@@ -279,7 +279,7 @@ def validation_report(
                         tuple(names),
                     )
                 )
-    if rows and kind == "assignments":
+    if rows and kind in ("assignments", "outcomes"):
         union = f"SELECT experiment, user_id, variant FROM {stage}"
         if target_exists and mode == "append":
             union += f" UNION ALL SELECT experiment, user_id, variant FROM {target}"

@@ -23,7 +23,7 @@ from analytics.ingest.demo_truth import (
     DemoTruth,
 )
 from analytics.ingest.write import Progress
-from analytics.workspace import Actor, Workspace, local_actor, open_workspace, require
+from analytics.workspace import Actor, Workspace, local_actor, open_workspace, record_marks, require
 
 
 def _noop(_: float, __: str) -> None:
@@ -248,6 +248,7 @@ def _seed_state(ws: Workspace, cur, rng: np.random.Generator, seed: int, users: 
     for name, cfg in EXPERIMENT_CONFIG.items():
         ws.set_setting(f"experiment:{name}", cfg, cur=cur)
     ws.set_setting("cost:budget_usd", 1500.0, cur=cur)
+    record_marks(ws, cur, "events", {"value": True})  # the demo's event values are purchase amounts in USD
     tags = [
         ("helpful", "The output helped the user."),
         ("wrong", "The output was factually or functionally wrong."),

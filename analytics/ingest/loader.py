@@ -12,18 +12,22 @@ from typing import Any
 import duckdb
 
 from analytics.errors import LiftboardError
+from analytics.ingest.ab_checks import ab_issues, keep_experiment
 from analytics.ingest.checks import validation_report
 from analytics.ingest.detect import FileInfo, sniff, utf8_copy
 from analytics.ingest.mapping import (
+    EXPERIMENT_KINDS,
     check_header,
     check_kind,
+    index_note,
+    pandas_index,
     resolve_mapping,
 )
-from analytics.ingest.report import ValidationReport
+from analytics.ingest.report import Issue, ValidationReport
 from analytics.ingest.staging import raw_refs, read_error, reader_types, source_sql, stage_sql
 from analytics.ingest.upload import FileHasher
 from analytics.ingest.write import Progress, finish_load, run_with_progress, whoami
-from analytics.workspace import Actor, Workspace, quote_ident, require
+from analytics.workspace import Actor, Workspace, load_marks, quote_ident, record_marks, require
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,8 @@ class _Options:
     delimiter: str | None = None
     name: str | None = None
     max_bytes: int | None = None
+    experiment: str | None = None  # the experiment of a file without that column, or the one to keep
+    money: tuple[str, ...] | None = None  # columns marked as money (None: nothing marked by hand)
     typed_read: bool = True  # first let the CSV reader type timestamps and numbers (see staging.reader_types)
 
 
@@ -73,7 +79,12 @@ def _process(
         path, encoding=opts.encoding, delimiter=opts.delimiter, name=opts.name, max_bytes=opts.max_bytes
     )
     check_header(info)
-    resolved = resolve_mapping(kind, info, opts.mapping)
+    if opts.experiment is not None and kind not in EXPERIMENT_KINDS:
+        raise LiftboardError(
+            f"An experiment name is given for {kind}, which has no experiment; --experiment applies to "
+            f"{', '.join(EXPERIMENT_KINDS)}."
+        )
+    resolved = resolve_mapping(kind, info, opts.mapping, experiment=opts.experiment)
     hasher = FileHasher(info.path)
     if commit:
         hasher.start()
@@ -133,10 +144,14 @@ def _stage_and_commit(
         mode = "replace" if (opts.replace and target_exists) else ("append" if target_exists else "new")
         typed = reader_types(kind, info, resolved) if opts.typed_read else {}
         refs = raw_refs(info, cur, typed)
-        sql, columns = stage_sql(kind, info, resolved, refs, stage, typed)
+        named = opts.experiment.strip() if opts.experiment else None
+        filling = named if resolved.get("experiment") is None else None
+        sql, columns = stage_sql(kind, info, resolved, refs, stage, typed, experiment=filling)
         _, params = source_sql(info, typed)
         if "$load_id" in sql:
             params["load_id"] = str(load_id)
+        if "$experiment" in sql:
+            params["experiment"] = filling
         try:
             run_with_progress(cur, sql, params, progress, 0.02, 0.8, "Reading the file")
         except duckdb.Error as exc:
@@ -180,6 +195,12 @@ def _stage_and_commit(
                 )
             raise read_error(info, exc) from None
         say(0.82, "Validating")
+        notes = (
+            [Issue("warning", "unnamed_index", index_note(info))] if pandas_index(info) is not None else []
+        )
+        if named and filling is None:
+            kept = keep_experiment(cur, stage, named, info.name)
+            notes += [kept] if kept else []
         fmt = {
             "format": info.format,
             "compression": info.compression,
@@ -199,6 +220,8 @@ def _stage_and_commit(
             file_format=fmt,
             allow_unmatched=opts.allow_unmatched,
         )
+        extra = notes + ab_issues(cur, stage, report)
+        report = dataclasses.replace(report, issues=(*report.issues, *extra), experiment=named)
         if not commit:
             cur.execute("ROLLBACK")
             cur.close()
@@ -214,6 +237,9 @@ def _stage_and_commit(
         if skip_cond:
             cur.execute(f"DELETE FROM {stage} WHERE {skip_cond}")  # built from quoted names
         finish_load(cur, kind, stage, mode, columns, report)
+        marks = load_marks(kind, resolved, report.extras, opts.money)
+        if marks:
+            record_marks(ws, cur, kind, marks)
         hasher.join()
         record = {
             "load_id": load_id,
@@ -278,6 +304,8 @@ def validate(
     name: str | None = None,
     progress: Progress | None = None,
     max_bytes: int | None = None,
+    experiment: str | None = None,
+    money: tuple[str, ...] | None = None,
 ) -> ValidationReport:
     """The validation report of a load, computed by staging the file in a transaction that is rolled back.
 
@@ -287,7 +315,8 @@ def validate(
     """
     opts = _Options(
         mapping=mapping, replace=replace, skip_bad_rows=skip_bad_rows, allow_unmatched=allow_unmatched,
-        encoding=encoding, delimiter=delimiter, name=name, max_bytes=max_bytes,
+        encoding=encoding, delimiter=delimiter, name=name, max_bytes=max_bytes, experiment=experiment,
+        money=money,
     )  # fmt: skip
     out = _process(ws, path, kind, opts, commit=False, progress=progress)
     assert isinstance(out, ValidationReport)
@@ -310,6 +339,8 @@ def load(
     actor: Actor | None,
     progress: Progress | None = None,
     max_bytes: int | None = None,
+    experiment: str | None = None,
+    money: tuple[str, ...] | None = None,
 ) -> LoadResult:
     """Validate and load a file in one transaction (new table, append, or replace).
 
@@ -325,11 +356,16 @@ def load(
         name: the file name to record (an upload's original name); source: where it came from.
         progress: called with (fraction 0..1, step label) from the calling thread.
         actor: who loads; their role must allow loading (editor or admin), checked before anything is read.
+        experiment: the experiment of an assignments, outcomes or totals file without an experiment column
+            (one file, one experiment); with the column, only that experiment's rows are loaded.
+        money: the columns whose numbers are money (shown in dollars); None keeps the rule by name
+            (workspace.units), a tuple marks these columns as money and the file's other numbers as not.
     """
     require(actor, "load")
     opts = _Options(
         mapping=mapping, replace=replace, skip_bad_rows=skip_bad_rows, allow_unmatched=allow_unmatched,
-        encoding=encoding, delimiter=delimiter, name=name, max_bytes=max_bytes,
+        encoding=encoding, delimiter=delimiter, name=name, max_bytes=max_bytes, experiment=experiment,
+        money=money,
     )  # fmt: skip
     out = _process(ws, path, kind, opts, commit=True, source_label=source, actor=actor, progress=progress)
     assert isinstance(out, LoadResult)

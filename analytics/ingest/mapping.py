@@ -74,6 +74,31 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "variantname",
         "cohort",
         "branch",
+        "version",
+        "testgroup",
+        "abgroup",
+        "experimentgroup",
+        "treatmentgroup",
+        "groupname",
+        "variationname",
+        "condition",
+    ),
+    "users": (
+        "users",
+        "visitors",
+        "uniquevisitors",
+        "uniqueusers",
+        "participants",
+        "samplesize",
+        "n",
+        "exposures",
+        "exposed",
+        "exposedusers",
+        "sessions",
+        "visits",
+        "traffic",
+        "players",
+        "count",
     ),
     "prediction_id": ("predictionid", "inferenceid", "requestid", "responseid", "completionid", "prediction"),
     "model_version": ("modelversion", "model", "modelname", "version", "modelid"),
@@ -89,6 +114,19 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "comment": ("comment", "comments", "note", "notes", "remark"),
     "corrected_output": ("correctedoutput", "correction", "corrected", "editedoutput", "correctedtext"),
 }
+
+
+#: Kinds whose rows belong to an experiment: a file without an experiment column names it (``--experiment``).
+EXPERIMENT_KINDS: tuple[str, ...] = ("assignments", "outcomes", "totals")
+
+
+def experiment_name_from_file(file_name: str) -> str:
+    """The experiment name proposed for a file without an experiment column: its name without extensions."""
+    stem = file_name.rsplit("/", 1)[-1]
+    for ext in (".gz", ".csv", ".tsv", ".txt", ".parquet"):
+        if stem.lower().endswith(ext):
+            stem = stem[: -len(ext)]
+    return stem.strip() or "experiment"
 
 
 def normalise(name: str) -> str:
@@ -135,14 +173,39 @@ def guess_mapping(kind: str, header: tuple[str, ...] | list[str]) -> dict[str, s
 MAX_COLUMNS = 1000
 
 
+#: Names pandas gives its row numbers when a frame is written with its index: a blank first name, or
+#: ``Unnamed: 0`` once such a file has been read and written again.
+_INDEX_NAMES = re.compile(r"^(|Unnamed: ?0)$")
+
+
+def pandas_index(info: FileInfo) -> str | None:
+    """The leading column of row numbers that pandas writes (``df.to_csv()``), if the file has one."""
+    first = info.header[0] if info.header else None
+    if first is None or len(info.header) < 2 or not _INDEX_NAMES.match(first.strip()):
+        return None
+    return first
+
+
+def index_note(info: FileInfo) -> str:
+    """The note that a pandas index column was left out (see ``pandas_index``)."""
+    return (
+        f"The first column of {info.name} has no name: it holds the row numbers pandas writes with a table, "
+        "so it is left out (the other columns load as usual)."
+    )
+
+
 def check_header(info: FileInfo) -> None:
-    """Refuse blank or duplicate column names (a mapping to them would be ambiguous), and too many columns."""
+    """Refuse blank or duplicate column names (a mapping to them would be ambiguous), and too many columns.
+
+    A blank first name is pandas' row-number column (``pandas_index``): left out with a note, not refused.
+    """
     if len(info.header) > MAX_COLUMNS:
         raise LiftboardError(
             f"{info.name} has {len(info.header):,} columns, more than the {MAX_COLUMNS:,} Liftboard loads; "
             "keep the columns you need (ids, time, event and the properties you analyse) and load it again."
         )
-    blank = [i + 1 for i, h in enumerate(info.header) if not h.strip()]
+    index = pandas_index(info)
+    blank = [i + 1 for i, h in enumerate(info.header) if not h.strip() and not (i == 0 and index is not None)]
     if blank:
         raise LiftboardError(
             f"{info.name} has a blank column name (column {blank[0]}); name every column in the header line."
@@ -157,9 +220,17 @@ def check_header(info: FileInfo) -> None:
 
 
 def resolve_mapping(
-    kind: str, info: FileInfo, overrides: dict[str, str | None] | None = None
+    kind: str,
+    info: FileInfo,
+    overrides: dict[str, str | None] | None = None,
+    *,
+    experiment: str | None = None,
 ) -> dict[str, str | None]:
-    """The automatic mapping corrected by the user's choices, checked against the file's header."""
+    """The automatic mapping corrected by the user's choices, checked against the file's header.
+
+    ``experiment`` names the experiment of a file that has no experiment column (one file, one experiment);
+    with an experiment column it keeps only that experiment's rows (see ``staging.stage_sql``).
+    """
     mapping = guess_mapping(kind, info.header)
     cols = canonical_columns(kind)
     for canon, src in (overrides or {}).items():
@@ -189,6 +260,14 @@ def resolve_mapping(
     required = CANONICAL[kind]["required"]
     generated = {"feedback_id"}  # generated from the load id and row number when the file has none
     missing = [c for c in required if mapping.get(c) is None and not (kind == "feedback" and c in generated)]
+    names_experiment = "experiment" in canonical_columns(kind) and kind in EXPERIMENT_KINDS
+    if names_experiment and mapping.get("experiment") is None:
+        if experiment is None or not experiment.strip():
+            raise LiftboardError(
+                f"{info.name} has no experiment column; name the experiment it holds (--experiment NAME on "
+                "the command line, or the Experiment name box on the Data page)."
+            )
+        missing = [c for c in missing if c != "experiment"]
     if missing:
         raise LiftboardError(
             f"{info.name} has no column mapped to {missing[0]}, which a {kind} file needs; "
@@ -210,9 +289,10 @@ def extra_names(kind: str, info: FileInfo, mapping: dict[str, str | None]) -> di
     """Unmapped source column -> the name it is stored under (kept unless it clashes with a canonical name)."""
     mapped = {s for s in mapping.values() if s}
     taken = {c.lower() for c in canonical_columns(kind)}
+    index = pandas_index(info)
     out: dict[str, str] = {}
-    for h in info.header:
-        if h in mapped:
+    for i, h in enumerate(info.header):
+        if h in mapped or (i == 0 and index is not None):
             continue
         name = h.strip()
         while name.lower() in taken or name.lower().startswith("__lb_"):

@@ -56,6 +56,7 @@ class ValidationReport(Findings):
     duplicates_in_file: int = 0
     duplicates_of_loaded: int = 0
     file_format: dict[str, str] = field(default_factory=dict)
+    experiment: str | None = None  # the experiment named at load (--experiment), if any
     # feedback: rows naming a prediction_id, and those whose id is in no prediction (None: not checked,
     # because the file has no prediction_id or the workspace has no predictions table yet)
     rows_with_prediction_id: int = 0

@@ -137,7 +137,11 @@ def stage_sql(
     refs: dict[str, tuple[str, str]],
     stage: str,
     typed: dict[str, str] | None = None,
+    *,
+    experiment: str | None = None,
 ) -> tuple[str, list[Column]]:
+    """The CREATE TABLE of the stage and its columns. ``experiment`` fills an unmapped experiment column (bound
+    as ``$experiment``); the rows of other experiments, when the file has the column, are removed later."""
     q = quote_ident
     inner: list[str] = []
     outer: list[str] = []
@@ -149,6 +153,8 @@ def stage_sql(
             if kind == "feedback" and canon == "feedback_id":
                 order = ", ".join(r for r, _ in refs.values())
                 expr = f"($load_id || '-' || row_number() OVER (ORDER BY {order}))"
+            elif canon == "experiment" and experiment is not None:
+                expr = "CAST($experiment AS VARCHAR)"
             else:
                 expr = f"CAST(NULL AS {dtype})"
             inner.append(f"{expr} AS {q(canon)}")

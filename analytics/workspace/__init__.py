@@ -6,8 +6,18 @@ import lazy_loader
 # the modules it uses. Every public name of the package is listed here.
 __getattr__, __dir__, __all__ = lazy_loader.attach(
     __name__,
-    submodules=["access", "export", "inventory", "schema", "spark", "store"],
+    submodules=["ab_schema", "access", "export", "inventory", "schema", "spark", "store", "units"],
     submod_attrs={
+        "ab_schema": [
+            "ArmTotals",
+            "OutcomeColumns",
+            "TotalsColumns",
+            "check_arms",
+            "is_boolean",
+            "is_numeric",
+            "outcome_columns",
+            "totals_columns",
+        ],
         "access": [
             "ACTIONS",
             "AUDIT_AREAS",
@@ -30,6 +40,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
         "inventory": [
             "Catalog",
             "EXACT_USERS_MAX_ROWS",
+            "SOURCES",
             "ExperimentSummary",
             "MIN_SAMPLED_USERS",
             "TableSummary",
@@ -38,6 +49,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
             "VariantSummary",
             "catalog",
             "experiment_names",
+            "experiment_source",
             "exposure_ctes",
             "list_experiments",
             "load_history",
@@ -53,5 +65,6 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
             "open_workspace",
             "quote_ident",
         ],
+        "units": ["MONEY_SETTING", "is_money", "load_marks", "money_by_name", "money_marks", "record_marks"],
     },
 )

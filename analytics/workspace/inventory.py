@@ -33,7 +33,7 @@ class VariantSummary:
 
 @dataclass(frozen=True)
 class ExperimentSummary:
-    """An experiment seen in assignments: its variants with exposed users, and its exposure period."""
+    """An experiment: its variants with exposed users, its exposure period and the table its users come from."""
 
     name: str
     variants: tuple[VariantSummary, ...]
@@ -41,6 +41,7 @@ class ExperimentSummary:
     multi_variant_users: int
     first_exposure: datetime | None
     last_exposure: datetime | None
+    source: str = "assignments"  # assignments, outcomes (one row per user) or totals (one row per arm)
 
     @property
     def arms(self) -> tuple[str, ...]:
@@ -165,13 +166,17 @@ def table_summary(ws: Workspace, kind: str) -> TableSummary:
     )
 
 
-def exposure_ctes(ws: Workspace, *, all_experiments: bool = False, param: str = "?") -> str:
+def exposure_ctes(
+    ws: Workspace, *, all_experiments: bool = False, param: str = "?", table: str = "assignments"
+) -> str:
     """The one definition of an exposed user, as two SQL CTEs (without the leading WITH).
 
     ``assigned``: one row per user (per experiment and user with ``all_experiments``): the first exposure
     ``assigned_at``, the ``variant`` and ``multi``, true when the user was seen in more than one variant.
     ``exposed``: the users seen in exactly one variant (``user_id``, ``variant``, ``assigned_at``), the only
-    ones any metric counts. Without ``all_experiments`` the experiment is the ``param`` placeholder.
+    ones any metric counts. Without ``all_experiments`` the experiment is the ``param`` placeholder. ``table``
+    is where exposures are: the assignments, or an outcomes table (one row per user; its timestamp, the
+    exposure, may be missing, and ``assigned_at`` is then NULL).
     """
     key = "experiment, " if all_experiments else ""
     where = "" if all_experiments else f" WHERE experiment = {param}"
@@ -179,42 +184,77 @@ def exposure_ctes(ws: Workspace, *, all_experiments: bool = False, param: str = 
     return (
         f"assigned AS (\n  SELECT {key}user_id, min(timestamp) AS assigned_at, min(variant) AS variant,\n"
         "         min(variant) <> max(variant) AS multi\n"
-        f"  FROM {ws.table('assignments')}{where} GROUP BY {key}user_id),\n"
+        f"  FROM {ws.table(table)}{where} GROUP BY {key}user_id),\n"
         f"exposed AS (SELECT {key}user_id, variant, assigned_at FROM assigned WHERE NOT multi)"
     )
 
 
+#: Where an experiment's users are, in order of precedence: exposures, per-user outcome rows, per-arm totals.
+SOURCES: tuple[str, ...] = ("assignments", "outcomes", "totals")
+
+
 def experiment_names(ws: Workspace) -> list[str]:
-    """The experiments in the assignments table, by name (empty without one): cheap, for pickers."""
-    if not ws.has_table("assignments"):
-        return []
-    return [
-        str(r[0])
-        for r in ws.query(
-            f"SELECT DISTINCT experiment FROM {ws.table('assignments')} ORDER BY 1",
-            purpose="the list of experiments",
-        )
-    ]
+    """Every experiment's name (assignments, outcomes and totals), sorted; empty without any: cheap, for pickers."""
+    names: set[str] = set()
+    for table in SOURCES:
+        if ws.has_table(table):
+            names |= {
+                str(r[0])
+                for r in ws.query(
+                    f"SELECT DISTINCT experiment FROM {ws.table(table)}", purpose="the list of experiments"
+                )
+            }
+    return sorted(names)
+
+
+def experiment_source(ws: Workspace, experiment: str) -> str | None:
+    """The table an experiment's users come from (the first of SOURCES that names it), or None."""
+    for table in SOURCES:
+        if ws.has_table(table) and ws.scalar(
+            f"SELECT count(*) FROM (SELECT 1 FROM {ws.table(table)} WHERE experiment = ? LIMIT 1)",
+            [experiment],
+            purpose="where the experiment's users are",
+        ):
+            return table
+    return None
 
 
 def list_experiments(ws: Workspace) -> tuple[ExperimentSummary, ...]:
-    """Every experiment with its exposed users per variant (users seen in two variants counted apart)."""
-    if not ws.has_table("assignments"):
-        return ()
-    rows = ws.query(
-        f"WITH {exposure_ctes(ws, all_experiments=True)}\n"
-        "SELECT experiment, variant, count(*) FILTER (NOT multi), count(*) FILTER (multi),\n"
-        "       min(assigned_at), max(assigned_at)\n"
-        "FROM assigned GROUP BY experiment, variant ORDER BY experiment, variant",
-        purpose="the list of experiments",
-    )
+    """Every experiment with its exposed users per variant (users seen in two variants counted apart), by name:
+    from the assignments, else the outcomes table, else the totals (users as typed per arm)."""
     out: dict[str, dict[str, Any]] = {}
-    for exp, variant, users, multi, first, last in rows:
-        e = out.setdefault(exp, {"variants": [], "multi": 0, "first": first, "last": last})
-        e["variants"].append(VariantSummary(str(variant), int(users)))
-        e["multi"] += int(multi)
-        e["first"] = min(e["first"], first) if first and e["first"] else e["first"] or first
-        e["last"] = max(e["last"], last) if last and e["last"] else e["last"] or last
+    for table in ("assignments", "outcomes"):
+        if not ws.has_table(table):
+            continue
+        rows = ws.query(
+            f"WITH {exposure_ctes(ws, all_experiments=True, table=table)}\n"
+            "SELECT experiment, variant, count(*) FILTER (NOT multi), count(*) FILTER (multi),\n"
+            "       min(assigned_at), max(assigned_at)\n"
+            "FROM assigned GROUP BY experiment, variant ORDER BY experiment, variant",
+            purpose="the list of experiments",
+        )
+        taken = set(out)  # an experiment of the assignments whose outcomes are loaded too stays one
+        for exp, variant, users, multi, first, last in rows:
+            if exp in taken:
+                continue
+            e = out.setdefault(
+                exp, {"variants": [], "multi": 0, "first": first, "last": last, "source": table}
+            )
+            e["variants"].append(VariantSummary(str(variant), int(users)))
+            e["multi"] += int(multi)
+            e["first"] = min(e["first"], first) if first and e["first"] else e["first"] or first
+            e["last"] = max(e["last"], last) if last and e["last"] else e["last"] or last
+    if ws.has_table("totals"):
+        taken = set(out)
+        for exp, variant, users in ws.query(
+            f"SELECT experiment, variant, users FROM {ws.table('totals')} ORDER BY 1, 2",
+            purpose="the list of experiments",
+        ):
+            if exp not in taken:
+                e = out.setdefault(
+                    exp, {"variants": [], "multi": 0, "first": None, "last": None, "source": "totals"}
+                )
+                e["variants"].append(VariantSummary(str(variant), int(users or 0)))
     return tuple(
         ExperimentSummary(
             name=str(name),
@@ -223,8 +263,9 @@ def list_experiments(ws: Workspace) -> tuple[ExperimentSummary, ...]:
             multi_variant_users=e["multi"],
             first_exposure=e["first"],
             last_exposure=e["last"],
+            source=e["source"],
         )
-        for name, e in out.items()
+        for name, e in sorted(out.items())
     )
 
 

@@ -48,6 +48,14 @@ CANONICAL: dict[str, dict[str, dict[str, str]]] = {
         },
     },
     "users": {"required": {"user_id": "VARCHAR"}, "optional": {}},
+    # A/B data as analysts hold it (issue 15). One row per user: every other boolean or number is an outcome,
+    # every text column a segment attribute. The experiment is a column, or named at load (--experiment).
+    "outcomes": {
+        "required": {"user_id": "VARCHAR", "variant": "VARCHAR"},
+        "optional": {"experiment": "VARCHAR", "timestamp": "TIMESTAMP"},
+    },
+    # One row per arm: users, then per outcome a count or a NAME_mean/NAME_sd pair (workspace.ab_schema).
+    "totals": {"required": {"variant": "VARCHAR", "users": "BIGINT"}, "optional": {"experiment": "VARCHAR"}},
 }
 KINDS: tuple[str, ...] = tuple(CANONICAL)
 

@@ -149,7 +149,8 @@ def test_cli_refuses_then_loads_with_allow_unmatched(tmp_path: Path) -> None:
     assert "--allow-unmatched" in refused.stderr
 
     dry = _cli("load", path, "--kind", "feedback", "--db", str(db), "--dry-run", "--json")
-    assert dry.returncode == 0, dry.stderr
+    assert dry.returncode == 2, dry.stderr  # not loadable as it is: the dry run says so with its exit code
+    assert json.loads(dry.stdout)["error"].startswith("4 of 4 feedback rows of other.csv (100%)")
     report = json.loads(dry.stdout)["report"]
     assert not report["ok"] and report["all_unmatched"]
     assert (report["rows_with_prediction_id"], report["unmatched_prediction_ids"]) == (4, 4)

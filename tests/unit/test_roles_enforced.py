@@ -176,8 +176,9 @@ def test_cli_roles_set_list_remove_and_audit(tmp_path: Path, capsys: pytest.Capt
 
     def run(*argv: str) -> tuple[int, Any]:
         code = main([*argv, "--db", db, "--json"])
-        out, err = capsys.readouterr()
-        return code, (json.loads(out) if code == 0 else err)
+        out, _ = capsys.readouterr()
+        doc = json.loads(out)  # with --json an error too is one JSON document on stdout: {"error": "…"}
+        return code, (doc if code == 0 else f"error: {doc['error']}\n")
 
     assert run("roles", "set", "Ada@Example.com=admin", "@example.com=viewer") == (
         0,

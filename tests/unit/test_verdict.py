@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pytest
+
 from analytics.experiments import compare_metric, parse_metric, verdict
 from analytics.stats import Moments, compare, srm
 
@@ -126,6 +130,25 @@ def test_formatting_helpers() -> None:
     assert verdict.arm_name("ai") == "AI" and verdict.arm_name("large") == "large"
     assert verdict.p_text(0.0004) == "p < 0.001" and verdict.p_text(0.0123) == "p = 0.012"
     assert verdict.p_text(0.5) == "p = 0.50"
-    assert verdict.delta(parse_metric("mean:purchase"), -0.031) == "−$0.031"
+    # dollars only for money: a mean of values marked as money, not any mean (issue 15)
+    assert verdict.delta(replace(parse_metric("mean:purchase"), money=True), -0.031) == "−$0.031"
+    assert verdict.delta(parse_metric("mean:purchase"), -0.031) == "−0.031"
+    assert verdict.value(parse_metric("outcome:sum_gamerounds"), 51.3) == "51.3"
     assert verdict.value(parse_metric("cost"), 0.0) == "$0.00"
     assert verdict.percent(None) == "n/a"
+
+
+def test_many_users_left_out_open_the_verdict_loudly() -> None:
+    arms = {"control": Moments(130, 3, 3), "treatment": Moments(130, 12, 12)}
+    m = compare_metric(CONV, arms, "control", exposed={"control": 237, "treatment": 237})
+    assert m.left_out == 214 and m.left_out_share == pytest.approx(214 / 474)
+    first, *rest = verdict.metric_sentences(m)
+    assert first == (
+        "⚠️ 214 of 474 exposed users (45%) are left out of 7-day purchase conversion: 214 because their "
+        "7-day window had not ended when the data end. To count them, use a shorter "
+        "window (e.g. conversion:purchase:1d) or set the date the data are complete through "
+        "(--data-through YYYY-MM-DD, or Data complete through on the Experiments page)."
+    )
+    assert rest[0].startswith("The TREATMENT variant") or rest[0].startswith("The treatment variant")
+    few = compare_metric(CONV, arms, "control", exposed={"control": 140, "treatment": 140})
+    assert verdict.left_out_sentence(few) is None  # 20 of 280 (7%): said in the details, not first
