@@ -265,7 +265,9 @@ def test_power_cli_with_both_arms(capsys) -> None:
     assert main(args) == 0
     assert json.loads(capsys.readouterr().out)["users_per_arm"] == 12_584
     assert main([*args, "--variant-variance", "2"]) == 2
-    assert "--variant-mean" in capsys.readouterr().err
+    assert (
+        "--variant-mean" in json.loads(capsys.readouterr().out)["error"]
+    )  # --json: the error is JSON on stdout
 
 
 def test_quantile_moments_from_a_real_arm_agree_with_gbstats_formula(lab) -> None:
