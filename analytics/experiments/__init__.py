@@ -27,6 +27,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
             "analysis_end",
             "check_covariate",
             "default_metrics",
+            "experiment_columns",
             "experiment_source",
             "outcome_cte",
             "parse_data_through",

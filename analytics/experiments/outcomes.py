@@ -17,13 +17,14 @@ from datetime import date, datetime, time, timedelta
 from analytics.errors import LiftboardError
 from analytics.experiments.arms import data_end, experiment_config
 from analytics.experiments.spec import MetricSpec
+from analytics.experiments.totals import read_totals
 from analytics.workspace import (
+    OutcomeColumns,
     Workspace,
     experiment_names,
     is_money,
     outcome_columns,
     quote_ident,
-    totals_columns,
 )
 from analytics.workspace import experiment_source as find_source
 
@@ -181,15 +182,40 @@ def parse_data_through(text: str) -> date:
         ) from None
 
 
+def experiment_columns(ws: Workspace, experiment: str) -> OutcomeColumns:
+    """The outcome and segment columns of an outcomes experiment that hold values for it (several experiments
+    share the table, and one's columns are blank in another's rows); for a totals experiment, its outcomes."""
+    source = experiment_source(ws, experiment)
+    if source == "totals":
+        arms = read_totals(ws, experiment)
+        names = tuple(arms[0].counts) + tuple(arms[0].means) if arms else ()
+        return OutcomeColumns(names, tuple(arms[0].counts) if arms else (), ())
+    if source != "outcomes":
+        return OutcomeColumns((), (), ())
+    cols = outcome_columns(ws.columns("outcomes"))
+    every = [*cols.outcomes, *cols.segments]
+    if not every:
+        return cols
+    row = ws.query(
+        f"SELECT {', '.join(f'count({quote_ident(c)})' for c in every)} FROM {ws.table('outcomes')} "
+        "WHERE experiment = ?",
+        [experiment],
+        purpose="the columns of the experiment",
+    )[0]
+    held = {c for c, n in zip(every, row, strict=True) if n}
+    return OutcomeColumns(
+        tuple(c for c in cols.outcomes if c in held),
+        tuple(c for c in cols.booleans if c in held),
+        tuple(c for c in cols.segments if c in held),
+    )
+
+
 def default_metrics(ws: Workspace, experiment: str) -> list[str]:
     """The metrics analysed when none are named: the saved ones, else every outcome of an outcomes or totals
     experiment, else 7-day purchase conversion."""
     saved = list(experiment_config(ws, experiment).metrics)
     if saved:
         return saved
-    source = experiment_source(ws, experiment)
-    if source == "outcomes":
-        return [f"outcome:{c}" for c in outcome_columns(ws.columns("outcomes")).outcomes]
-    if source == "totals":
-        return [f"outcome:{c}" for c in totals_columns(ws.columns("totals")).names]
+    if experiment_source(ws, experiment) in ("outcomes", "totals"):
+        return [f"outcome:{c}" for c in experiment_columns(ws, experiment).outcomes]
     return ["conversion:purchase:7d"]

@@ -91,15 +91,33 @@ def read_totals(ws: Workspace, experiment: str) -> tuple[ArmTotals, ...]:
         purpose="the per-arm totals",
     )
     k = len(layout.counts)
-    return tuple(
-        ArmTotals(
+    arms = [
+        (
             str(variant),
             int(users),
             dict(zip(layout.counts, vals[:k], strict=True)),
             {o: (vals[k + 2 * i], vals[k + 2 * i + 1]) for i, o in enumerate(layout.means)},
         )
         for variant, users, *vals in rows
-    )
+    ]
+    # Totals files of several experiments share one table: an outcome blank in every arm of this experiment is
+    # another experiment's column; blank in some arms only, it is missing data, said in one sentence.
+    for outcome in (*layout.counts, *layout.means):
+        blank = [a[0] for a in arms if _blank(a[2].get(outcome, a[3].get(outcome)))]
+        if len(blank) == len(arms):
+            for a in arms:
+                a[2].pop(outcome, None)
+                a[3].pop(outcome, None)
+        elif blank:
+            raise LiftboardError(
+                f"The totals of {experiment!r} have no {outcome} for {', '.join(blank)}; load the file again with "
+                "every outcome filled in for every arm."
+            )
+    return tuple(ArmTotals(*a) for a in arms)
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, tuple) and any(v is None for v in value))
 
 
 def analyze_totals(

@@ -115,7 +115,7 @@ def check_arms(arms: Sequence[ArmTotals], source: str) -> None:
         for outcome, c in a.counts.items():
             if not (math.isfinite(c) and 0 <= c <= a.users and float(c).is_integer()):
                 raise LiftboardError(
-                    f"Arm {a.name!r} of {source} has {c:g} {outcome} out of {a.users:,} users; a count must "
+                    f"Arm {a.name!r} of {source} has {c:,g} {outcome} out of {a.users:,} users; a count must "
                     "be a whole number between 0 and the arm's users."
                 )
         for outcome, (mean, sd) in a.means.items():
