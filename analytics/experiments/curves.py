@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from scipy import special
@@ -12,9 +12,11 @@ from scipy import special
 from analytics import stats
 from analytics.errors import LiftboardError
 from analytics.experiments.analysis import run_moments
-from analytics.experiments.arms import data_end, resolve_arms
-from analytics.experiments.spec import DAY, MetricSpec, parse_metrics
+from analytics.experiments.arms import experiment_config, resolve_arms
+from analytics.experiments.outcomes import analysis_end, experiment_end, experiment_source, resolve_outcomes
+from analytics.experiments.spec import DAY, MetricSpec, parse_metric, parse_metrics
 from analytics.experiments.sql import Segment
+from analytics.experiments.totals import needs_rows
 from analytics.stats import Moments
 from analytics.workspace import Workspace, exposure_ctes
 
@@ -79,6 +81,7 @@ def cumulative_lift(
     by: Literal["day", "date"] = "date",
     alpha: float = 0.05,
     sequential: bool = False,
+    data_through: date | None = None,
 ) -> LiftCurve:
     """Cumulative lift with its interval: by exposure date (all kinds) or by days since exposure.
 
@@ -87,18 +90,28 @@ def cumulative_lift(
     over the users whose day d has elapsed. One SQL groups by day; the sums are cumulated here.
     """
 
-    choice, arms = resolve_arms(ws, experiment, control)
+    source = experiment_source(ws, experiment)
+    if source == "totals":
+        raise needs_rows("A cumulative curve", experiment)
+    choice, arms = resolve_arms(ws, experiment, control, source=source)
     ctrl = choice.arm
-    spec = parse_metrics(ws, [metric])[0]
+    spec = resolve_outcomes(ws, experiment, parse_metrics(ws, [metric]))[0]
+    through = data_through or experiment_config(ws, experiment).data_through
+    if source == "outcomes" and experiment_end(ws, experiment, source) is None:
+        raise LiftboardError(
+            f"A cumulative curve follows users by their exposure time, and {experiment!r} has none (its outcomes "
+            "file has no timestamp column); load it with its exposure timestamp to see the lift over time."
+        )
     if spec.aggregate == "quantile":
         raise LiftboardError(
             f"A quantile is not a sum that accumulates day by day, so {spec.text} has no cumulative lift curve; "
             "read its interval in the results table."
         )
-    end = data_end(ws)
+    end = analysis_end(ws, experiment, [spec], source, through)
     points: list[LiftPoint] = []
     if by == "date":
-        rows = run_moments(ws, experiment, [spec], end, segment=Segment("exposure_day", "exposure_day"))
+        day = Segment("exposure_day", "exposure_day")
+        rows = run_moments(ws, experiment, [spec], end, segment=day, source=source)
         acc = {a: Moments(0, 0.0, 0.0) for a in arms}
         for key in sorted(rows):  # (exposure day, stratum 'all')
             day = key[0]
@@ -112,13 +125,18 @@ def cumulative_lift(
         return LiftCurve(spec, "date", ctrl, tuple(points))
     if by != "day":
         raise LiftboardError(f"Cumulative lift is by 'day' or 'date', not {by!r}.")
+    if spec.kind == "outcome":
+        raise LiftboardError(
+            f"An outcome is read as it is, not counted day by day after exposure, so {spec.text} has a curve by "
+            "exposure date only."
+        )
     if spec.kind not in ("conversion", "mean", "count"):
         raise LiftboardError(
             f"Lift by days since exposure needs a conversion, mean or count metric, not {spec.text}; "
             "view it by exposure date instead."
         )
     days = max(1, math.ceil(spec.window / DAY))
-    sums, users = _daily_sums(ws, experiment, spec, end, days)
+    sums, users = _daily_sums(ws, experiment, spec, end, days, source)
     for d in range(days):
         acc = {}
         for a in arms:
@@ -136,11 +154,11 @@ def cumulative_lift(
     return LiftCurve(spec, "day", ctrl, tuple(points))
 
 
-def _exposed_sql(ws: Workspace, days: int) -> str:
+def _exposed_sql(ws: Workspace, days: int, table: str = "assignments") -> str:
     """Exposed users (inventory.exposure_ctes) with the last whole day after exposure that has elapsed
     before the data end (the second parameter), capped at ``days``−1, as the CTE ``exposed_days``."""
     return (
-        f"WITH {exposure_ctes(ws)},\n"
+        f"WITH {exposure_ctes(ws, table=table)},\n"
         "exposed_days AS (\n"
         "  SELECT user_id, variant, assigned_at,\n"
         f"    least({int(days) - 1}, CAST(floor((epoch(CAST(? AS TIMESTAMP)) - epoch(assigned_at)) / {DAY}) AS INTEGER)"
@@ -150,7 +168,7 @@ def _exposed_sql(ws: Workspace, days: int) -> str:
 
 
 def _daily_sums(
-    ws: Workspace, experiment: str, spec: MetricSpec, end: datetime, days: int
+    ws: Workspace, experiment: str, spec: MetricSpec, end: datetime, days: int, table: str = "assignments"
 ) -> tuple[dict[tuple[str, int, int], tuple[float, float]], dict[tuple[str, int], int]]:
     """Per (variant, day k, last elapsed day): Σ of the increments of Y and of Y² at day k.
 
@@ -166,7 +184,7 @@ def _daily_sums(
     else:
         f_now, f_before = "CAST(zc AS DOUBLE)", "CAST(zc - z AS DOUBLE)"
     sql = (
-        _exposed_sql(ws, days) + ",\n"
+        _exposed_sql(ws, days, table) + ",\n"
         "daily AS (\n"
         f"  SELECT x.user_id, x.variant, x.last_day, CAST(floor((epoch(e.timestamp) - epoch(x.assigned_at)) / {DAY})"
         f" AS INTEGER) AS k, {value} AS z\n"
@@ -192,18 +210,27 @@ def _daily_sums(
 
 
 def retention_curve(
-    ws: Workspace, experiment: str, *, days: int = 30, alpha: float = 0.05
+    ws: Workspace, experiment: str, *, days: int = 30, alpha: float = 0.05, data_through: date | None = None
 ) -> tuple[RetentionPoint, ...]:
     """Share of users active (any event) on day 0..``days`` after exposure, by variant, with a normal interval.
 
     Only users whose day has fully elapsed before the data ends count, in the numerator and the denominator.
     """
 
-    _, arms = resolve_arms(ws, experiment, None)
-    end = data_end(ws)
+    source = experiment_source(ws, experiment)
+    if source == "totals":
+        raise needs_rows("A cumulative curve", experiment)
+    if source == "outcomes" and experiment_end(ws, experiment, source) is None:
+        raise LiftboardError(
+            f"Retention by day counts each user's events after exposure, and {experiment!r} has no exposure times "
+            "(its outcomes file has no timestamp column); its retention outcomes are in the verdict."
+        )
+    _, arms = resolve_arms(ws, experiment, None, source=source)
+    through = data_through or experiment_config(ws, experiment).data_through
+    end = analysis_end(ws, experiment, [parse_metric("retention:1d")], source, through)
     n_days = int(days) + 1
     sql = (
-        _exposed_sql(ws, n_days) + ",\n"
+        _exposed_sql(ws, n_days, source) + ",\n"
         "active AS (\n"
         f"  SELECT DISTINCT x.user_id, x.variant, x.last_day, CAST(floor((epoch(e.timestamp) - epoch(x.assigned_at)) / {DAY})"
         " AS INTEGER) AS k\n"

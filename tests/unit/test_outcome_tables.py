@@ -13,9 +13,11 @@ from scipy import stats as sps
 from analytics.errors import LiftboardError
 from analytics.experiments import (
     analyze,
+    cumulative_lift,
     default_metrics,
     experiment_columns,
     quick_comparison,
+    retention_curve,
     verdict,
 )
 from analytics.ingest import load, validate
@@ -174,4 +176,25 @@ def test_experiment_column_and_a_name_keep_that_experiment(tmp_path: Path) -> No
         LiftboardError, match="has no rows of the experiment 't3'; its experiments are: t1, t2"
     ):
         validate(ws, path, "outcomes", experiment="t3")
+    ws.close()
+
+
+def test_curves_say_what_they_need(tmp_path: Path) -> None:
+    ws = open_workspace(tmp_path / "ws.duckdb")
+    load(ws, shapes.totals_counts(tmp_path / "t.csv"), "totals", experiment="gates_totals", actor=WHO)
+    load(ws, shapes.cookie_cats(tmp_path / "c.csv", scale=0.01), "outcomes", experiment="gates", actor=WHO)
+    load(ws, shapes.ab_data(tmp_path / "ab.csv", users=3_000), "outcomes", experiment="landing", actor=WHO)
+    with pytest.raises(LiftboardError, match="needs per-user rows"):
+        cumulative_lift(ws, "gates_totals", "outcome:Conversions")
+    with pytest.raises(LiftboardError, match="has none"):
+        cumulative_lift(ws, "gates", "outcome:retention_7")
+    with pytest.raises(LiftboardError, match="no exposure times"):
+        retention_curve(ws, "gates")
+    curve = cumulative_lift(ws, "landing", "outcome:converted", by="date")
+    last = curve.points[-1]
+    c = analyze(ws, "landing", ["outcome:converted"]).metrics[0].comparisons[0]
+    assert last.x == "2017-01-24" and last.abs_lift == pytest.approx(c.abs_lift, rel=1e-12)
+    assert last.n_control + last.n_variant == c.n_baseline + c.n_variant
+    with pytest.raises(LiftboardError, match="by exposure date only"):
+        cumulative_lift(ws, "landing", "outcome:converted", by="day")
     ws.close()
