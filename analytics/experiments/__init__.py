@@ -26,6 +26,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
         "outcomes": [
             "analysis_end",
             "check_covariate",
+            "config_with_defaults",
             "default_metrics",
             "experiment_columns",
             "experiment_source",

@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 
 from analytics.errors import LiftboardError
-from analytics.experiments.arms import data_end, experiment_config
+from analytics.experiments.arms import ExperimentConfig, data_end, experiment_config
 from analytics.experiments.spec import MetricSpec
 from analytics.experiments.totals import read_totals
 from analytics.workspace import (
@@ -219,3 +219,13 @@ def default_metrics(ws: Workspace, experiment: str) -> list[str]:
     if experiment_source(ws, experiment) in ("outcomes", "totals"):
         return [f"outcome:{c}" for c in experiment_columns(ws, experiment).outcomes]
     return ["conversion:purchase:7d"]
+
+
+def config_with_defaults(ws: Workspace, experiment: str) -> ExperimentConfig:
+    """The experiment's saved settings; an outcomes or totals experiment without saved metrics takes its
+    outcomes (the first as primary), so the Overview and the report read it without a setup step."""
+    cfg = experiment_config(ws, experiment)
+    if cfg.primary is not None or experiment_source(ws, experiment) not in ("outcomes", "totals"):
+        return cfg
+    metrics = default_metrics(ws, experiment)
+    return replace(cfg, primary=metrics[0], secondary=tuple(metrics[1:])) if metrics else cfg

@@ -11,7 +11,7 @@ from analytics.cost import fetch_arms, get_budget, summarize, unit_economics
 from analytics.errors import LiftboardError
 from analytics.experiments import verdict
 from analytics.overview.stages import Evidence, Ladder, Thresholds, ladder
-from analytics.workspace import Actor, Workspace, list_experiments, require
+from analytics.workspace import Actor, Workspace, experiment_names, list_experiments, require
 
 THRESHOLDS_KEY = "stages:thresholds"
 SEGMENT_KEY = "stages:segment"
@@ -247,7 +247,7 @@ def _drift_part(ws: Workspace, notes: dict[str, str]) -> tuple[dict[str, Any], C
 
 def build(ws: Workspace, *, only: str | None = None, every_metric: bool = False) -> Overview:
     """Everything the Overview page and the report show, for every experiment (or ``only`` one)."""
-    if not ws.has_table("assignments"):
+    if not experiment_names(ws):  # assignments, per-user outcomes or per-arm totals
         return Overview(empty=True, experiments=(), thresholds=thresholds(ws))
     th = thresholds(ws)
     seg = ws.get_setting(SEGMENT_KEY, DEFAULT_SEGMENT)
@@ -268,7 +268,7 @@ def build(ws: Workspace, *, only: str | None = None, every_metric: bool = False)
         if only is not None and name != only:
             continue
         notes = dict(shared_notes)
-        cfg = experiments.experiment_config(ws, name)
+        cfg = experiments.config_with_defaults(ws, name)
         exp_ev, cards, result = _experiment_part(ws, name, cfg, seg, notes, every_metric)
         fb_ev, fb_card = _feedback_part(ws, name, notes)
         roi = _roi(ws, name, notes) if ws.has_table("predictions") else None

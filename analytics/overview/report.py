@@ -187,6 +187,15 @@ def _provenance(ws: Workspace) -> str:
     )
 
 
+def _data_line(result: experiments.ExperimentResult) -> str:
+    """Where the data end, for the report's header line (per-arm totals have no time)."""
+    if result.data_through is not None:
+        return f"data complete through {result.data_through:%Y-%m-%d}"
+    if result.data_end is None:
+        return "per-arm totals"
+    return f"data up to {result.data_end:%Y-%m-%d %H:%M}"
+
+
 def build_report(ws: Workspace, experiment: str, *, generated_at: datetime | None = None) -> Report:
     """Render the report for one experiment; the same workspace gives the same bytes but for the date line."""
     names = experiment_names(ws)
@@ -201,7 +210,7 @@ def build_report(ws: Workspace, experiment: str, *, generated_at: datetime | Non
         raise LiftboardError(
             f"The experiment {experiment!r} has no primary metric; choose one on the Experiments page first."
         )
-    cfg = experiments.experiment_config(ws, experiment)
+    cfg = experiments.config_with_defaults(ws, experiment)
     if exp.result is None:  # the analysis failed: its card says why
         raise LiftboardError(exp.cards[0].reading)
     result = exp.result
@@ -222,7 +231,7 @@ def build_report(ws: Workspace, experiment: str, *, generated_at: datetime | Non
     body = f"""
 <header>
 <h1>{_e(experiment)}</h1>
-<p class=muted>Liftboard report · generated {when} · data up to {_e(f"{result.data_end:%Y-%m-%d %H:%M}")} ·
+<p class=muted>Liftboard report · generated {when} · {_e(_data_line(result))} ·
 workspace {_e(Path(ws.path).name)}</p>
 {f"<p>{_e(cfg.description)}</p>" if cfg.description else ""}
 </header>

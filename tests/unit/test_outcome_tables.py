@@ -198,3 +198,29 @@ def test_curves_say_what_they_need(tmp_path: Path) -> None:
     with pytest.raises(LiftboardError, match="by exposure date only"):
         cumulative_lift(ws, "landing", "outcome:converted", by="day")
     ws.close()
+
+
+def test_report_and_overview_of_outcome_and_totals_experiments(tmp_path: Path, capsys) -> None:
+    from analytics.cli import main
+
+    db = tmp_path / "ws.duckdb"
+    ws = open_workspace(db)
+    load(ws, shapes.enews(tmp_path / "abtest.csv"), "outcomes", experiment="enews", actor=WHO)
+    load(ws, shapes.totals_means(tmp_path / "rev.csv"), "totals", experiment="models", actor=WHO)
+    ws.close()
+    for name, needle in (("enews", "time_spent_on_the_page"), ("models", "$3.41")):
+        out = tmp_path / f"{name}.html"
+        assert main(["report", "--experiment", name, "--out", str(out), "--db", str(db)]) == 0, (
+            capsys.readouterr()
+        )
+        html = out.read_text()
+        assert needle in html and "<p class=verdict>" in html
+    assert "per-arm totals" in (tmp_path / "models.html").read_text()
+    from analytics.overview import build
+
+    ws = open_workspace(db, read_only=True)
+    overview = build(ws)
+    ws.close()
+    assert not overview.empty and [e.experiment for e in overview.experiments] == ["enews", "models"]
+    assert overview.experiments[0].primary == "outcome:time_spent_on_the_page"
+    assert overview.experiments[0].cards[0].title == "Does it work?"
