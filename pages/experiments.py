@@ -8,9 +8,10 @@ import streamlit as st
 from analytics import experiments
 from analytics.charts import experiments as charts
 from analytics.errors import LiftboardError
-from analytics.experiments import LiftCurve, RetentionPoint, verdict
+from analytics.experiments import verdict
 from analytics.stats import method_notes
-from analytics.workspace import ExperimentSummary, list_experiments
+from pages import _experiments_data as data
+from pages._quick import quick_comparison_section
 from pages._ui import (
     actor,
     download_csv,
@@ -29,84 +30,24 @@ ALPHAS = [0.01, 0.05, 0.1]
 WINSOR = ["off", "95", "99", "99.9"]
 
 
-# -- cached engine calls: keyed on the inputs plus the workspace's state token (changes with every load) ---
-@st.cache_data(show_spinner=False, max_entries=8)
-def _list(token: str) -> tuple[ExperimentSummary, ...]:
-    return list_experiments(workspace())
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def _analyze(token: str, name: str, metrics: tuple[str, ...], control: str, alpha: float, cuped: bool,
-             sequential: bool, winsorize: float | None, segment: str | None, stratify: str,
-             priors: tuple[tuple[str, float], ...], margins: tuple[tuple[str, float], ...],
-             estimand: str) -> experiments.ExperimentResult:  # fmt: skip
-    return experiments.analyze(workspace(), name, list(metrics), control=control, alpha=alpha, cuped=cuped,
-                               sequential=sequential, winsorize=winsorize, segment=segment, stratify=stratify,
-                               priors=dict(priors), margins=dict(margins), estimand=estimand)  # type: ignore[arg-type]  # fmt: skip
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def _curve(token: str, name: str, metric: str, control: str, by: str, alpha: float, seq: bool) -> LiftCurve:
-    return experiments.cumulative_lift(workspace(), name, metric, control=control, by=by, alpha=alpha,
-                                       sequential=seq)  # fmt: skip
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def _retention(token: str, name: str) -> tuple[RetentionPoint, ...]:
-    return experiments.retention_curve(workspace(), name, days=30)
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def _segment_columns(token: str) -> list[str]:
-    ws = workspace()
-    cols = [c for c in ws.columns("users") if c != "user_id"] if ws.has_table("users") else []
-    props = [c for c in ws.columns("events") if c not in ("user_id", "timestamp", "event", "value")]
-    return cols + [c for c in props if c not in cols]
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def _user_columns(token: str) -> list[str]:
-    ws = workspace()
-    return [c for c in ws.columns("users") if c != "user_id"] if ws.has_table("users") else []
-
-
-def _decode(text: str) -> dict[str, float]:
-    """``spec=0.3|spec=0.1`` (the URL form of per-metric settings) → {spec: value}; bad pieces are ignored."""
-    out = {}
-    for piece in text.split("|"):
-        spec, _, value = piece.rpartition("=")
-        try:
-            out[spec] = float(value)
-        except ValueError:
-            continue
-    return out
-
-
-def _encode(values: dict[str, float]) -> str | None:
-    return "|".join(f"{k}={v:g}" for k, v in values.items() if v) or None
-
-
-def _reset_for_experiment() -> None:
-    for key in [k for k in st.session_state if k.startswith(("exp_prior:", "exp_margin:"))]:
-        st.session_state.pop(key, None)
-    for key in ("exp_metrics", "exp_control", "exp_strat"):
-        st.session_state.pop(key, None)
-
-
 ws = workspace()
 token = ws.state_token(reviews=False)  # reviewers tagging never changes these numbers
 st.title("Experiments")
 st.caption("Did the AI variant move the business outcome, by how much, and how sure are we?")
 
-summaries = guarded(_list, token)
+summaries = guarded(data.listed, token)
 if not summaries:
-    st.info("No experiments yet: load an assignments file (who saw which variant) on the Data page.")
+    st.info(
+        "No experiments yet: load an assignments file (who saw which variant), a per-user outcomes file or "
+        "per-arm totals on the Data page, or type an experiment's numbers in the quick comparison below."
+    )
+    quick_comparison_section()
     st.stop()
 names = [s.name for s in summaries]
 
 url_exp = url_state("experiment", names[0])
 seed("exp_name", url_exp if url_exp in names else names[0])
-name = st.selectbox("Experiment", names, key="exp_name", on_change=_reset_for_experiment)
+name = st.selectbox("Experiment", names, key="exp_name", on_change=data.reset_for_experiment)
 summary = next(s for s in summaries if s.name == name)
 config = experiments.experiment_config(ws, name)
 if config.description:
@@ -116,8 +57,10 @@ verdict_area = st.container()
 
 arms = list(summary.arms)
 default = experiments.default_control(ws, name, arms)
+per_user = summary.source != "totals"  # per-arm totals have no users to segment, adjust or follow in time
+own = guarded(data.outcome_columns, token, name)
 url_metrics = [m for m in url_state("metrics", "").split(",") if m]
-seed("exp_metrics", url_metrics or list(config.metrics) or ["conversion:purchase:7d"])
+seed("exp_metrics", url_metrics or guarded(data.defaults, token, name))
 url_ctrl = url_state("control", default.arm)
 seed("exp_control", url_ctrl if url_ctrl in arms else default.arm)
 seed("exp_cuped", url_state("cuped", "") == "1")
@@ -127,24 +70,26 @@ url_alpha = url_state("alpha", "0.05")
 seed("exp_alpha", float(url_alpha) if url_alpha in {str(a) for a in ALPHAS} else 0.05)
 url_win = url_state("winsorize", "off")
 seed("exp_win", url_win if url_win in WINSOR else "off")
-seg_options = ["(none)", *guarded(_segment_columns, token)]
+seg_options = ["(none)", *guarded(data.segment_columns, token, name)] if per_user else ["(none)"]
 url_seg = url_state("segment", "(none)")
 seed("exp_seg", url_seg if url_seg in seg_options else "(none)")
-strat_options = ["(none)", *guarded(_user_columns, token)]
+strat_options = ["(none)", *guarded(data.user_columns, token)]
 url_strat = url_state("stratify", config.stratify or "(none)")
 seed("exp_strat", url_strat if url_strat in strat_options else "(none)")
 seed("exp_estimand", "absolute" if url_state("estimand", "relative") == "absolute" else "relative")
-url_priors = _decode(url_state("priors", "")) or config.priors
-url_margins = _decode(url_state("margins", "")) or config.margins
+url_priors = data.decode(url_state("priors", "")) or config.priors
+url_margins = data.decode(url_state("margins", "")) or config.margins
 
-options = list(dict.fromkeys([*config.metrics, *st.session_state["exp_metrics"]]))
+outcome_specs = [f"outcome:{c}" for c in own.outcomes]
+options = list(dict.fromkeys([*config.metrics, *outcome_specs, *st.session_state["exp_metrics"]]))
 metrics = st.multiselect(
     "Metrics",
     options,
     key="exp_metrics",
     accept_new_options=True,
     help="Primary, secondary and guardrail metrics of the experiment; type a spec such as "
-    "conversion:add_to_cart:3d, retention:14d, mean:purchase:7d, ratio:purchase/view:7d, cost:7d.",
+    "conversion:add_to_cart:3d, retention:14d, mean:purchase:7d, ratio:purchase/view:7d, cost:7d, or "
+    "outcome:COLUMN for a column of a per-user outcomes file or per-arm totals.",
 )
 c1, c2, c3 = st.columns(3)
 control = c1.selectbox("Control arm", arms, key="exp_control")
@@ -154,13 +99,46 @@ alpha = c2.selectbox("α", ALPHAS, key="exp_alpha", help="Significance level (tw
 win = c3.selectbox("Winsorize at percentile", WINSOR, key="exp_win", help="Cap outlying per-user values.")
 t1, t2, t3 = st.columns(3)
 cuped = t1.toggle(
-    "CUPED", key="exp_cuped", help="Use each user's pre-exposure behaviour to shrink the interval."
-)
+    "CUPED", key="exp_cuped", disabled=not per_user,
+    help="Use each user's pre-exposure behaviour to shrink the interval (an outcome's: a pre-period column).",
+)  # fmt: skip
+covariate = None
+numbers = [c for c in own.outcomes if c not in own.booleans]
+if cuped and summary.source == "outcomes" and numbers:
+    pre = next((c for c in numbers if c.lower().startswith("pre")), numbers[0])
+    seed("exp_covariate", url_state("covariate", pre) if url_state("covariate", pre) in numbers else pre)
+    covariate = t1.selectbox(
+        "CUPED covariate", numbers, key="exp_covariate",
+        help="The same outcome measured before exposure (e.g. pre_revenue): CUPED's x for outcome metrics.",
+    )  # fmt: skip
 sequential = t2.toggle("Sequential", key="exp_seq", help="Always-valid intervals: safe to look every day.")
 bayes = t3.toggle(
     "Bayesian view", key="exp_bayes", help="Chance to win, risk and credible interval (mirrored for costs)."
 )
-segment = st.selectbox("Break down by segment", seg_options, key="exp_seg")
+segment = st.selectbox("Break down by segment", seg_options, key="exp_seg", disabled=not per_user)
+if per_user:
+    url_through = url_state("through", "")
+    seed("exp_through", data.parse_date(url_through) or config.data_through)
+    d1, d2 = st.columns([1, 2])
+    through = d1.date_input(
+        "Data complete through", key="exp_through", format="YYYY-MM-DD",
+        help="The last day your data are complete for: a user's window counts as elapsed when it ends by that "
+        "day's midnight. Empty: the data end at the last event.",
+    )  # fmt: skip
+    who_saves = actor()
+    if through != config.data_through and d2.button(
+        "Save this date for the experiment", key="exp_save_through",
+        disabled=who_saves is None or not who_saves.can("edit_settings"),
+        help="Editors and admins; kept in the audit trail, used by the CLI and the report too.",
+    ):  # fmt: skip
+        config = guarded(experiments.save_data_through, ws, name, through, actor=who_saves)
+        d2.success("Saved for this experiment.")
+else:
+    through = None
+    st.caption(
+        "Per-arm totals: segments, CUPED, winsorizing, post-stratification and curves over time need per-user "
+        "rows; the comparison, the split check, the Bayesian view and power work as for any experiment."
+    )
 
 with st.expander("Statistics settings: significance, post-stratification, priors, guardrail margins"):
     s1, s2 = st.columns(2)
@@ -217,18 +195,20 @@ set_url_state(
     stratify=None if stratify == (config.stratify or "(none)") else stratify,
     estimand=None if estimand == "relative" else estimand,
     # "none=0" keeps "all switched off" in a link when the experiment's saved settings have some.
-    priors=None if priors == config.priors else (_encode(priors) or "none=0"),
-    margins=None if margins == config.margins else (_encode(margins) or "none=0"),
+    priors=None if priors == config.priors else (data.encode(priors) or "none=0"),
+    margins=None if margins == config.margins else (data.encode(margins) or "none=0"),
+    through=None if through == config.data_through or through is None else through.isoformat(),
+    covariate=covariate,
 )
 if not metrics:
     st.info("Choose at least one metric above.")
     st.stop()
 
 with st.spinner("Computing the metrics for every exposed user…"):
-    result = guarded(_analyze, token, name, tuple(metrics), control, float(alpha), cuped, sequential,
+    result = guarded(data.analyze, token, name, tuple(metrics), control, float(alpha), cuped, sequential,
                      None if win == "off" else float(win), None if segment == "(none)" else segment,
                      "" if stratify == "(none)" else stratify, tuple(priors.items()), tuple(margins.items()),
-                     estimand)  # fmt: skip
+                     estimand, through, covariate)  # fmt: skip
 
 # -- warnings above everything, then one verdict per metric --------------------------------------------
 with verdict_area:
@@ -249,6 +229,9 @@ with verdict_area:
         + ([f"significance on the {result.estimand} lift"] if result.estimand != "relative" else [])
     )
     st.caption("Mode: " + " · ".join(extras))
+    st.caption(
+        f"Control: {result.control} ({result.control_choice.because}). {verdict.data_end_sentence(result) or ''}"
+    )
     head, button = st.columns([4, 1])
     head.subheader("Verdict")
     with button:
@@ -257,8 +240,12 @@ with verdict_area:
         role = {"primary": "Primary", "secondary": "Secondary", "guardrail": "Guardrail"}.get(
             m.role, "Metric"
         )
+        loud = verdict.left_out_sentence(m)
         for sentence in verdict.metric_sentences(m):
-            st.markdown(f"**{role}** · {sentence}")
+            if sentence == loud:  # many users left out: said first, as a warning, with the fix
+                st.warning(f"**{role}** · {sentence}")
+            else:
+                st.markdown(f"**{role}** · {sentence}")
         for c in m.comparisons:
             b = verdict.bayesian_sentence(c, m.spec) if bayes else None
             if b:
@@ -323,9 +310,10 @@ with st.expander("Details: method, formulas and assumptions"):
         st.markdown(method_notes(k, sequential=sequential, cuped=cuped, alpha=float(alpha),
                                  stratify=result.stratify, estimand=result.estimand))  # fmt: skip
     st.markdown(
-        f"- The data end at **{result.data_end:%Y-%m-%d %H:%M}**; a user counts for a metric only once its "
-        "window has fully elapsed by then.\n"
-        + "".join(f"- {m.spec.text}: {m.incomplete:,} recently exposed users not counted yet.\n"
+        (f"- The data end at **{result.data_end:%Y-%m-%d %H:%M}**; a user counts for a metric with a window only "
+         "once it has fully elapsed by then; an outcome column is read as it is.\n" if result.data_end else "")
+        + "".join(f"- {m.spec.text}: {m.incomplete:,} exposed users not counted "
+                  f"({'window not elapsed' if m.spec.windowed else 'no value'}).\n"
                   for m in result.metrics if m.incomplete)
         + f"- {result.multi_variant_users:,} users saw more than one variant and are excluded.\n"
         "- Several variants against the control: Holm-adjusted p-values; segments: Benjamini–Hochberg."
@@ -368,11 +356,16 @@ by = cl2.segmented_control(
 if curve_spec.aggregate == "quantile":
     st.info(f"A quantile does not accumulate day by day, so {curve_metric} has no cumulative curve.")
 else:
-    with st.spinner("Cumulating the lift…"):
-        curve = guarded(_curve, token, name, curve_metric, control, by or "date", float(alpha), sequential)
-    st.plotly_chart(charts.cumulative_lift_chart(curve), width="stretch")
-    curve_table = pd.DataFrame([p.__dict__ for p in curve.points])
-    download_csv(curve_table, f"{name}-cumulative-lift", key="dl-curve")
+    try:  # a curve the data cannot give (totals, no exposure times) is said, and the page goes on
+        with st.spinner("Cumulating the lift…"):
+            curve = data.curve(
+                token, name, curve_metric, control, by or "date", float(alpha), sequential, through
+            )
+        st.plotly_chart(charts.cumulative_lift_chart(curve), width="stretch")
+        curve_table = pd.DataFrame([p.__dict__ for p in curve.points])
+        download_csv(curve_table, f"{name}-cumulative-lift", key="dl-curve")
+    except LiftboardError as exc:
+        st.info(str(exc))
 
 # -- power / MDE ----------------------------------------------------------------------------------------
 st.subheader("Power and minimum detectable effect")
@@ -407,9 +400,15 @@ except LiftboardError as exc:
 
 # -- retention curves -----------------------------------------------------------------------------------
 st.subheader("Retention by day since exposure")
-with st.spinner("Counting active users per day…"):
-    ret = guarded(_retention, token, name)
-st.plotly_chart(charts.retention_chart(ret, control), width="stretch")
-ret_table = pd.DataFrame([p.__dict__ for p in ret])
-download_csv(ret_table, f"{name}-retention", key="dl-retention")
-st.caption("Each day counts only users whose day has fully elapsed before the data end.")
+try:
+    with st.spinner("Counting active users per day…"):
+        ret = data.retention(token, name, through)
+    st.plotly_chart(charts.retention_chart(ret, control), width="stretch")
+    ret_table = pd.DataFrame([p.__dict__ for p in ret])
+    download_csv(ret_table, f"{name}-retention", key="dl-retention")
+    st.caption("Each day counts only users whose day has fully elapsed before the data end.")
+except LiftboardError as exc:
+    st.info(str(exc))
+
+# -- quick comparison ------------------------------------------------------------------------------------
+quick_comparison_section()

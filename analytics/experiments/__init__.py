@@ -65,6 +65,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
             "check_prior_sd",
             "multi_variant_users",
             "resolve_arms",
+            "save_data_through",
             "save_statistics_settings",
         ],
         "curves": ["LiftCurve", "LiftPoint", "RetentionPoint", "cumulative_lift", "retention_curve"],

@@ -112,6 +112,18 @@ def save_statistics_settings(
     return experiment_config(ws, name)
 
 
+def save_data_through(ws: Workspace, name: str, through: date | None, *, actor: Actor | None) -> ExperimentConfig:
+    """Save the date an experiment's data are complete through (None clears it); editors and admins, audited."""
+    who = require(actor, "edit_settings").name
+    key = f"experiment:{name}"
+    before = ws.get_setting(key) or {}
+    after = dict(before) | {"data_through": through.isoformat() if through else None}
+    with ws.transaction() as cur:
+        ws.set_setting(key, after, cur)
+        ws.audit(cur, who, "set_experiment_data_through", key, before, after)
+    return experiment_config(ws, name)
+
+
 #: Arm names taken for the control when none is saved, compared case-insensitively; the first that matches
 #: wins (tools name it `control`, `Control`, `baseline`, `original`, `default`, `off`, `A` or `0`).
 CONTROL_NAMES: tuple[str, ...] = ("control", "baseline", "original", "default", "off", "a", "0")
