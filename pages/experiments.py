@@ -229,9 +229,9 @@ with verdict_area:
         + ([f"significance on the {result.estimand} lift"] if result.estimand != "relative" else [])
     )
     st.caption("Mode: " + " · ".join(extras))
-    st.caption(
-        f"Control: {result.control} ({result.control_choice.because}). {verdict.data_end_sentence(result) or ''}"
-    )
+    # The control box holds the default unless the user changed it: say why that arm is the control.
+    because = default.because if result.control == default.arm else result.control_choice.because
+    st.caption(f"Control: {result.control} ({because}). {verdict.data_end_sentence(result) or ''}")
     head, button = st.columns([4, 1])
     head.subheader("Verdict")
     with button:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 from playwright.sync_api import Page, expect
-from tests.e2e.support import screenshot, wait_idle
 
 from analytics.workspace import open_workspace
 from tests.support import ab_shapes as shapes
+from tests.support.browser import screenshot, wait_idle
 
 
 def test_outcome_file_named_on_the_data_page_then_read(
@@ -27,13 +27,14 @@ def test_outcome_file_named_on_the_data_page_then_read(
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(src))
     page.get_by_text("Ready to load 90,189 rows").wait_for(timeout=120_000)
     wait_idle(page)
-    name = page.get_by_label("Experiment name", exact=False)
+    name = page.get_by_role("textbox", name="Experiment name")
     expect(name).to_have_value("cookie_cats")
     assert page.get_by_text("--map").count() == 0
     name.fill("gate_move")
     name.press("Enter")
     wait_idle(page)
     page.get_by_text("Ready to load 90,189 rows").wait_for(timeout=120_000)
+    page.get_by_text("Ready to load 90,189 rows").scroll_into_view_if_needed()
     screenshot(page, artifacts, "1-outcomes-mapped-and-named")
     page.get_by_role("button", name="Load", exact=True).click()
     page.get_by_text("Loaded 90,189 rows of cookie_cats.csv into outcomes (new).").wait_for(timeout=120_000)
@@ -61,3 +62,6 @@ def test_outcome_file_named_on_the_data_page_then_read(
     page.get_by_text("from 10.0% to 11.1%", exact=False).first.wait_for(timeout=60_000)
     page.get_by_text("from 10.0% to 11.1%", exact=False).first.scroll_into_view_if_needed()
     screenshot(page, artifacts, "4-quick-comparison")
+    page.locator('[data-testid="stPlotlyChart"]').last.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    screenshot(page, artifacts, "5-quick-comparison-chart")
