@@ -112,7 +112,9 @@ def save_statistics_settings(
     return experiment_config(ws, name)
 
 
-def save_data_through(ws: Workspace, name: str, through: date | None, *, actor: Actor | None) -> ExperimentConfig:
+def save_data_through(
+    ws: Workspace, name: str, through: date | None, *, actor: Actor | None
+) -> ExperimentConfig:
     """Save the date an experiment's data are complete through (None clears it); editors and admins, audited."""
     who = require(actor, "edit_settings").name
     key = f"experiment:{name}"
