@@ -7,24 +7,21 @@ import streamlit as st
 from pages._ui import gate, identity_sidebar, run_page, workspace_choices
 
 st.set_page_config(page_title="Liftboard", page_icon="📈", layout="wide")
-gate()  # with sign-in configured, nothing of the workspace renders before it
 
 # One line per page that exists; a page is listed only once it is built.
-OVERVIEW = st.Page("pages/overview.py", title="Overview", icon="🧭", url_path="overview")
 PAGES = [
-    OVERVIEW,
+    st.Page("pages/overview.py", title="Overview", icon="🧭", url_path="overview"),
     st.Page("pages/data.py", title="Data", icon="🗂️", url_path="data"),
     st.Page("pages/experiments.py", title="Experiments", icon="🧪", url_path="experiments"),
     st.Page("pages/cost.py", title="Cost", icon="💰", url_path="cost"),
     st.Page("pages/drift.py", title="Drift", icon="🌊", url_path="drift"),
     st.Page("pages/feedback.py", title="Feedback", icon="💬", url_path="feedback"),
 ]
-# "/" opens the Overview at its own URL. Streamlit serves its default page at "/" only (the default page's own
-# name answers "Page not found"), so the default is a hidden step that switches to /overview: both URLs work.
-HOME = st.Page(
-    lambda: st.switch_page(OVERVIEW), title="Overview", url_path="home", default=True, visibility="hidden"
-)
+# "/" and "/overview" both open the Overview. Streamlit serves its default page at "/" only (the default page's
+# own name would answer "Page not found"), so the Overview is listed twice: hidden as the default, and by name.
+HOME = st.Page("pages/overview.py", title="Overview", url_path="home", default=True, visibility="hidden")
 
+gate([HOME, *PAGES])  # with sign-in configured, nothing of the workspace renders before it
 nav = st.navigation([HOME, *PAGES])
 
 with st.sidebar:

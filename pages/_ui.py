@@ -6,7 +6,7 @@ import json
 import os
 import runpy
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
@@ -193,23 +193,29 @@ def _no_access_screen() -> None:
     st.button("Sign out", on_click=st.logout)
 
 
-def _locked(screen: Callable[[], None]) -> None:
-    """Show only this screen and stop: a one-page, hidden navigation so that no page name is listed.
+def _locked(screen: Callable[[], None], url_paths: Sequence[str]) -> None:
+    """Show only this screen and stop: a hidden navigation in which every page's URL shows this screen.
 
-    Without it a fresh server lists the files of pages/ in the sidebar (Streamlit's directory mode).
+    No page name is listed, and a link to /drift shows the sign-in screen rather than "Page not found".
     """
-    st.navigation([st.Page(screen, title="Liftboard", default=True)], position="hidden").run()
+    pages = [st.Page(screen, title="Liftboard", default=True, url_path="sign-in")]
+    pages += [st.Page(screen, title="Liftboard", url_path=path, visibility="hidden") for path in url_paths]
+    st.navigation(pages, position="hidden").run()
     st.stop()
 
 
-def gate() -> None:
-    """Before anything of the workspace renders: require sign-in when configured, and a known role."""
+def gate(pages: Sequence[Any]) -> None:
+    """Before anything of the workspace renders: require sign-in when configured, and a known role.
+
+    ``pages`` are the app's st.Page objects, whose URLs lead to the sign-in screen until one is signed in.
+    """
     if not auth_configured():
         return
+    url_paths = [p.url_path for p in pages if p.url_path]
     if not st.user.is_logged_in:
-        _locked(_sign_in_screen)
+        _locked(_sign_in_screen, url_paths)
     if actor() is None:
-        _locked(_no_access_screen)
+        _locked(_no_access_screen, url_paths)
 
 
 def actor() -> Actor | None:

@@ -115,6 +115,7 @@ def test_first_requests_with_sign_in_see_only_the_sign_in_screen(
     assert len(seen) == len(PATHS)
     for s in seen:
         assert SIGN_IN in s.text, (s.path, s.text[:300])
+        assert "Page not found" not in s.text, s.path  # a shared link to a page leads to the sign-in screen
         assert s.nav == [], (s.path, s.nav)
         assert s.tables == 0 and s.charts == 0, s.path
         for leak in (
