@@ -142,6 +142,13 @@ def export_loader(ws: Workspace, who: Actor | None, files: list[tuple[Path, str]
         st.error(_plain(issue.message))
     for issue in report.warnings:
         st.warning(_plain(issue.message))
+    money = None  # the default: the tool's revenue is money unless another currency is named
+    if report.values is not None:
+        if not report.values.warning:
+            st.caption(_plain(report.values.note))
+        shown = st.checkbox("The event values are money, shown in dollars", value=report.values.money,
+                            key=f"data-export-money-{tool}")  # fmt: skip
+        money = None if shown == report.values.money else ("value",) if shown else ()
     with st.expander("Details: files, properties and where each column comes from"):
         st.dataframe(pd.DataFrame([f.__dict__ for f in report.files]), hide_index=True, key="export-files")
         st.json({"columns from": report.events.mapping, "properties kept (event columns)": report.events.extras,
@@ -151,7 +158,7 @@ def export_loader(ws: Workspace, who: Actor | None, files: list[tuple[Path, str]
         return None
     bar = st.progress(0.0, text="Starting…")
     result = attempt(load_export, ws, list(paths), tool, actor=who, experiment=keep, replace=replace,
-                    skip_bad_rows=skip, names=names, where=where,
+                    skip_bad_rows=skip, names=names, where=where, money=money,
                     progress=lambda f, s: bar.progress(min(max(f, 0.0), 1.0), text=s))  # fmt: skip
     if result is None:
         return None

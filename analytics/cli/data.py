@@ -74,7 +74,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "--money",
         action="append",
         metavar="COLUMN",
-        help="a column whose numbers are money, shown in dollars (repeatable; default: by name, e.g. revenue)",
+        help="a column whose numbers are money, shown in dollars (repeatable; default: by name, e.g. revenue; "
+        "with --from, `value` or the tool's revenue property: by default money unless another currency is named)",
     )
     p.add_argument(
         "--dry-run",
@@ -153,7 +154,7 @@ def cmd_load(args: argparse.Namespace) -> dict[str, Any]:
     if args.dry_run:
         # A dry run writes nothing, not even a new workspace file: a missing workspace is validated against an
         # empty one in a scratch folder (the same checks: no tables yet).
-        with _workspace_for_dry_run(args.db) as ws:
+        with workspace_for_dry_run(args.db) as ws:
             report = ingest.validate(ws, args.file, args.kind, **kwargs)
         doc: dict[str, Any] = {"report": report.to_dict(), "record": None}
         if not args.json:
@@ -173,7 +174,7 @@ def cmd_load(args: argparse.Namespace) -> dict[str, Any]:
 
 
 @contextmanager
-def _workspace_for_dry_run(db: str) -> Iterator[Workspace]:
+def workspace_for_dry_run(db: str) -> Iterator[Workspace]:
     from analytics.workspace import open_workspace
 
     if Path(db).exists():

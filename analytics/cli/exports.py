@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from analytics.errors import LiftboardError
+from analytics.errors import CommandFailed, LiftboardError
 
 #: Options of `load` that mean nothing for a tool's export, which is read by the tool's own convention.
 _NOT_FOR_EXPORTS = {"map": "--map", "encoding": "--encoding", "delimiter": "--delimiter",
@@ -13,6 +13,7 @@ _NOT_FOR_EXPORTS = {"map": "--map", "encoding": "--encoding", "delimiter": "--de
 
 
 def cmd_load_export(args: argparse.Namespace) -> dict[str, Any]:
+    from analytics.cli.data import workspace_for_dry_run
     from analytics.ingest.sources import load_export, validate_export
     from analytics.workspace import cli_actor, open_workspace
 
@@ -23,19 +24,32 @@ def cmd_load_export(args: argparse.Namespace) -> dict[str, Any]:
                 "convention; leave it out."
             )
     max_bytes = int(args.max_size_mb * 2**20) if args.max_size_mb else None
+    kwargs = dict(experiment=args.experiment, replace=args.replace, skip_bad_rows=args.skip_bad_rows,
+                  max_bytes=max_bytes, money=tuple(args.money) if args.money else None)  # fmt: skip
+    if args.dry_run:  # writes nothing, not even a new workspace file; exit 2 when not loadable as it is
+        with workspace_for_dry_run(args.db) as ws:
+            doc = validate_export(ws, args.files, args.source, **kwargs).to_dict() | {"records": None}
+        if not args.json:
+            _print(doc)
+        if not doc["ok"]:
+            raise CommandFailed(next(i["message"] for i in _issues(doc) if i["level"] == "error"), doc)
+        return doc
     ws = open_workspace(args.db)
     try:
-        kwargs = dict(experiment=args.experiment, replace=args.replace, skip_bad_rows=args.skip_bad_rows,
-                      max_bytes=max_bytes)  # fmt: skip
-        if args.dry_run:
-            doc = validate_export(ws, args.files, args.source, **kwargs).to_dict() | {"records": None}
-        else:
-            doc = load_export(ws, args.files, args.source, actor=cli_actor(), **kwargs).to_dict()
+        doc = load_export(ws, args.files, args.source, actor=cli_actor(), **kwargs).to_dict()
     finally:
         ws.close()
     if not args.json:
         _print(doc)
     return doc
+
+
+def _issues(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        *doc["events"]["issues"],
+        *(doc["assignments"]["issues"] if doc["assignments"] else ()),
+        *doc["notes"],
+    ]
 
 
 def _print(doc: dict[str, Any]) -> None:
@@ -53,9 +67,11 @@ def _print(doc: dict[str, Any]) -> None:
             else ""
         )
         print(f"  experiment {e['name']}: {arms}{both}")
-    issues = [*ev["issues"], *(doc["assignments"]["issues"] if doc["assignments"] else ()), *doc["notes"]]
-    for issue in issues:
+    for issue in _issues(doc):
         print(f"  {issue['level']}: {issue['message']}")
+    values = doc.get("values")
+    if values and not values["warning"]:  # a warning is printed with the others
+        print(f"  note: {values['note']}")
     recs = doc.get("records")
     if recs:
         loaded = [r for r in recs if r["kind"] == "events"]

@@ -3,7 +3,8 @@
 One rule for the whole app (verdicts, report, tables). A column is money when it is marked so (on the Data
 page, with ``load --money COLUMN``, or by the demo), else when its name says so (revenue, price, amount_usd,
 cost …). ``events.value`` is the exception to naming: it is called ``value`` in every workspace, so it is money
-only when the load that filled it mapped it from a money-named column (``revenue``) or marked it.
+only when the load that filled it mapped it from a money-named column (``revenue``), read it from an analytics
+tool's revenue property (an export loaded with ``--from``), or marked it.
 """
 
 from __future__ import annotations
@@ -75,16 +76,23 @@ def record_marks(
 
 
 def load_marks(
-    kind: str, mapping: Mapping[str, str | None], extras: Iterable[str], money: Iterable[str] | None
+    kind: str,
+    mapping: Mapping[str, str | None],
+    extras: Iterable[str],
+    money: Iterable[str] | None,
+    *,
+    revenue: bool = False,
 ) -> dict[str, bool]:
     """The marks a load records. ``money=None`` (nothing chosen by hand): an event log's value is money when
-    its source column is money-named (``revenue`` mapped to value), other columns keep the rule by name. A
-    tuple: exactly these columns are money and the file's other numbers are not."""
+    its source column is money-named (``revenue`` mapped to value) or is a tool's revenue property
+    (``revenue=True``: an export's value), other columns keep the rule by name. A tuple: exactly these
+    columns are money and the file's other numbers are not."""
     chosen = None if money is None else set(money)
     out: dict[str, bool] = {}
     if kind == "events" and mapping.get("value"):
         src = str(mapping["value"])
-        out["value"] = money_by_name(src) if chosen is None else bool({"value", src} & chosen)
+        by_default = revenue or money_by_name(src)
+        out["value"] = by_default if chosen is None else bool({"value", src} & chosen)
     if chosen is not None and kind != "events":
         for col in extras:
             out[col] = col in chosen

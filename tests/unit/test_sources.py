@@ -288,6 +288,10 @@ def test_dry_run_prints_the_report_and_writes_nothing(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "amplitude-export.zip: " in proc.stdout and "Amplitude export: " in proc.stdout
     assert "experiment ai-recs: control" in proc.stdout and "Valid: nothing written (dry run)." in proc.stdout
+    assert not db.exists()  # not even a new workspace file
+    open_workspace(db).close()
+    proc = _cli("load", str(paths[0]), "--from", "amplitude", "--dry-run", "--db", str(db))
+    assert proc.returncode == 0, proc.stderr
     ws = open_workspace(db, read_only=True)
     try:
         assert not ws.data_tables() and ws.scalar("SELECT count(*) FROM lb_loads") == 0

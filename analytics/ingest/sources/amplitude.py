@@ -20,6 +20,7 @@ SOURCE = Source(
     experiment=("event_properties", "flag_key"),
     variant=("event_properties", "variant"),
     value=(("event_properties", "revenue"), ("event_properties", "$revenue")),
+    currency=(("event_properties", "currency"), ("event_properties", "$currency")),
     containers=(Container("event_properties", "json"), Container("user_properties", "json", naming="user")),
     signature=("event_type", "event_time", "event_properties"),
     described="user_id, device_id, event_type, event_time, event_properties, user_properties",

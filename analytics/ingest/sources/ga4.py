@@ -20,6 +20,7 @@ SOURCE = Source(
     experiment=("event_params", "experiment_id"),
     variant=("event_params", "variation_id"),
     value=(("event_params", "value"),),
+    currency=(("event_params", "currency"),),
     containers=(
         Container("event_params", "kv"),
         Container("user_properties", "kv", naming="user"),

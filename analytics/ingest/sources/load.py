@@ -18,6 +18,7 @@ from analytics.ingest.sources.exposures import build_assignments, count_exposure
 from analytics.ingest.sources.files import ExportFile, cleanup, inspect
 from analytics.ingest.sources.flatten import Plan, discover, flatten_sql, nested_columns, plan
 from analytics.ingest.sources.issues import dotted, label, mapping, notes, require_fields, with_bad_json
+from analytics.ingest.sources.money import value_unit
 from analytics.ingest.sources.read import (
     BAD_JSON,
     DUP,
@@ -35,7 +36,7 @@ from analytics.ingest.sources.report import ExportFileReport, ExportLoadResult, 
 from analytics.ingest.sources.spec import Field, Source
 from analytics.ingest.upload import FileHasher
 from analytics.ingest.write import Progress, finish_load, run_with_progress, whoami
-from analytics.workspace import Actor, Workspace, quote_ident, require
+from analytics.workspace import Actor, Workspace, quote_ident, record_marks, require
 
 q = quote_ident
 _ASSIGNMENT_COLUMNS = [Column(n, t, required=True, source_type=t) for n, t in
@@ -52,6 +53,7 @@ class _Options:
     names: tuple[str | None, ...] = ()  # the file names to show (an upload's original names)
     max_bytes: int | None = None
     where: str | None = None  # where the files came from ("upload"), recorded; default: their paths
+    money: tuple[str, ...] | None = None  # by hand (--money); None: the tool's revenue is money
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,7 @@ def _stage(ws: Workspace, cur: duckdb.DuckDBPyConnection, files: list[ExportFile
             for k in ("events", "assignments")
         }
         st = _read(cur, files, source, stage, progress)
+        unit = value_unit(cur, stage, source, st.stored, opts.money)
         say(0.78, "Validating")
         fmt = {"format": files[0].described, "files": str(len(files))}
         events, skip = validation_report(
@@ -190,7 +193,8 @@ def _stage(ws: Workspace, cur: duckdb.DuckDBPyConnection, files: list[ExportFile
             source.key, source.label, tuple(ExportFileReport(f.name, f.described, int(per_file.get(i, 0)))
                                             for i, f in enumerate(files)),
             events, assignments, experiments, exposures, tuple(c.name for c in st.columns if c.extra),
-            notes(st.repeated, exposures, source, st.plan, names), opts.experiment,
+            notes(st.repeated, exposures, source, st.plan, names) + ((unit.issue,) if unit and unit.issue else ()),
+            opts.experiment, unit,
         )  # fmt: skip
         if not commit:
             cur.execute("ROLLBACK")
@@ -209,6 +213,8 @@ def _stage(ws: Workspace, cur: duckdb.DuckDBPyConnection, files: list[ExportFile
             finish_load(cur, "assignments", astage, modes["assignments"], _ASSIGNMENT_COLUMNS, assignments)
         elif built:
             cur.execute(f"DROP TABLE {astage}")
+        if unit is not None:  # the tool's revenue property is money (units: one rule), in this transaction
+            record_marks(ws, cur, "events", {"value": unit.money})
         records = _record(ws, cur, load_id, files, hashers, report, source, modes, actor, opts)
         cur.execute("COMMIT")
     except BaseException:
@@ -287,13 +293,15 @@ def _run(ws: Workspace, paths: Sequence[str | Path], key: str, opts: _Options, *
 
 def validate_export(ws: Workspace, paths: Sequence[str | Path], source: str, *, experiment: str | None = None,
                     replace: bool = False, skip_bad_rows: bool = False, names: Sequence[str | None] = (),
-                    max_bytes: int | None = None, progress: Progress | None = None) -> ExportReport:  # fmt: skip
+                    max_bytes: int | None = None, money: Sequence[str] | None = None,
+                    progress: Progress | None = None) -> ExportReport:  # fmt: skip
     """The report of loading these files as one `source` export, staged in a transaction rolled back.
 
     Problems with rows are in the report (``report.ok`` False); a file that cannot be read, or is not the
     tool's export, raises a LiftboardError naming it.
     """
-    opts = _Options(experiment, replace, skip_bad_rows, tuple(names), max_bytes)
+    opts = _Options(experiment, replace, skip_bad_rows, tuple(names), max_bytes,
+                    money=None if money is None else tuple(money))  # fmt: skip
     out = _run(ws, paths, source, opts, commit=False, actor=None, progress=progress)
     assert isinstance(out, ExportReport)
     return out
@@ -302,7 +310,7 @@ def validate_export(ws: Workspace, paths: Sequence[str | Path], source: str, *, 
 def load_export(ws: Workspace, paths: Sequence[str | Path], source: str, *, actor: Actor | None,
                 experiment: str | None = None, replace: bool = False, skip_bad_rows: bool = False,
                 names: Sequence[str | None] = (), max_bytes: int | None = None, where: str | None = None,
-                progress: Progress | None = None) -> ExportLoadResult:  # fmt: skip
+                money: Sequence[str] | None = None, progress: Progress | None = None) -> ExportLoadResult:  # fmt: skip
     """Load one tool's export (one or several files) as events plus assignments, in one transaction.
 
     Every file is read once by DuckDB after a scan of its property keys; JSON or nested properties become
@@ -317,9 +325,12 @@ def load_export(ws: Workspace, paths: Sequence[str | Path], source: str, *, acto
         skip_bad_rows: drop rows with unparseable times or values, blank ids, or lines that are not JSON.
         names: the file names to show and record (uploads' original names); where: where they came from
             ("upload"), recorded instead of their paths.
+        money: the columns marked as money by hand (``value`` or the tool's property, e.g. ``revenue``); None:
+            the tool's revenue property is money unless its events name another currency, or several.
     """
     require(actor, "load")
-    opts = _Options(experiment, replace, skip_bad_rows, tuple(names), max_bytes, where)
+    opts = _Options(experiment, replace, skip_bad_rows, tuple(names), max_bytes, where,
+                    None if money is None else tuple(money))  # fmt: skip
     out = _run(ws, paths, source, opts, commit=True, actor=actor, progress=progress)
     assert isinstance(out, ExportLoadResult)
     return out

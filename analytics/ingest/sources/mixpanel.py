@@ -19,6 +19,7 @@ SOURCE = Source(
     experiment=("properties", "Experiment name"),
     variant=("properties", "Variant name"),
     value=(("properties", "revenue"), ("properties", "$amount")),
+    currency=(("properties", "currency"),),
     containers=(Container("properties", "json"),),
     signature=("event", "properties"),
     described='one JSON object a line: {"event": ..., "properties": {"time", "distinct_id", ...}}',

@@ -21,6 +21,7 @@ SOURCE = Source(
     experiment=("properties", "$feature_flag"),
     variant=("properties", "$feature_flag_response"),
     value=(("properties", "revenue"),),
+    currency=(("properties", "currency"),),
     containers=(Container("properties", "json"), Container("person_properties", "json", naming="user")),
     not_exposed=("false",),
     signature=("event", "properties", "timestamp", "distinct_id"),

@@ -7,6 +7,7 @@ from typing import Any
 
 from analytics.ingest.report import Findings, Issue, ValidationReport
 from analytics.ingest.sources.exposures import ExperimentFound, ExposureCounts
+from analytics.ingest.sources.money import ValueUnit
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class ExportReport(Findings):
     properties: tuple[str, ...]  # the flattened properties stored as event columns
     notes: tuple[Issue, ...] = ()  # what the export's shape left out or repeated (warnings)
     experiment: str | None = None  # --experiment: the one experiment kept
+    values: ValueUnit | None = None  # where the event values come from and whether they are money
 
     @property
     def issues(self) -> tuple[Issue, ...]:  # type: ignore[override]  # every part's findings
@@ -58,6 +60,7 @@ class ExportReport(Findings):
             "properties": list(self.properties),
             "notes": [asdict(i) for i in self.notes],
             "experiment": self.experiment,
+            "values": self.values.to_dict() if self.values else None,
         }
 
 

@@ -21,6 +21,7 @@ SOURCE = Source(
     experiment=("experiment_id",),
     variant=("variation_id",),
     value=(("revenue",),),
+    currency=(("currency",),),
     experiment_label=("experiment_name",),
     variant_label=("variation_name",),
     row_id=("id",),

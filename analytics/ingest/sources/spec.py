@@ -42,6 +42,9 @@ class Source:
     experiment: Field
     variant: Field
     value: tuple[Field, ...]  # the first number present is the event's value (revenue)
+    #: Where an event names the currency of its value (PostHog's `currency` property, GA4's param): amounts
+    #: are never converted, so a non-dollar or mixed currency is said at load (see sources.money).
+    currency: tuple[Field, ...] = ()
     containers: tuple[Container, ...] = ()
     #: Names shown for the experiment and variant ids (Segment's experiment_name, variation_name).
     experiment_label: Field | None = None
