@@ -78,6 +78,14 @@ class AppServer:
                 time.sleep(0.1 if not wait else 0.3)
         raise RuntimeError(f"streamlit did not become healthy in 180 s; see {self.log_path}")
 
+    def wait_warmed(self, timeout: float = 300) -> None:
+        """Wait until server.py's background warm-up of the other pages has finished (its log says so)."""
+        deadline = time.monotonic() + timeout
+        while "Warmed the other pages" not in self.log_path.read_text():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the warm-up did not finish; see {self.log_path}")
+            time.sleep(0.5)
+
     def stop(self) -> None:
         stop_process(self.proc, self._log)
 
