@@ -295,7 +295,7 @@ def data_end_sentence(result: ExperimentResult) -> str | None:
     if result.source == "totals" or result.source == "quick":
         return "Per-arm totals: segments, CUPED and curves over time need per-user rows."
     if result.data_through is not None:
-        return f"Data complete through {result.data_through:%Y-%m-%d} (set for this experiment)."
+        return f"Data complete through {result.data_through:%Y-%m-%d}, as set: a window ending by then counts as elapsed."
     if result.data_end is None:
         return None
     windowed = any(m.spec.windowed for m in result.metrics)

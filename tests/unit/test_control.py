@@ -79,7 +79,7 @@ def test_segment_style_arms_pick_control_and_say_why(tmp_path: Path, capsys: pyt
     assert (
         main(["analyze", "--db", str(path), "--experiment", "e", "--metric", "conversion:purchase:7d"]) == 0
     )
-    assert "control Control (recognised by its name)" in capsys.readouterr().out
+    assert "control arm: Control (recognised by its name)" in capsys.readouterr().out
     assert main(["analyze", "--db", str(path), "--experiment", "e", "--metric", "conversion:purchase:7d",
                  "--json"]) == 0  # fmt: skip
     doc = json.loads(capsys.readouterr().out)

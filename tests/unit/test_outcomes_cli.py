@@ -100,7 +100,7 @@ def test_cookie_cats_text_verdict_names_the_control_and_counts_rounds_without_do
                          "--metric", "outcome:sum_gamerounds", "--metric", "outcome:retention_7")  # fmt: skip
     assert code == 0, err
     assert "$" not in out  # game rounds are plain numbers, not money
-    assert "control gate_30" in out.lower() or "control: gate_30" in out.lower()
+    assert "control arm: gate_30 (no arm is named like a control" in out
     assert "day-7" in out or "retention_7" in out
 
 
