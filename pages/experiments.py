@@ -94,7 +94,7 @@ metrics = st.multiselect(
 c1, c2, c3 = st.columns(3)
 control = c1.selectbox("Control arm", arms, key="exp_control")
 if control == default.arm:
-    c1.caption(f"{control}: {default.because}.")
+    c1.caption(f"{control}: {default.because_with('choose the right one here')}.")
 alpha = c2.selectbox("α", ALPHAS, key="exp_alpha", help="Significance level (two-sided).")
 win = c3.selectbox("Winsorize at percentile", WINSOR, key="exp_win", help="Cap outlying per-user values.")
 t1, t2, t3 = st.columns(3)
@@ -210,15 +210,11 @@ with st.spinner("Computing the metrics for every exposed user…"):
                      "" if stratify == "(none)" else stratify, tuple(priors.items()), tuple(margins.items()),
                      estimand, through, covariate)  # fmt: skip
 
-# -- warnings above everything, then one verdict per metric --------------------------------------------
+# -- a broken split above everything, then one verdict per metric (with its "not enough data yet") -------
 with verdict_area:
     srm_text = verdict.srm_sentence(result.srm)
     if srm_text:
         st.error(f"⚠️ {srm_text}")
-    for m in result.metrics:
-        wait = verdict.not_enough_data(m, control)
-        if wait and m.role in ("primary", "other"):
-            st.warning(f"⏳ {wait}")
 
     mode = "sequential (safe to peek)" if sequential else "fixed-horizon"
     extras = (
@@ -230,7 +226,8 @@ with verdict_area:
     )
     st.caption("Mode: " + " · ".join(extras))
     # The control box holds the default unless the user changed it: say why that arm is the control.
-    because = default.because if result.control == default.arm else result.control_choice.because
+    choice = default if result.control == default.arm else result.control_choice
+    because = choice.because_with("choose the right one in Control arm below")
     st.caption(f"Control: {result.control} ({because}). {verdict.data_end_sentence(result) or ''}")
     head, button = st.columns([4, 1])
     head.subheader("Verdict")
@@ -246,6 +243,9 @@ with verdict_area:
                 st.warning(f"**{role}** · {sentence}")
             else:
                 st.markdown(f"**{role}** · {sentence}")
+        wait = verdict.not_enough_data(m, control)
+        if wait and m.role in ("primary", "other"):  # a verdict of its own, right under the metric's
+            st.warning(f"⏳ {wait}")
         for c in m.comparisons:
             b = verdict.bayesian_sentence(c, m.spec) if bayes else None
             if b:

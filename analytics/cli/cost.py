@@ -241,7 +241,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     doc = document(summary, data, top, ue)
     if doc["unit_economics"] is not None and choice is not None:
         doc["unit_economics"]["control_reason"] = str(choice.reason)
-        doc["unit_economics"]["control_sentence"] = choice.sentence()
+        doc["unit_economics"]["control_sentence"] = choice.sentence("pass --control ARM to choose it")
     if not args.json:
         _print(summary, doc)
     return doc

@@ -176,7 +176,7 @@ def _print(result: Any, *, bayesian: bool = False) -> None:
     mode = "sequential (safe to peek)" if result.sequential else "fixed-horizon"
     arms = ", ".join(f"{a} {n:,}" for a, n in result.exposed.items())
     print(f"Experiment {result.experiment}: {arms} {'users' if result.source == 'totals' else 'exposed users'}; "
-          f"control arm: {result.control} ({result.control_choice.because}); {mode}"
+          f"control arm: {result.control} ({result.control_choice.because_with('pass --control ARM to choose it')}); {mode}"
           f"{'; CUPED' if result.cuped else ''}"
           f"{f'; post-stratified by {result.stratify}' if result.stratify else ''}; SRM p = {result.srm.p_value:.3g}; "
           f"significance on the {result.estimand} lift.")  # fmt: skip

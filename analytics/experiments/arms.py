@@ -144,8 +144,7 @@ _BECAUSE = {
     ControlReason.CHOSEN: "chosen",
     ControlReason.SAVED: "saved in the experiment's settings",
     ControlReason.NAMED: "recognised by its name",
-    ControlReason.GUESSED: "no arm is named like a control, so the first arm by name is used: a guess; "
-    "set the control in the experiment's settings or pass --control",
+    ControlReason.GUESSED: "no arm is named like a control, so the first arm by name is used: a guess",
 }
 
 
@@ -160,8 +159,12 @@ class ControlChoice:
     def because(self) -> str:
         return _BECAUSE[self.reason]
 
-    def sentence(self) -> str:
-        return f"Control: {self.arm} ({self.because})."
+    def because_with(self, fix: str) -> str:
+        """Why, and for a guess how to choose the control where the reader is (``fix``: "pass --control ARM")."""
+        return f"{self.because}; {fix}" if self.reason is ControlReason.GUESSED and fix else self.because
+
+    def sentence(self, fix: str = "") -> str:
+        return f"Control: {self.arm} ({self.because_with(fix)})."
 
 
 def choose_control(

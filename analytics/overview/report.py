@@ -124,7 +124,8 @@ def _lift_table(result: experiments.ExperimentResult) -> str:
             )
     counts = ", ".join(f"{_e(v)}: {n:,}" for v, n in result.exposed.items())
     return (
-        f"<table>{head}{''.join(rows)}</table><p class=muted>Exposed users — {counts}. “Significant” follows the "
+        f"<table>{head}{''.join(rows)}</table><p class=muted>{_e(result.control_choice.sentence())} "
+        f"Exposed users — {counts}. “Significant” follows the "
         f"(adjusted) p-value of the {_e(result.estimand)} lift. Chance to win and risk are the Bayesian view, read "
         "from the variant's side: for a lower-is-better metric a decrease wins.</p>"
     )

@@ -68,6 +68,12 @@ def test_outcome_file_without_experiment_column_named_on_the_data_page(
     assert row.p_value == pytest.approx(p, rel=1e-9)  # the results table: Welch on the same rows
     # the control and why it was chosen
     assert any("gate_30" in cap.value and "control" in cap.value.lower() for cap in ex.caption)
+    assert any(
+        "Control: gate_30 (no arm is named like a control, so the first arm by name is used: a guess; choose "
+        "the right one in Control arm below)" in cap.value
+        for cap in ex.caption
+    ), [cap.value for cap in ex.caption]
+    assert not any("--" in cap.value for cap in ex.caption)  # no command-line flags on the page
     # no timestamps: the cumulative curves say what they need instead of failing
     assert any("exposure time" in i.value for i in ex.info)
 

@@ -47,6 +47,13 @@ def test_outcome_file_named_on_the_data_page_then_read(
     verdict = page.get_by_text(f"{control:.1f}%", exact=False).first
     verdict.wait_for(timeout=120_000)
     expect(page.get_by_text("retention_7", exact=False).first).to_be_visible()
+    # which arm is the control and why, in the page's own words (no command-line flag), and no traceback
+    expect(
+        page.get_by_text("Control: gate_30 (no arm is named like a control", exact=False).first
+    ).to_be_visible()
+    expect(page.get_by_text("choose the right one in Control arm below", exact=False).first).to_be_visible()
+    assert page.get_by_text("Traceback", exact=False).count() == 0
+    assert page.get_by_text("--control", exact=False).count() == 0
     screenshot(page, artifacts, "3-experiment-verdict")
 
     quick = page.get_by_text("Quick comparison", exact=False).first

@@ -45,6 +45,14 @@ def test_a_choice_beats_the_saved_setting_which_beats_the_name() -> None:
     # A saved control that is not an arm (renamed in a later file) is ignored, not an error.
     assert choose_control(("ai", "control"), saved="gone").arm == "control"
     assert "a guess" in choose_control(("small", "large")).sentence()
+    # each surface says how to choose it there (the page never tells a UI user to pass a flag)
+    assert choose_control(("small", "large")).sentence("pass --control ARM to choose it") == (
+        "Control: large (no arm is named like a control, so the first arm by name is used: a guess; "
+        "pass --control ARM to choose it)."
+    )
+    assert choose_control(("AI recs", "Control")).sentence("pass --control ARM") == (
+        "Control: Control (recognised by its name)."
+    )
 
 
 def _segment_style(ws: Workspace, n: int = 400) -> None:
