@@ -228,7 +228,8 @@ with verdict_area:
     # The control box holds the default unless the user changed it: say why that arm is the control.
     choice = default if result.control == default.arm else result.control_choice
     because = choice.because_with("choose the right one in Control arm below")
-    st.caption(f"Control: {result.control} ({because}). {verdict.data_end_sentence(result) or ''}")
+    when = verdict.data_end_sentence(result, "set Data complete through below if they are complete later")
+    st.caption(f"Control: {result.control} ({because}). {when or ''}")
     head, button = st.columns([4, 1])
     head.subheader("Verdict")
     with button:

@@ -290,8 +290,11 @@ def guardrail_sentence(check: stats.GuardrailCheck, spec: MetricSpec) -> str:
     )
 
 
-def data_end_sentence(result: ExperimentResult) -> str | None:
-    """Where the data end for this analysis, and why: the date set by the user, or the data themselves."""
+def data_end_sentence(
+    result: ExperimentResult, fix: str = "set --data-through YYYY-MM-DD if they are complete later"
+) -> str | None:
+    """Where the data end for this analysis, and why: the date set by the user, or the data themselves
+    (``fix``: how to set the date where the reader is)."""
     if result.source == "totals" or result.source == "quick":
         return "Per-arm totals: segments, CUPED and curves over time need per-user rows."
     if result.data_through is not None:
@@ -300,7 +303,7 @@ def data_end_sentence(result: ExperimentResult) -> str | None:
         return None
     windowed = any(m.spec.windowed for m in result.metrics)
     what = "the last event" if windowed else "the last exposure"
-    return f"The data end at {result.data_end:%Y-%m-%d %H:%M} ({what}); set --data-through if they are complete later."
+    return f"The data end at {result.data_end:%Y-%m-%d %H:%M} ({what}); {fix}."
 
 
 def headline(result: ExperimentResult) -> str:

@@ -46,6 +46,10 @@ def test_opens_on_the_verdict(demo_copy: Path, monkeypatch: pytest.MonkeyPatch) 
     assert list(results["metric"])[0] == "conversion:purchase:7d"
     assert results["users_baseline"].iloc[0] + results["users_variant"].iloc[0] == 27457
     assert "Mode: fixed-horizon · α = 0.05" in [c.value for c in at.caption]
+    # the control and where the data end, in the page's words (no command-line flag on a page)
+    control = next(c.value for c in at.caption if c.value.startswith("Control: "))
+    assert control.startswith("Control: control (saved in the experiment's settings). The data end at ")
+    assert control.endswith("(the last event); set Data complete through below if they are complete later.")
     assert _qp(at, "experiment") == "ai_recs"
     assert len(at.get("download_button")) >= 4
 
