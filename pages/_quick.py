@@ -21,7 +21,8 @@ def quick_comparison_section() -> None:
     st.subheader("Quick comparison")
     st.caption(
         "Numbers from another tool's screen, no file needed: type each arm's users and conversions, or users, "
-        "mean and standard deviation of a number per user. The first arm is the control."
+        "mean and standard deviation of a number per user. The arm named like a control (control, baseline, "
+        "original, A…) is the control, else the first arm."
     )
     top = st.columns([2, 1, 2])
     kind = top[0].radio("What you have", [COUNTS, MEANS], key="quick-kind", horizontal=True)
@@ -53,6 +54,7 @@ def quick_comparison_section() -> None:
     m = result.metrics[0]
     for sentence in verdict.metric_sentences(m):
         st.markdown(f"**Quick comparison** · {sentence}")
+    st.caption(result.control_choice.sentence())
     for c in m.comparisons:
         b = verdict.bayesian_sentence(c, m.spec)
         if b:

@@ -138,6 +138,7 @@ class ControlReason(StrEnum):
     SAVED = "saved"  # the experiment's saved setting
     NAMED = "named"  # recognised by its name (CONTROL_NAMES)
     GUESSED = "guessed"  # none of the above: the first arm by name
+    FIRST = "first"  # arms typed by hand (the quick comparison): none named like a control, the first typed
 
 
 _BECAUSE = {
@@ -145,6 +146,7 @@ _BECAUSE = {
     ControlReason.SAVED: "saved in the experiment's settings",
     ControlReason.NAMED: "recognised by its name",
     ControlReason.GUESSED: "no arm is named like a control, so the first arm by name is used: a guess",
+    ControlReason.FIRST: "no arm is named like a control, so the first arm typed is",
 }
 
 

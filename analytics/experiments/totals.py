@@ -12,7 +12,13 @@ from collections.abc import Mapping, Sequence
 
 from analytics import stats
 from analytics.errors import LiftboardError
-from analytics.experiments.arms import ControlChoice, ControlReason, ExperimentConfig, default_control
+from analytics.experiments.arms import (
+    ControlChoice,
+    ControlReason,
+    ExperimentConfig,
+    choose_control,
+    default_control,
+)
 from analytics.experiments.compare import compare_metric
 from analytics.experiments.results import ExperimentResult
 from analytics.experiments.spec import MetricSpec, parse_metric
@@ -218,12 +224,17 @@ def quick_comparison(
     sequential: bool = False,
     money: bool = False,
 ) -> ExperimentResult:
-    """A comparison typed by hand, no file needed: the first arm is the control, the others are compared with
-    it on one outcome (users and conversions, or users, mean and standard deviation per arm)."""
+    """A comparison typed by hand, no file needed: the arm named like a control (the one rule of arms.py), else
+    the first arm typed, is the control; the others are compared with it on one outcome (users and conversions,
+    or users, mean and standard deviation per arm)."""
     arms = [a for a in arms if a.name.strip() or a.users]
     if not arms:
         raise LiftboardError("Type at least two arms: a name and users for each.")
+    named = choose_control([a.name for a in arms])
+    choice = (
+        named if named.reason is ControlReason.NAMED else ControlChoice(arms[0].name, ControlReason.FIRST)
+    )
     return analyze_arms(
-        QUICK, arms, [f"outcome:{outcome}"], control=arms[0].name, alpha=alpha, sequential=sequential,
-        money={outcome: money}, source="quick",
+        QUICK, arms, [f"outcome:{outcome}"], control=choice.arm, control_reason=choice.reason, alpha=alpha,
+        sequential=sequential, money={outcome: money}, source="quick",
     )  # fmt: skip

@@ -100,6 +100,18 @@ def test_quick_comparison_by_hand(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert (f"p = {ref.pvalue:.3f}" in sentence) or (f"p = {ref.pvalue:.2f}" in sentence)
     assert any("SRM" in m.value or "split" in m.value for m in [*at.markdown, *at.caption])
     assert len(at.get("plotly_chart")) >= 1
+    assert "Control: Original (recognised by its name)." in [c.value for c in at.caption]
+    # typed in the other order, the control is still the one named like a control (no flipped sign)
+    at.number_input(key="quick-users-0").set_value(10_150).run()
+    at.number_input(key="quick-conv-0").set_value(1_130).run()
+    at.text_input(key="quick-name-0").input("AI recs").run()
+    at.text_input(key="quick-name-1").input("Control").run()
+    at.number_input(key="quick-users-1").set_value(10_000).run()
+    at.number_input(key="quick-conv-1").set_value(1_000).run()
+    at.button(key="quick-compare").click().run()
+    sentence = next(m.value for m in at.markdown if m.value.startswith("**Quick comparison**"))
+    assert "The AI recs variant raised conversion from 10.0% to 11.1%" in sentence, sentence
+    assert "Control: Control (recognised by its name)." in [c.value for c in at.caption]
 
     # means: users, mean and sd per arm; an unbalanced split is flagged loudly
     at.radio(key="quick-kind").set_value("Mean and standard deviation").run()

@@ -131,6 +131,15 @@ def test_quick_comparison_equals_scipy() -> None:
         pt - pc, rel=1e-12
     )
     assert r.control == "Original" and r.srm.observed == {"Original": 10_000, "New": 10_150}
+    # the control is recognised by its name wherever it is typed (arms.CONTROL_NAMES), else the first arm
+    flipped = quick_comparison(arms[::-1], outcome="conversion")
+    assert flipped.control == "Original" and flipped.control_choice.reason == "named"
+    assert flipped.metrics[0].comparisons[0].abs_lift == pytest.approx(c.abs_lift, rel=1e-12)
+    typed = quick_comparison([ArmTotals("Zed", 100, {"conversion": 10}), ArmTotals("Ann", 100, {"conversion": 12})],
+                             outcome="conversion")  # fmt: skip
+    assert typed.control == "Zed" and typed.control_choice.sentence() == (
+        "Control: Zed (no arm is named like a control, so the first arm typed is)."
+    )
     means = [
         ArmTotals("A", 500, means={"spend": (3.2, 9.0)}),
         ArmTotals("B", 520, means={"spend": (3.9, 9.5)}),
