@@ -24,6 +24,11 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "anonymousid",
         "personid",
         "deviceid",
+        "playerid",
+        "player",
+        "userpseudoid",
+        "subscriberid",
+        "contactid",
     ),
     "timestamp": (
         "timestamp",
@@ -270,7 +275,7 @@ def resolve_mapping(
         missing = [c for c in missing if c != "experiment"]
     if missing:
         raise LiftboardError(
-            f"{info.name} has no column mapped to {missing[0]}, which a {kind} file needs; "
+            f"{info.name} has no column mapped to {missing[0]}, which {'an' if kind[0] in 'aeiou' else 'a'} {kind} file needs; "
             f"map one with --map {missing[0]}=COLUMN (or the mapping selectbox)."
         )
     if (

@@ -7,6 +7,7 @@ process has loaded when it prints its help or its one-line argument error.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -73,3 +74,19 @@ def test_argument_errors_are_one_line_and_load_no_engine_library(argv: tuple[str
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and says in lines[0], err
     assert not modules & HEAVY, sorted(modules & HEAVY)
+
+
+def test_a_reader_that_goes_away_gets_no_traceback(tmp_path: Path) -> None:
+    # `python -m analytics ... | head`: the pipe's reader is closed before the command writes (deterministic,
+    # no race), so the first print raises BrokenPipeError; the command stops quietly instead of a traceback.
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "analytics", "tables", "--db", str(tmp_path / "none.duckdb"), "--json"],
+            cwd=ROOT, stdout=write, stderr=subprocess.PIPE, text=True, timeout=120,
+        )  # fmt: skip
+    finally:
+        os.close(write)
+    assert "Traceback" not in proc.stderr and "BrokenPipeError" not in proc.stderr, proc.stderr
+    assert proc.returncode in (1, 2)

@@ -93,6 +93,11 @@ def loaded_ws(tmp_ws: Workspace, tmp_path: Path) -> Workspace:
             ["prediction_id", "feedback", "stars"],
             {"signal": "feedback", "rating": "stars", "feedback_id": None},
         ),
+        (
+            "outcomes",
+            ["Player ID", "Test Group", "exp", "rounds"],
+            {"user_id": "Player ID", "variant": "Test Group", "experiment": "exp"},
+        ),
     ],
 )
 def test_guess_mapping_recognises_usual_spellings(kind: str, header: list[str], expected: dict) -> None:
