@@ -276,7 +276,8 @@ def resolve_mapping(
     if missing:
         raise LiftboardError(
             f"{info.name} has no column mapped to {missing[0]}, which {'an' if kind[0] in 'aeiou' else 'a'} {kind} file needs; "
-            f"map one with --map {missing[0]}=COLUMN (or the mapping selectbox)."
+            f"choose its column in the {missing[0]} box under Column mapping on the Data page (on the command "
+            f"line: --map {missing[0]}=COLUMN)."
         )
     if (
         kind == "feedback"

@@ -166,3 +166,23 @@ def test_totals_and_the_data_through_date(tmp_path: Path, monkeypatch: pytest.Mo
         assert experiment_config(ws, "signup_page").data_through == date(2026, 10, 31)
     finally:
         ws.close()
+
+
+def test_an_unrecognised_user_column_is_chosen_in_its_box(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "w.duckdb"
+    open_workspace(db).close()
+    src = tmp_path / "trial.csv"
+    src.write_text("who,variant,converted\na,control,1\nb,treatment,0\nc,treatment,1\n")
+    at = _page("data", db, monkeypatch, kind="outcomes")
+    at.file_uploader(key="data-upload-0").upload(src.name, src.read_bytes(), "text/csv").run()
+    assert not at.exception
+    (error,) = [e.value for e in at.error]
+    assert error.startswith(
+        "trial.csv has no column mapped to user_id, which an outcomes file needs; choose its"
+    )
+    assert "the user_id box under Column mapping on the Data page" in error  # the page's words first
+    at.selectbox(key="map-outcomes-trial.csv-user_id").set_value("who").run()
+    assert not at.error, [e.value for e in at.error]
+    assert any("Ready to load 3 rows" in m.value for m in at.markdown), [m.value for m in at.markdown]
