@@ -189,11 +189,13 @@ def _provenance(ws: Workspace) -> str:
 
 
 def _data_line(result: experiments.ExperimentResult) -> str:
-    """Where the data end, for the report's header line (per-arm totals have no time)."""
+    """Where the data end, for the report's header line (per-arm totals and untimed per-user rows have no time)."""
+    if result.source == "totals":
+        return "per-arm totals"
     if result.data_through is not None:
         return f"data complete through {result.data_through:%Y-%m-%d}"
     if result.data_end is None:
-        return "per-arm totals"
+        return "per-user outcomes, without times"
     return f"data up to {result.data_end:%Y-%m-%d %H:%M}"
 
 

@@ -254,6 +254,17 @@ def test_totals_with_counts_equal_the_per_user_rows(cookie_db: Path, tmp_path: P
     assert a["comparisons"][0]["significant"] == b["comparisons"][0]["significant"]
     close(totals["srm"]["p_value"], rows["srm"]["p_value"])
     assert [v["users"] for v in a["variants"]] == [44_700, 45_489]
+    # the report's header says what the numbers are: per-arm totals, or per-user rows without times
+    from analytics.overview import build_report
+    from analytics.workspace import open_workspace
+
+    for path_, name, shape in ((db, "cookie_totals", "per-arm totals"),
+                               (cookie_db, "cookie_cats", "per-user outcomes, without times")):  # fmt: skip
+        ws = open_workspace(path_, read_only=True)
+        try:
+            assert f" · {shape} ·\nworkspace " in build_report(ws, name).html
+        finally:
+            ws.close()
 
 
 def test_totals_with_mean_and_sd_three_arms_holm(tmp_path: Path, capsys) -> None:
