@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics.workspace import open_workspace
+from analytics.workspace import money_marks, open_workspace
 from tests.support import exports as X
 from tests.support.apptest import page_test
 from tests.support.export_files import write_export
@@ -47,6 +47,9 @@ def test_posthog_export_is_suggested_checked_and_loaded(
     main = experiments.set_index("experiment").loc[X.MAIN]
     assert main["users in two arms (left out)"] == X.multi_variant_users("posthog", rows)
     assert any("answered false" in w.value for w in at.warning)  # PostHog's flag-off calls are no exposure
+    assert "Event values come from properties.revenue and are shown as money (dollars)." in [
+        c.value for c in at.caption
+    ]
     assert _tables(db) == {}  # nothing written before the click
 
     # keeping one experiment re-checks with only its exposures
@@ -66,6 +69,7 @@ def test_posthog_export_is_suggested_checked_and_loaded(
             ("events", path.name, "PostHog export: upload")
         ]
         assert ws.query("SELECT kind FROM lb_loads ORDER BY load_id") == [("events",), ("assignments",)]
+        assert money_marks(ws) == {"events.value": True}  # PostHog's revenue property is money
     finally:
         ws.close()
     assert not at.file_uploader(key="data-upload-1").value  # emptied after the load
@@ -118,6 +122,15 @@ def test_a_folder_on_the_server_is_one_export(tmp_path: Path, monkeypatch: pytes
         m.value for m in at.markdown
     ]
     assert any("repeat a row of another file" in w.value for w in at.warning)
+    # the revenue is in EUR: said, and plain numbers unless the user marks it as money (never converted)
+    assert any("Event values come from revenue in EUR (currency)" in w.value for w in at.warning)
+    assert at.checkbox(key="data-export-money-segment").value is False
+    at.checkbox(key="data-export-money-segment").check().run()
     at.button(key="data-export-load").click().run()
     assert not at.exception and not at.error
     assert _tables(db)["events"] == events
+    ws = open_workspace(db)
+    try:
+        assert money_marks(ws) == {"events.value": True}
+    finally:
+        ws.close()
