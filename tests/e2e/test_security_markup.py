@@ -1,0 +1,117 @@
+"""Issue 14, finding 5: names in the data are text, never markup — no page and no report fetches another host.
+
+A demo workspace whose experiment, variant, event, model version, reviewer, tag, feature column and category
+names and experiment description are markdown images, `<span style="background:url(…)">`, `<img>` tags and
+backtick breakouts (protocol-relative URLs, so the metric language's `:` plays no part). Signed in as admin
+through the mock OpenID provider, Chromium visits every page and the offline HTML report; any request to a
+host other than localhost fails the test, and the names must be shown as the literal text they are.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+from playwright.sync_api import Browser, Page
+
+from analytics.access import Actor, RoleRule, set_rules
+from analytics.demo import build_demo
+from analytics.store import open_workspace, quote_ident
+from tests.e2e.conftest import _free_port
+from tests.e2e.oidc import Provider, Session, sign_in, write_secrets
+from tests.e2e.support import screenshot, wait_idle
+
+ADMIN = "admin@example.com"
+EXP = "![e](//evil.example/e.png) <img src=//evil.example/e2.png>"
+VARIANT = '<span style="background:url(//evil.example/v.png)">ai</span>'
+EVENT = "purchase` ![p](//evil.example/p.png) `"
+MODEL = "recs`![m](//evil.example/m.png)` <img src=//evil.example/m2.png>"
+REVIEWER = "![r](//evil.example/r.png)"
+TAG = "<img src=//evil.example/t.png>"
+DESCRIPTION = '![d](//evil.example/d.png) <span style="background:url(//evil.example/d2.png)">x</span>'
+COLUMN = "cat![c](//evil.example/c.png)"
+CATEGORY = "<img src=//evil.example/cv.png>"
+
+
+def _hostile_workspace(path: Path) -> None:
+    """The demo, renamed in place: every name a user's data can carry is hostile."""
+    build_demo(path, users=3000, seed=7)
+    ws = open_workspace(path)
+    cfg = ws.get_setting("experiment:ai_recs")
+    cfg["description"] = DESCRIPTION
+    cfg["primary"] = f"conversion:{EVENT}:7d"
+    cfg["secondary"] = ["retention:7d", f"mean:{EVENT}:7d"]
+    cfg["split"] = {VARIANT: 0.5, "control": 0.5}
+    with ws.transaction() as cur:
+        cur.execute(
+            "UPDATE assignments SET variant = ? WHERE experiment = 'ai_recs' AND variant = 'ai'", [VARIANT]
+        )
+        cur.execute("UPDATE assignments SET experiment = ? WHERE experiment = 'ai_recs'", [EXP])
+        cur.execute("UPDATE events SET event = ? WHERE event = 'purchase'", [EVENT])
+        cur.execute("UPDATE predictions SET model_version = ? WHERE model_version = 'recs-v1'", [MODEL])
+        first = cur.execute("SELECT min(category) FROM predictions").fetchone()[0]
+        cur.execute("UPDATE predictions SET category = ? WHERE category = ?", [CATEGORY, first])
+        cur.execute(f"ALTER TABLE predictions RENAME COLUMN category TO {quote_ident(COLUMN)}")
+        cur.execute("UPDATE lb_reviews SET reviewer = ? WHERE reviewer = 'alice'", [REVIEWER])
+        cur.execute("UPDATE lb_tags SET name = ? WHERE name = 'helpful'", [TAG])
+        cur.execute("DELETE FROM lb_settings WHERE key = 'experiment:ai_recs'")
+        ws.set_setting(f"experiment:{EXP}", cfg, cur=cur)
+    set_rules(ws, Actor("setup", "admin"), [RoleRule(ADMIN, "admin")])
+    ws.close()
+
+
+def _visit(page: Page, url: str, artifacts: Path, name: str) -> str:
+    page.goto(url)
+    wait_idle(page, timeout_ms=120_000)
+    page.wait_for_timeout(1_500)  # images and chart styles fetch after the script has finished
+    screenshot(page, artifacts, name)
+    return page.locator("body").inner_text()
+
+
+def test_hostile_names_render_as_text_everywhere(
+    app_server, browser: Browser, provider: Provider, tmp_path: Path, artifacts: Path
+) -> None:
+    db = tmp_path / "hostile.duckdb"
+    _hostile_workspace(db)
+    port = _free_port()
+    secrets_file, _ = write_secrets(tmp_path / ".streamlit" / "secrets.toml", port, provider)
+    server = app_server(db, port=port, extra_args=["--secrets.files", str(secrets_file)])
+    s = Session(browser, provider)
+    sign_in(s, server.url, provider, ADMIN)
+    page = s.page
+    exp = quote(EXP, safe="")
+
+    unshown: list[str] = []  # names a page should show as literal text and does not
+
+    def shows(text: str, where: str, *names: str) -> None:
+        unshown.extend(f"{where}: {n}" for n in names if n not in text)
+
+    shows(_visit(page, f"{server.url}/", artifacts, "1-overview"), "Overview", EXP, DESCRIPTION)
+    shows(_visit(page, f"{server.url}/data", artifacts, "2-data"), "Data", EXP)
+    text = _visit(page, f"{server.url}/experiments?experiment={exp}", artifacts, "3-experiments")
+    shows(text, "Experiments", VARIANT)
+    _visit(page, f"{server.url}/experiments?experiment={exp}&segment=platform", artifacts, "3b-segments")
+    shows(_visit(page, f"{server.url}/cost?experiment={exp}", artifacts, "4-cost"), "Cost", MODEL)
+    _visit(page, f"{server.url}/drift?feature={quote(COLUMN, safe='')}", artifacts, "5-drift")
+    _visit(page, f"{server.url}/feedback", artifacts, "6-feedback")
+    for tab in ("Review queue", "Taxonomy"):
+        page.get_by_role("tab", name=tab).click()
+        wait_idle(page)
+        page.wait_for_timeout(1_000)
+        screenshot(page, artifacts, f"6-feedback-{tab.split()[0].lower()}")
+
+    # the founder's report: a self-contained file opened from disk
+    page.goto(f"{server.url}/")
+    wait_idle(page, timeout_ms=120_000)
+    with page.expect_download(timeout=120_000) as dl:
+        page.get_by_role("button", name="Report").first.click()
+    report = tmp_path / "report.html"
+    dl.value.save_as(report)
+    html = report.read_text()
+    assert "evil.example" in html  # the names are in it, as text
+    page.goto(report.as_uri())
+    page.wait_for_timeout(2_000)
+    screenshot(page, artifacts, "7-report")
+    shows(page.locator("body").inner_text(), "report", EXP)
+    s.close()  # fails on any request that left localhost
+    assert not unshown, f"names not shown as the text they are: {unshown}"
