@@ -21,8 +21,8 @@ from websockets.sync.client import connect
 from analytics.access import Actor, RoleRule, set_rules
 from analytics.demo import build_demo
 from analytics.store import open_workspace
-from tests.e2e.conftest import _free_port
-from tests.e2e.oidc import Provider, Session, sign_in, write_secrets
+from tests.e2e.conftest import Provider, _free_port
+from tests.e2e.oidc import Session, secrets_with, sign_in
 from tests.e2e.support import screenshot, wait_idle
 
 VIEWER, ADMIN = "viewer@example.com", "admin@example.com"
@@ -81,7 +81,7 @@ def test_no_client_but_an_admin_clears_the_caches(
     set_rules(ws, Actor("setup", "admin"), [RoleRule(VIEWER, "viewer"), RoleRule(ADMIN, "admin")])
     ws.close()
     port = _free_port()
-    secrets_file, _ = write_secrets(tmp_path / ".streamlit" / "secrets.toml", port, provider)
+    secrets_file, _ = secrets_with(tmp_path / ".streamlit" / "secrets.toml", port, provider)
     server = app_server(db, port=port, extra_args=["--secrets.files", str(secrets_file)])
 
     viewer = Session(browser, provider)
@@ -148,7 +148,7 @@ def test_the_overview_of_3002_experiments_renders_its_first_page(
     set_rules(ws, Actor("setup", "admin"), [RoleRule(VIEWER, "viewer")])
     ws.close()
     port = _free_port()
-    secrets_file, _ = write_secrets(tmp_path / ".streamlit" / "secrets.toml", port, provider)
+    secrets_file, _ = secrets_with(tmp_path / ".streamlit" / "secrets.toml", port, provider)
     server = app_server(db, port=port, extra_args=["--secrets.files", str(secrets_file)])
 
     s = Session(browser, provider)
@@ -162,7 +162,7 @@ def test_the_overview_of_3002_experiments_renders_its_first_page(
     assert 1 <= shown <= 20, shown
     screenshot(page, artifacts, "1-first-page")
     started = time.monotonic()
-    page.goto(f"{server.url}/?page=300")
+    page.goto(f"{server.url}/overview?page=300")
     wait_idle(page, timeout_ms=180_000)
     other_page_s = time.monotonic() - started
     expect(page.get_by_text("exp_2990")).to_be_visible()

@@ -17,8 +17,8 @@ from playwright.sync_api import Browser, Page
 from analytics.access import Actor, RoleRule, set_rules
 from analytics.demo import build_demo
 from analytics.store import open_workspace, quote_ident
-from tests.e2e.conftest import _free_port
-from tests.e2e.oidc import Provider, Session, sign_in, write_secrets
+from tests.e2e.conftest import Provider, _free_port
+from tests.e2e.oidc import Session, secrets_with, sign_in
 from tests.e2e.support import screenshot, wait_idle
 
 ADMIN = "admin@example.com"
@@ -74,7 +74,7 @@ def test_hostile_names_render_as_text_everywhere(
     db = tmp_path / "hostile.duckdb"
     _hostile_workspace(db)
     port = _free_port()
-    secrets_file, _ = write_secrets(tmp_path / ".streamlit" / "secrets.toml", port, provider)
+    secrets_file, _ = secrets_with(tmp_path / ".streamlit" / "secrets.toml", port, provider)
     server = app_server(db, port=port, extra_args=["--secrets.files", str(secrets_file)])
     s = Session(browser, provider)
     sign_in(s, server.url, provider, ADMIN)
@@ -86,7 +86,7 @@ def test_hostile_names_render_as_text_everywhere(
     def shows(text: str, where: str, *names: str) -> None:
         unshown.extend(f"{where}: {n}" for n in names if n not in text)
 
-    shows(_visit(page, f"{server.url}/", artifacts, "1-overview"), "Overview", EXP, DESCRIPTION)
+    shows(_visit(page, f"{server.url}/overview", artifacts, "1-overview"), "Overview", EXP, DESCRIPTION)
     shows(_visit(page, f"{server.url}/data", artifacts, "2-data"), "Data", EXP)
     text = _visit(page, f"{server.url}/experiments?experiment={exp}", artifacts, "3-experiments")
     shows(text, "Experiments", VARIANT)
@@ -101,7 +101,7 @@ def test_hostile_names_render_as_text_everywhere(
         screenshot(page, artifacts, f"6-feedback-{tab.split()[0].lower()}")
 
     # the founder's report: a self-contained file opened from disk
-    page.goto(f"{server.url}/")
+    page.goto(f"{server.url}/overview")
     wait_idle(page, timeout_ms=120_000)
     with page.expect_download(timeout=120_000) as dl:
         page.get_by_role("button", name="Report").first.click()

@@ -19,8 +19,8 @@ from playwright.sync_api import Browser, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from analytics.access import Actor, RoleRule, set_rules
-from tests.e2e.conftest import _free_port
-from tests.e2e.oidc import Provider, Session, sign_in, write_secrets
+from tests.e2e.conftest import Provider, _free_port
+from tests.e2e.oidc import Session, secrets_with, sign_in
 from tests.e2e.support import screenshot, wait_idle
 from tests.unit._feedback_data import make
 
@@ -104,7 +104,7 @@ def test_uploads_are_bounded_in_memory_and_deleted_after_use(
     alive.mkdir()
 
     port = _free_port()
-    secrets_file, _ = write_secrets(tmp_path / ".streamlit" / "secrets.toml", port, provider)
+    secrets_file, _ = secrets_with(tmp_path / ".streamlit" / "secrets.toml", port, provider)
     server = app_server(
         db, port=port, extra_args=["--secrets.files", str(secrets_file)], env={"TMPDIR": str(tmp)}
     )
