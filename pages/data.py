@@ -421,6 +421,14 @@ if not cat.empty:
 if who is not None and who.can("edit_roles"):
     st.header("Administration")
     st.markdown("Who did what and when, and who may do what. Only admins see this section.")
+    # Streamlit's own "clear cache" request is refused for every client (pages/_guard.py): it would empty the
+    # caches of all sessions for anyone. Results are keyed on the workspace's state, so this is rarely needed.
+    if st.button(
+        "Clear cached results", key="data-clear-cache", help="Every session recomputes its next view."
+    ):
+        st.cache_data.clear()
+        st.session_state["data_flash"] = "Cached results cleared for every session."
+        st.rerun()
     with st.expander("Audit trail: loads, deletions, tag changes, role and settings changes"):
         areas = st.multiselect("Show", list(AUDIT_AREAS), key="data-audit-areas", placeholder="everything")
         trail = attempt(audit_log, ws, areas=areas, limit=1000)

@@ -49,6 +49,8 @@ def test_sign_out_ends_the_session_and_the_cookie_is_short_lived(
         )
 
     page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(f"{provider.url}/oauth2/end_session**", timeout=30_000)  # the provider's sign-out too
+    page.get_by_role("button", name="End session").click()
     page.wait_for_url(f"{server.url}/**", timeout=30_000)
     wait_idle(page)
     expect(page.get_by_text("This Liftboard requires you to sign in.")).to_be_visible()
