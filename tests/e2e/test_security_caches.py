@@ -18,9 +18,8 @@ from streamlit.proto.ClientState_pb2 import ClientState
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from websockets.sync.client import connect
 
-from analytics.access import Actor, RoleRule, set_rules
-from analytics.demo import build_demo
-from analytics.store import open_workspace
+from analytics.ingest import build_demo
+from analytics.workspace import Actor, RoleRule, open_workspace, set_rules
 from tests.e2e.conftest import Provider, _free_port
 from tests.e2e.oidc import Session, secrets_with, sign_in
 from tests.e2e.support import screenshot, wait_idle

@@ -14,9 +14,8 @@ from urllib.parse import quote
 
 from playwright.sync_api import Browser, Page
 
-from analytics.access import Actor, RoleRule, set_rules
-from analytics.demo import build_demo
-from analytics.store import open_workspace, quote_ident
+from analytics.ingest import build_demo
+from analytics.workspace import Actor, RoleRule, open_workspace, quote_ident, set_rules
 from tests.e2e.conftest import Provider, _free_port
 from tests.e2e.oidc import Session, secrets_with, sign_in
 from tests.e2e.support import screenshot, wait_idle

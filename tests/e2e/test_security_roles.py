@@ -12,8 +12,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, expect
 
-from analytics.access import Actor, RoleRule, set_rules
-from analytics.store import open_workspace
+from analytics.workspace import Actor, RoleRule, open_workspace, set_rules
 from tests.e2e.conftest import ROOT, Provider, _free_port
 from tests.e2e.oidc import Session, secrets_with, sign_in
 from tests.e2e.support import screenshot, wait_idle

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, expect
 
-from analytics.access import Actor, RoleRule, set_rules
+from analytics.workspace import Actor, RoleRule, set_rules
 from tests.e2e.conftest import Provider, _free_port
 from tests.e2e.oidc import Session, secrets_with, sign_in
 from tests.e2e.support import screenshot, wait_idle

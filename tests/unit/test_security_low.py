@@ -18,11 +18,9 @@ import pandas as pd
 import pytest
 
 from analytics import experiments, ingest
-from analytics.access import Actor
 from analytics.errors import LiftboardError
-from analytics.export import safe_csv_bytes
-from analytics.metrics import parse_metric
-from analytics.store import open_workspace
+from analytics.experiments import parse_metric
+from analytics.workspace import Actor, open_workspace, safe_csv_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 WHO = Actor("low-test", "editor")
