@@ -21,6 +21,7 @@ from contextlib import asynccontextmanager
 import streamlit as st
 from starlette.middleware import Middleware
 
+from analytics.ingest import sweep_spools
 from pages._guard import Guard
 from pages._warmup import leave_pages_directory_mode, warm_up
 
@@ -28,6 +29,7 @@ from pages._warmup import leave_pages_directory_mode, warm_up
 @asynccontextmanager
 async def _lifespan(_app: st.App) -> AsyncIterator[None]:
     leave_pages_directory_mode()
+    sweep_spools()  # uploads a killed server left in the temp folder
     later = await warm_up()
     try:
         yield

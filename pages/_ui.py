@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import runpy
 import time
 from collections.abc import Callable, Sequence
@@ -15,7 +16,15 @@ import pandas as pd
 import streamlit as st
 
 from analytics.errors import LiftboardError
-from analytics.workspace import DEFAULT_DB, Actor, Workspace, local_actor, open_workspace, resolve
+from analytics.workspace import (
+    DEFAULT_DB,
+    Actor,
+    Workspace,
+    local_actor,
+    open_workspace,
+    resolve_at,
+    verified,
+)
 
 T = TypeVar("T")
 
@@ -77,10 +86,54 @@ def _open(path: str) -> Workspace:
     # secrets.toml the data tables are read on Spark and Liftboard's own state stays in this file.
     spark = _secrets_section("spark")
     if spark is None:
-        return open_workspace(path)
+        return open_workspace(path, memory_limit=str(settings().get("memory_limit", DEFAULT_MEMORY_LIMIT)))
     from analytics.workspace.spark import open_configured
 
     return open_configured(path, spark)
+
+
+#: DuckDB's memory for one workspace in the app (a load's staging and checks included); beyond it DuckDB
+#: spills to disk or refuses in one sentence. [liftboard] memory_limit in secrets.toml changes it.
+DEFAULT_MEMORY_LIMIT = "1GiB"
+
+
+def settings() -> dict[str, Any]:
+    """The [liftboard] section of secrets.toml: import_dirs, memory_limit, session_hours (see the README)."""
+    return _secrets_section("liftboard") or {}
+
+
+def import_folders() -> tuple[Path, ...]:
+    """The folders whose files the Data page may read in place: [liftboard] import_dirs, else
+    $LIFTBOARD_IMPORT_DIRS (separated by the OS path separator); none by default."""
+    from analytics.ingest import import_folders as resolve_folders
+
+    raw = settings().get("import_dirs")
+    if raw is None:
+        raw = [p for p in os.environ.get("LIFTBOARD_IMPORT_DIRS", "").split(os.pathsep) if p]
+    return resolve_folders([raw] if isinstance(raw, str) else list(raw))
+
+
+_MD_ALWAYS = re.compile(r"([\\`*~\[\]$&|])")
+_MD_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")  # intraword underscores are plain text
+_MD_TAG = re.compile(r"<(?=[A-Za-z/!?])")  # an HTML tag, comment or autolink; "p < 0.05" stays as it is
+_MD_BLOCK = re.compile(r"^(\s*)([#>+=-])")  # a heading, quote, list or underline marker opening the text
+_MD_ORDERED = re.compile(r"^(\s*\d+)([.)])")  # an ordered-list marker opening the text
+
+
+def md(value: object) -> str:
+    """A data value (or a sentence built from data) as literal text in Streamlit markdown.
+
+    Every name that comes from the data (experiments, variants, events, columns, model versions, reviewers,
+    descriptions, file names, engine sentences that quote them) goes through this before st.markdown,
+    st.caption, st.subheader, widget labels and the like: no image, link, HTML, math, code span or formatting
+    can come out of it, and no other host is ever requested.
+    """
+    text = " ".join(str(value).splitlines())  # one line: a newline could start a heading, list or table
+    text = _MD_ALWAYS.sub(r"\\\1", text)
+    text = _MD_UNDERSCORE.sub(r"\\_", text)
+    text = _MD_TAG.sub(r"\\<", text)
+    text = _MD_BLOCK.sub(r"\1\\\2", text)
+    return _MD_ORDERED.sub(r"\1\\\2", text)
 
 
 def _secrets_section(name: str) -> dict[str, Any] | None:
@@ -91,13 +144,17 @@ def _secrets_section(name: str) -> dict[str, Any] | None:
     return dict(section) if section is not None else None
 
 
+def workspace_path() -> str:
+    """The workspace file chosen in the sidebar (st.session_state['workspace_path']), else the default."""
+    return st.session_state.get("workspace_path") or str(default_db())
+
+
 def workspace() -> Workspace:
-    """The workspace chosen in the sidebar (st.session_state['workspace_path'])."""
-    path = st.session_state.get("workspace_path") or str(default_db())
+    """The workspace chosen in the sidebar, opened once per process (only after the gate let the visitor in)."""
     try:
-        return _open(path)
+        return _open(workspace_path())
     except LiftboardError as exc:
-        st.error(str(exc))
+        st.error(md(exc))
         st.stop()
         raise  # unreachable: st.stop() raises
 
@@ -116,7 +173,7 @@ def guarded(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     try:
         return fn(*args, **kwargs)
     except LiftboardError as exc:
-        st.error(str(exc))
+        st.error(md(exc))
         st.stop()
         raise
 
@@ -186,10 +243,27 @@ def _sign_in_screen() -> None:
 
 def _no_access_screen() -> None:
     st.title("Liftboard")
-    st.error(
-        f"{st.user.get('email', 'This account')} has no access to this workspace; "
-        "ask an admin to give your email or domain a role."
-    )
+    email = st.user.get("email") or "This account"
+    subject = st.user.get("sub")
+    account = f"your account (sub:{subject})" if subject else "your account"
+    if verified(st.user.get("email_verified")):
+        st.error(
+            md(f"{email} has no access to this workspace; ask an admin to give your email or domain a role.")
+        )
+        st.caption(md(f"Roles go to verified emails, their domains, or provider accounts such as {account}."))
+    else:
+        st.error(
+            md(
+                f"{email} has no access to this workspace: your sign-in provider has not verified this email, "
+                f"and Liftboard gives roles only to verified emails. Verify it at your provider, or ask an "
+                f"admin to give {account} a role."
+            )
+        )
+    default = str(default_db())
+    if workspace_path() != default:  # the sidebar's picker chose this one: offer the way back
+        if st.button(f"Back to {md(Path(default).name)}", type="primary"):
+            st.session_state["workspace_path"] = default
+            st.rerun()
     st.button("Sign out", on_click=st.logout)
 
 
@@ -223,7 +297,14 @@ def actor() -> Actor | None:
     if auth_configured():
         if not st.user.is_logged_in:
             return None
-        return resolve(workspace(), st.user.get("email"))
+        # Read through a connection closed at once: a visitor without a role leaves the file unlocked.
+        return guarded(
+            resolve_at,
+            workspace_path(),
+            st.user.get("email"),
+            email_verified=verified(st.user.get("email_verified")),
+            subject=st.user.get("sub"),
+        )
     name = st.session_state.get("actor_name", "")
     if not " ".join(str(name).split()):
         return None
@@ -235,7 +316,7 @@ def identity_sidebar() -> None:
     if auth_configured():
         who = actor()
         if who is not None:
-            st.caption(f"Signed in as **{who.name}** ({who.role}).")
+            st.caption(f"Signed in as **{md(who.name)}** ({who.role}).")
             st.button("Sign out", on_click=st.logout)
         return
     st.caption("Local single-user mode: no sign-in is configured, so whoever runs the app is its admin.")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +31,25 @@ from analytics.workspace import (
     set_rules,
 )
 from analytics.workspace import catalog as read_catalog
-from pages._exports import UPLOAD_TYPES, export_loader, folder_files, origin_picker
-from pages._ui import actor, attempt, auth_configured, download_csv, page, set_url_state, url_state, workspace
+from pages._exports import UPLOAD_TYPES, export_loader, origin_picker
+from pages._files import done_with_uploads, server_files, spooled
+from pages._ui import (
+    actor,
+    attempt,
+    auth_configured,
+    download_csv,
+    import_folders,
+    md,
+    page,
+    set_url_state,
+    url_state,
+    workspace,
+)
 
 page()  # first: nothing of this page renders outside app.py's sign-in gate and sidebar
 
 NONE = "— none —"
+UPLOAD, SERVER_PATH = "Upload", "Path on the server"
 ENCODINGS = ["auto", "utf-8", "latin-1", "utf-16"]
 DELIMITERS = {"auto": None, "comma ,": ",", "semicolon ;": ";", "tab": "\t", "pipe |": "|"}
 
@@ -69,18 +81,21 @@ def _history(token: str, path: str):
     return load_history(workspace())
 
 
+# The actor is part of each cache key: a result cached for an editor is never handed to another role.
 @st.cache_data(show_spinner=False, max_entries=8)
-def _preview(file: str, kind: str, encoding: str | None, delimiter: str | None, name: str) -> ingest.Preview:
-    return ingest.preview(file, kind, encoding=encoding, delimiter=delimiter, name=name)
+def _preview(who: Actor | None, file: str, kind: str, encoding: str | None, delimiter: str | None,
+             name: str) -> ingest.Preview:  # fmt: skip
+    return ingest.preview(file, kind, actor=who, encoding=encoding, delimiter=delimiter, name=name)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _validate(token: str, file: str, kind: str, mapping_json: str, replace: bool, skip: bool,
-              allow_unmatched: bool, encoding: str | None, delimiter: str | None, name: str,
+def _validate(who: Actor | None, token: str, file: str, kind: str, mapping_json: str, replace: bool,
+              skip: bool, allow_unmatched: bool, encoding: str | None, delimiter: str | None, name: str,
               experiment: str | None) -> ValidationReport:  # fmt: skip
     return ingest.validate(
-        workspace(), file, kind, mapping=json.loads(mapping_json), replace=replace, skip_bad_rows=skip,
-        allow_unmatched=allow_unmatched, encoding=encoding, delimiter=delimiter, name=name, experiment=experiment,
+        workspace(), file, kind, actor=who, mapping=json.loads(mapping_json), replace=replace,
+        skip_bad_rows=skip, allow_unmatched=allow_unmatched, encoding=encoding, delimiter=delimiter, name=name,
+        experiment=experiment,
     )  # fmt: skip
 
 
@@ -112,19 +127,6 @@ def _money_choice(
     )
 
 
-def _spooled(uploads: list[Any]) -> list[Path]:
-    """The uploaded files on disk, each written once (in chunks, not held in memory twice); files no longer
-    in the uploader are removed."""
-    spool = st.session_state.setdefault("data_spool", {})
-    current = {u.file_id for u in uploads}
-    for fid in [f for f in spool if f not in current]:
-        shutil.rmtree(Path(spool.pop(fid)).parent, ignore_errors=True)
-    for u in uploads:
-        if u.file_id not in spool:
-            spool[u.file_id] = str(ingest.spool(u, u.name))
-    return [Path(spool[u.file_id]) for u in uploads]
-
-
 def _fmt_date(value: Any) -> str:
     return "—" if value is None else str(value)[:16]
 
@@ -142,14 +144,14 @@ st.caption(
 
 flash = st.session_state.pop("data_flash", None)
 if flash:
-    st.success(flash)
+    st.success(md(flash))
 
 # -- a Spark source: the data tables live in the lake; nothing is copied -----------------------------
 if hasattr(ws, "source_summary"):  # a SparkWorkspace ([spark] in secrets.toml)
     st.subheader("Source: Spark")
     st.caption(
         f"The data tables are read where they live and only aggregates come back; Liftboard's own state "
-        f"(tags, prices, settings, audit) stays in {ws.path}."
+        f"(tags, prices, settings, audit) stays in {md(ws.path)}."
     )
     with st.spinner("Counting rows on Spark…"):
         rows = attempt(ws.source_summary)
@@ -211,29 +213,42 @@ else:
                 st.caption(f"{multi:,} users were exposed to two variants; analyses exclude and count them.")
 
 # -- load a file: a tool's export, or one's own table mapped column by column ---------------------------------
+# Only for a role that may load: nothing of a file is read, checked or shown to anyone else.
 st.header("Load a file")
 round_key = str(st.session_state.get("data_upload_round", 0))  # a new round empties the uploader after a load
-source = st.radio("From", ["Upload", "Path on the server"], horizontal=True, key="data-source")
 files: list[tuple[Path, str]] = []
-if source == "Upload":
-    uploads = st.file_uploader(
-        "CSV, TSV, JSON lines or Parquet, gzipped or zipped (several files for one tool's export)",
-        type=UPLOAD_TYPES,
-        accept_multiple_files=True,
-        key=f"data-upload-{round_key}",
-    )
-    files = [(p, u.name) for u, p in zip(uploads or [], _spooled(uploads or []), strict=True)]
+uploads: list[Any] = []
+source, typed = UPLOAD, ""
+if not can_load:
+    _role_note(who, "load")
 else:
-    typed = st.text_input("Path on the server", key="data-path", placeholder="/data/exports/events.csv.gz",
-                          help="For files above the upload limit: the server reads them in place. A folder "
-                          "loads its files as one tool's export.")  # fmt: skip
-    if typed.strip():
-        files = [(p, p.name) for p in folder_files(Path(typed.strip()).expanduser())]
+    folders = import_folders()  # none configured: uploads only
+    if folders:
+        source = st.radio("From", [UPLOAD, SERVER_PATH], horizontal=True, key="data-source")
+    if source == UPLOAD:
+        uploads = (
+            st.file_uploader(
+                "CSV, TSV, JSON lines or Parquet, gzipped or zipped (several files for one tool's export)",
+                type=UPLOAD_TYPES,
+                accept_multiple_files=True,
+                key=f"data-upload-{round_key}",
+            )
+            or []
+        )
+        files = [(p, u.name) for u, p in zip(uploads, spooled(uploads), strict=True)]
+    else:
+        typed = st.text_input(
+            SERVER_PATH, key="data-path", placeholder=f"{folders[0]}/events.csv.gz",
+            help="For files above the upload limit: the server reads them in place, from these folders only: "
+            + ", ".join(str(f) for f in folders) + ". A folder loads its files as one tool's export.",
+        )  # fmt: skip
+        if typed.strip():
+            files = server_files(typed, folders)
 tool = origin_picker(files, round_key) if files else None
 if tool is not None:
-    loaded = export_loader(ws, who, files, tool, token, "upload" if source == "Upload" else typed, can_load)
+    loaded = export_loader(ws, who, files, tool, token, "upload" if source == UPLOAD else typed, can_load)
     if loaded is not None:
-        st.session_state["data_upload_round"] = st.session_state.get("data_upload_round", 0) + 1
+        done_with_uploads(uploads)
         st.session_state["data_flash"] = (
             f"Loaded {loaded['events']:,} events and {loaded['assignments']:,} assignments from the "
             f"{loaded['label']} export."
@@ -260,7 +275,7 @@ if file is not None:
         delim_choice = st.selectbox("Delimiter", list(DELIMITERS), key="data-delimiter")
     encoding = None if enc_choice == "auto" else enc_choice
     delimiter = DELIMITERS[delim_choice]
-    preview = attempt(_preview, str(file), kind, encoding, delimiter, name)
+    preview = attempt(_preview, who, str(file), kind, encoding, delimiter, name)
     if preview is not None:
         info = preview.info
         delim_name = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}[info.delimiter]
@@ -269,7 +284,7 @@ if file is not None:
             if info.format == "parquet"
             else f"{'gzipped ' if info.compression == 'gzip' else ''}{delim_name}-separated {info.encoding} text"
         )
-        st.caption(f"{name}: {info.size / 2**20:,.1f} MB, read as {how}. The first rows:")
+        st.caption(f"{md(name)}: {info.size / 2**20:,.1f} MB, read as {how}. The first rows:")
         st.dataframe(preview.rows, hide_index=True, key="preview-table")
 
         st.subheader("Column mapping")
@@ -336,7 +351,7 @@ if file is not None:
         else:
             with st.spinner("Checking every row of the file…"):
                 report = attempt(
-                    _validate, token, str(file), kind, json.dumps(mapping, sort_keys=True), replace, skip,
+                    _validate, who, token, str(file), kind, json.dumps(mapping, sort_keys=True), replace, skip,
                     allow_unmatched, encoding, delimiter, name, experiment,
                 )  # fmt: skip
         if report is not None:
@@ -383,13 +398,13 @@ if file is not None:
                     lambda: ingest.load(
                         ws, file, kind, mapping=mapping, replace=replace, skip_bad_rows=skip,
                         allow_unmatched=allow_unmatched, encoding=encoding, delimiter=delimiter, name=name,
-                        source="upload" if source == "Upload" else str(file), actor=who, experiment=experiment,
+                        source="upload" if source == UPLOAD else str(file), actor=who, experiment=experiment,
                         money=money,
                         progress=lambda f, s: bar.progress(min(max(f, 0.0), 1.0), text=s),
                     )
                 )  # fmt: skip
                 if result is not None:
-                    st.session_state["data_upload_round"] = st.session_state.get("data_upload_round", 0) + 1
+                    done_with_uploads(uploads)  # the loaded copies are not needed any more
                     st.session_state["data_flash"] = (
                         f"Loaded {result.record['rows']:,} rows of {name} into {kind} ({result.report.mode})."
                     )

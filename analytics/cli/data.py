@@ -155,7 +155,7 @@ def cmd_load(args: argparse.Namespace) -> dict[str, Any]:
         # A dry run writes nothing, not even a new workspace file: a missing workspace is validated against an
         # empty one in a scratch folder (the same checks: no tables yet).
         with workspace_for_dry_run(args.db) as ws:
-            report = ingest.validate(ws, args.file, args.kind, **kwargs)
+            report = ingest.validate(ws, args.file, args.kind, actor=cli_actor(), **kwargs)
         doc: dict[str, Any] = {"report": report.to_dict(), "record": None}
         if not args.json:
             _print_report(doc)

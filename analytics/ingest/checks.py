@@ -30,6 +30,7 @@ EXACT_LIMIT = 5_000_000
 #: Rows sampled to propose an extra column's type (then verified on every row).
 TYPE_SAMPLE = 50_000
 
+TYPED_MAX_CHARS = 64  # the longest text a number, date, timestamp or flag is written with
 LEADING_ZERO_RE = r"\s*[-+]?0[0-9].*"
 
 
@@ -103,9 +104,10 @@ def validation_report(
             candidate = _candidate_type(cur, stage, col.name)
             if candidate is not None:
                 extra_checks.append((col, len(sel), candidate))
-                sel.append(f"count(NULLIF(trim({q(col.name)}), ''))")
-                sel.append(f"count(*) FILTER (regexp_full_match({q(col.name)}, '{LEADING_ZERO_RE}'))")
-                sel.append(_parses(q(col.name), candidate))
+                value = short(q(col.name))  # a long value fails the candidate without being copied
+                sel.append(f"count(NULLIF(trim({value}), ''))")
+                sel.append(f"count(*) FILTER (regexp_full_match({value}, '{LEADING_ZERO_RE}'))")
+                sel.append(_parses(value, candidate))
     row = list(cur.execute(f"SELECT {', '.join(sel)} FROM {stage}").fetchone())  # names quoted
     rows, users, first, last = row[0], row[1], row[2], row[3]
     repeats_seen = True  # unless the sample below says otherwise, count duplicates exactly
@@ -426,17 +428,22 @@ def _parses(ref: str, dtype: str) -> str:
     return f"count(TRY_CAST(NULLIF(trim({ref}), '') AS {dtype}))"
 
 
+def short(ref: str) -> str:
+    """The value if short enough to be a number, date or flag, else '?' (parsing as none): trim() or a regex
+    copies each value of a 2,048-row batch, gigabytes on megabyte cells; a long value is text anyway."""
+    return f"CASE WHEN strlen({ref}) <= {TYPED_MAX_CHARS} THEN {ref} ELSE '?' END"
+
+
 def _candidate_type(cur: duckdb.DuckDBPyConnection, stage: str, name: str) -> str | None:
     """The first of EXTRA_TYPES that every non-blank value of a sample reads as; None for text."""
-    ref = quote_ident(name)
+    ref = "v"
     checks = [
         f"count(NULLIF(trim({ref}), ''))",
         f"count(*) FILTER (regexp_full_match({ref}, '{LEADING_ZERO_RE}'))",
     ]
     checks += [_parses(ref, t) for t in EXTRA_TYPES]
-    row = cur.execute(
-        f"SELECT {', '.join(checks)} FROM (SELECT {ref} FROM {stage} LIMIT {TYPE_SAMPLE})"
-    ).fetchone()
+    sample = f"SELECT {short(quote_ident(name))} AS v FROM {stage} LIMIT {TYPE_SAMPLE}"
+    row = cur.execute(f"SELECT {', '.join(checks)} FROM ({sample})").fetchone()
     nonblank, leading_zero = row[0], row[1]
     if not nonblank or leading_zero:
         return None

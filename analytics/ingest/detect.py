@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analytics.errors import LiftboardError
+from analytics.ingest.paths import literal
 
 #: Default largest file (and largest gzip expansion) a load accepts, in MB; LIFTBOARD_MAX_LOAD_MB overrides.
 DEFAULT_MAX_MB = 2048
@@ -190,7 +191,7 @@ def _parquet_header(path: Path) -> tuple[str, ...]:
 
     con = duckdb.connect()
     try:
-        rows = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+        rows = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [literal(path)]).fetchall()
     except duckdb.Error as exc:
         raise LiftboardError(
             f"{path.name} starts like a Parquet file but cannot be read ({str(exc).splitlines()[0]}); "

@@ -279,11 +279,18 @@ def _stage_and_commit(
         ).fetchone()[0]
         cur.execute("COMMIT")
         cur.close()
-    except BaseException:
+    except BaseException as exc:
         try:
             cur.execute("ROLLBACK")
         except duckdb.Error:
             pass  # already rolled back
+        if isinstance(exc, duckdb.OutOfMemoryException):
+            limit = ws.scalar("SELECT current_setting('memory_limit')")
+            cur.close()
+            raise LiftboardError(
+                f"Checking {info.name} needs more memory than this workspace may use ({limit}): its cells "
+                "are very long or it is very large; shorten or drop its longest text columns, or split the file."
+            ) from None
         cur.close()
         raise
     say(1.0, "Loaded")
@@ -295,6 +302,7 @@ def validate(
     path: str | Path,
     kind: str,
     *,
+    actor: Actor | None,
     mapping: dict[str, str | None] | None = None,
     replace: bool = False,
     skip_bad_rows: bool = False,
@@ -311,8 +319,9 @@ def validate(
 
     Nothing is committed; errors are in the report (``report.ok`` is False) rather than raised, except
     problems that stop the file from being read at all (those raise LiftboardError). The arguments are
-    those of ``load``.
+    those of ``load``; as there, the actor's role must allow loading, checked before the file is opened.
     """
+    require(actor, "load")
     opts = _Options(
         mapping=mapping, replace=replace, skip_bad_rows=skip_bad_rows, allow_unmatched=allow_unmatched,
         encoding=encoding, delimiter=delimiter, name=name, max_bytes=max_bytes, experiment=experiment,

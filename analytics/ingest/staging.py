@@ -10,6 +10,7 @@ import duckdb
 from analytics.errors import LiftboardError
 from analytics.ingest.detect import FileInfo
 from analytics.ingest.mapping import canonical_columns, extra_names
+from analytics.ingest.paths import literal
 from analytics.ingest.report import Column
 from analytics.workspace import CANONICAL, quote_ident
 
@@ -54,11 +55,11 @@ def reader_types(kind: str, info: FileInfo, mapping: dict[str, str | None]) -> d
 def source_sql(info: FileInfo, typed: dict[str, str] | None = None) -> tuple[str, dict[str, Any]]:
     """The table function that reads the file, with its parameters (no user text in the SQL)."""
     if info.format == "parquet":
-        return "read_parquet($path)", {"path": str(info.path)}
+        return "read_parquet($path)", {"path": literal(info.path)}
     typed = typed or {}
     cols = {f"c{i}": typed.get(h, "VARCHAR") for i, h in enumerate(info.header)}
     params = {
-        "path": str(info.path),
+        "path": literal(info.path),
         "delim": info.delimiter,
         "enc": info.encoding,
         "comp": info.compression,
@@ -72,7 +73,7 @@ def raw_refs(
 ) -> dict[str, tuple[str, str]]:
     """Source column -> (SQL reference, source type)."""
     if info.format == "parquet":
-        rows = cur.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(info.path)]).fetchall()
+        rows = cur.execute("DESCRIBE SELECT * FROM read_parquet(?)", [literal(info.path)]).fetchall()
         return {r[0]: (quote_ident(r[0]), str(r[1])) for r in rows}
     typed = typed or {}
     return {h: (f"c{i}", typed.get(h, "VARCHAR")) for i, h in enumerate(info.header)}

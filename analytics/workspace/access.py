@@ -1,10 +1,12 @@
-"""Who may do what: roles (viewer, editor, admin) mapped from emails or domains, checked on every write."""
+"""Who may do what: roles (viewer, editor, admin) mapped from verified emails, domains or provider accounts,
+checked on every write."""
 
 from __future__ import annotations
 
 import getpass
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal, get_args
 
 from analytics.errors import LiftboardError
@@ -63,9 +65,13 @@ class Actor:
         return ROLES.index(self.role) >= ROLES.index(need)
 
 
+#: A rule bound to the sign-in provider's account id (its `sub` claim) rather than an email: `sub:ID`.
+SUBJECT_PREFIX = "sub:"
+
+
 @dataclass(frozen=True)
 class RoleRule:
-    """`match` is a full email (alice@example.com) or a domain (@example.com)."""
+    """`match` is a full email (alice@example.com), a domain (@example.com) or a provider account (sub:ID)."""
 
     match: str
     role: Role
@@ -112,12 +118,21 @@ def get_rules(ws: Workspace) -> list[RoleRule]:
 
 
 def _check_rule(rule: RoleRule) -> RoleRule:
-    match = rule.match.strip().lower()
+    match = rule.match.strip()
     if rule.role not in ROLES:
         raise LiftboardError(f"Unknown role {rule.role!r}; the roles are viewer, editor and admin.")
+    if match[: len(SUBJECT_PREFIX)].lower() == SUBJECT_PREFIX:
+        subject = match[len(SUBJECT_PREFIX) :].strip()  # a provider's account id: case kept, as issued
+        if not subject or any(c.isspace() for c in subject):
+            raise LiftboardError(
+                f"{rule.match!r} names no account id; write sub: and the provider's id, e.g. sub:248289761001."
+            )
+        return RoleRule(SUBJECT_PREFIX + subject, rule.role)
+    match = match.lower()
     if not match or "@" not in match or any(c.isspace() for c in match):
         raise LiftboardError(
-            f"{rule.match!r} is neither an email (alice@example.com) nor a domain (@example.com); fix the role table."
+            f"{rule.match!r} is neither an email (alice@example.com), a domain (@example.com) nor a provider "
+            "account (sub:ID); fix the role table."
         )
     return RoleRule(match, rule.role)
 
@@ -134,19 +149,62 @@ def set_rules(ws: Workspace, actor: Actor, rules: Sequence[RoleRule]) -> list[Ro
     return clean
 
 
-def resolve(ws: Workspace, email: str | None) -> Actor | None:
-    """The signed-in user's role: an exact email rule wins over a domain rule; None means no access."""
-    if not email:
-        return None
-    email = email.strip().lower()
+def verified(claim: object) -> bool:
+    """Whether an ID token's email_verified claim says yes (some providers send the string "true")."""
+    return claim is True or (isinstance(claim, str) and claim.strip().lower() == "true")
+
+
+def resolve(
+    ws: Workspace, email: str | None, *, email_verified: bool, subject: str | None = None
+) -> Actor | None:
+    """The signed-in user's role; None means no access.
+
+    An email counts only when the provider verified it (anyone can type any email into an account at many
+    providers): then an exact email rule wins over a domain rule. A rule bound to the provider's account id
+    (``sub:ID``) needs no email at all. When both apply, the higher role counts.
+    """
     rules = get_rules(ws)
-    exact = [r for r in rules if r.match == email]
-    domain = [r for r in rules if r.match.startswith("@") and email.endswith(r.match)]
-    chosen = exact or domain
-    if not chosen:
+    chosen: list[RoleRule] = []
+    name = None
+    if email and email_verified:
+        email = email.strip().lower()
+        exact = [r for r in rules if r.match == email]
+        domain = [r for r in rules if r.match.startswith("@") and email.endswith(r.match)]
+        chosen = exact or domain
+        name = email
+    if subject:
+        bound = [r for r in rules if r.match == SUBJECT_PREFIX + subject]
+        chosen += bound
+        if name is None and bound:
+            name = SUBJECT_PREFIX + subject
+    if not chosen or name is None:
         return None
     role = max((r.role for r in chosen), key=ROLES.index)
-    return Actor(name=email, role=role, authenticated=True)
+    return Actor(name=name, role=role, authenticated=True)
+
+
+def resolve_at(
+    path: str | Path, email: str | None, *, email_verified: bool, subject: str | None = None
+) -> Actor | None:
+    """``resolve`` on the workspace file at ``path``, read through a connection closed before returning.
+
+    A visitor refused a workspace leaves nothing open: the file stays open in this process only while a
+    session with a role uses it, so the command line can still write to it. Nothing is written.
+    """
+    import duckdb
+
+    from analytics.workspace.store import open_workspace
+
+    path = Path(path)
+    if not path.is_file():
+        return None
+    ws = open_workspace(path, create=False, migrate=False)
+    try:
+        return resolve(ws, email, email_verified=email_verified, subject=subject)
+    except duckdb.Error:  # a file Liftboard never set up (no role table): nobody has a role in it
+        return None
+    finally:
+        ws.close()
 
 
 def upsert_rules(ws: Workspace, actor: Actor, rules: Sequence[RoleRule]) -> list[RoleRule]:

@@ -268,9 +268,20 @@ def _migrate(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def open_workspace(
-    path: str | Path = DEFAULT_DB, *, create: bool = True, read_only: bool = False
+    path: str | Path = DEFAULT_DB,
+    *,
+    create: bool = True,
+    read_only: bool = False,
+    migrate: bool = True,
+    memory_limit: str | None = None,
 ) -> Workspace:
-    """Open (and migrate) a workspace file; every failure is a one-sentence LiftboardError."""
+    """Open (and migrate) a workspace file; every failure is a one-sentence LiftboardError.
+
+    Args:
+        migrate: bring Liftboard's own tables up to date (a write); off for a look that must write nothing.
+        memory_limit: DuckDB's memory limit for this file's database (e.g. ``1GB``); beyond it DuckDB spills
+            to disk or refuses the query, instead of taking the machine's memory (its default is 80% of it).
+    """
     path = Path(path)
     if path.is_dir():
         raise LiftboardError(f"The workspace path {path} is a directory; give a .duckdb file path.")
@@ -299,9 +310,22 @@ def open_workspace(
                 f"({duckdb.__version__}); open it with the DuckDB version that wrote it, or rebuild it."
             ) from None
         raise LiftboardError(f"The workspace {path} is not a DuckDB workspace ({msg}).") from None
-    if not read_only:
+    if memory_limit is not None:
+        con.execute(f"SET memory_limit = '{check_memory_limit(memory_limit)}'")
+    if migrate and not read_only:
         _migrate(con)
     return Workspace(path=path, con=con, read_only=read_only)
+
+
+_MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
+
+
+def check_memory_limit(text: str) -> str:
+    """A memory size such as ``512MB`` or ``2GB``, normalised; anything else is one sentence."""
+    m = _MEMORY.match(str(text))
+    if not m or float(m.group(1)) <= 0:
+        raise LiftboardError(f"The memory limit {text!r} is not a size; write it like 512MB or 2GB.")
+    return f"{m.group(1)}{m.group(2).upper().replace('I', 'i')}"
 
 
 def engine_version(ws: Workspace) -> str | None:

@@ -113,13 +113,20 @@ def test_bad_rows_are_reported_and_can_be_skipped(tmp_path: Path, monkeypatch: p
 
 def test_server_path_errors_and_delete(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     db = tmp_path / "w.duckdb"
-    src = tmp_path / "events.csv"
+    imports = tmp_path / "imports"
+    imports.mkdir()
+    src = imports / "events.csv"
     src.write_text(CSV)
     at = _page(db, monkeypatch)
+    assert not at.radio  # no import folder configured: no server paths at all, uploads only
+    monkeypatch.setenv("LIFTBOARD_IMPORT_DIRS", str(imports))
+    at.run()
     at.radio(key="data-source").set_value("Path on the server").run()
-    at.text_input(key="data-path").input(str(tmp_path / "missing.csv")).run()
-    assert at.error[0].value.endswith("does not exist; check the path.")
-    at.text_input(key="data-path").input(str(src)).run()
+    at.text_input(key="data-path").input(str(imports / "missing.csv")).run()
+    assert at.error[0].value.startswith("There is no file ") and "in the import folders" in at.error[0].value
+    at.text_input(key="data-path").input(str(tmp_path / "w.duckdb")).run()
+    assert "is outside the import folders" in at.error[0].value
+    at.text_input(key="data-path").input("events.csv").run()  # relative to the import folder
     at.button(key="data-load").click().run()
     assert _counts(db) == (3, 1)
     at.checkbox(key="data-delete-sure").check().run()

@@ -3,61 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlparse
 
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, expect
 
 from analytics import feedback as fb
 from analytics.workspace import Actor, RoleRule, set_rules
+from tests.e2e.oidc import Session, sign_in
 from tests.support.browser import pick_option, screenshot, wait_idle
 from tests.support.feedback_data import make
-from tests.support.server import LOCAL_HOSTS, Provider, auth_secrets, free_port
+from tests.support.server import Provider, auth_secrets, free_port
 
 VIEWER, EDITOR, STRANGER = "viewer@example.com", "editor@example.com", "stranger@elsewhere.org"
-EVENTS = "user_id,timestamp,event\nu1,2026-09-01 10:00:00,view\n"
-
-
-class Session:
-    """One browser context (its own cookies): the app's requests must stay on localhost.
-
-    The provider's own form links a stylesheet on a CDN; that request is blocked and, being the provider's
-    (referer on the provider's port), it is the one outside request allowed. Anything else fails the test.
-    """
-
-    def __init__(self, browser: Browser, provider: Provider) -> None:
-        self.context: BrowserContext = browser.new_context(viewport={"width": 1400, "height": 1000})
-        self.outside: list[str] = []
-        self.context.route(
-            lambda url: (urlparse(url).hostname or "") not in LOCAL_HOSTS and url.startswith("http"),
-            lambda route: route.abort(),
-        )
-
-        def on_request(req) -> None:  # Playwright's Request
-            host = urlparse(req.url).hostname or ""
-            if not req.url.startswith("http") or host in LOCAL_HOSTS:
-                return
-            if (req.headers.get("referer") or "").startswith(provider.url):
-                return  # the mock provider's CDN stylesheet, blocked above
-            self.outside.append(req.url)
-
-        self.context.on("request", on_request)
-        self.page: Page = self.context.new_page()
-
-    def close(self) -> None:
-        self.context.close()
-        assert not self.outside, f"the app requested hosts other than localhost: {self.outside[:5]}"
-
-
-def _sign_in(s: Session, app_url: str, provider: Provider, email: str) -> None:
-    page = s.page
-    page.goto(app_url)
-    wait_idle(page)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{provider.url}/oauth2/authorize**", timeout=30_000)
-    page.locator('input[name="sub"]').fill(email)
-    page.get_by_role("button", name="Authorize").click()
-    page.wait_for_url(f"{app_url}/**", timeout=30_000)
-    wait_idle(page)
 
 
 def test_sign_in_as_viewer_editor_and_stranger(
@@ -72,8 +28,6 @@ def test_sign_in_as_viewer_editor_and_stranger(
     port = free_port()
     secrets_file = auth_secrets(tmp_path / "auth" / "secrets.toml", port, provider)
     server = app_server(db, port=port, extra_args=["--secrets.files", str(secrets_file)])
-    upload = tmp_path / "more_events.csv"
-    upload.write_text(EVENTS)
 
     # -- before sign-in: nothing of the workspace ------------------------------------------------
     anon = Session(browser, provider)
@@ -95,17 +49,14 @@ def test_sign_in_as_viewer_editor_and_stranger(
     # -- the viewer: reads everything, writes nothing ---------------------------------------------
     viewer = Session(browser, provider)
     page = viewer.page
-    _sign_in(viewer, server.url, provider, VIEWER)
+    sign_in(viewer, server.url, provider, VIEWER)
     expect(page.get_by_text(f"Signed in as {VIEWER} (viewer).")).to_be_visible()
     expect(page.locator('[data-testid="stSidebarNav"]').get_by_text("Feedback")).to_be_visible()
     page.goto(f"{server.url}/data")
     wait_idle(page)
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload))
-    page.get_by_text("Ready to load 1 rows").or_(page.get_by_text("Ready to load 1 row")).first.wait_for(
-        timeout=60_000
-    )
-    wait_idle(page)
-    expect(page.get_by_role("button", name="Load", exact=True)).to_be_disabled()
+    # a viewer is offered no upload at all (nothing of a file is read for a role that may not load it)
+    expect(page.locator('[data-testid="stFileUploaderDropzoneInput"]')).to_have_count(0)
+    expect(page.get_by_role("button", name="Load", exact=True)).to_have_count(0)
     expect(
         page.get_by_text("Your role (viewer) cannot load data; ask an admin for the editor role.")
     ).to_be_visible()
@@ -128,7 +79,7 @@ def test_sign_in_as_viewer_editor_and_stranger(
     # -- the editor: tags ---------------------------------------------------------------------------
     editor = Session(browser, provider)
     page = editor.page
-    _sign_in(editor, server.url, provider, EDITOR)
+    sign_in(editor, server.url, provider, EDITOR)
     expect(page.get_by_text(f"Signed in as {EDITOR} (editor).")).to_be_visible()
     page.goto(f"{server.url}/feedback?fb_signal=reject")
     wait_idle(page)
@@ -153,7 +104,7 @@ def test_sign_in_as_viewer_editor_and_stranger(
     # -- a stranger: signed in, but no role -------------------------------------------------------
     stranger = Session(browser, provider)
     page = stranger.page
-    _sign_in(stranger, server.url, provider, STRANGER)
+    sign_in(stranger, server.url, provider, STRANGER)
     expect(page.get_by_text(f"{STRANGER} has no access to this workspace")).to_be_visible()
     text = page.locator("body").inner_text()
     for secret in ("signin-workspace", ".duckdb", "Overview", "Experiments", "Workspace"):

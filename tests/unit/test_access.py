@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from analytics.errors import LiftboardError
@@ -11,9 +13,12 @@ from analytics.workspace import (
     Workspace,
     get_rules,
     local_actor,
+    open_workspace,
     require,
     resolve,
+    resolve_at,
     set_rules,
+    verified,
 )
 
 ADMIN = Actor("root@example.com", "admin", authenticated=True)
@@ -34,12 +39,52 @@ def test_role_order_gates_actions() -> None:
 
 def test_resolve_exact_email_beats_domain_and_unknown_gets_nothing(tmp_ws: Workspace) -> None:
     set_rules(tmp_ws, ADMIN, [RoleRule("@example.com", "viewer"), RoleRule("Ed@Example.com", "editor")])
-    assert resolve(tmp_ws, "ed@example.com").role == "editor"
-    assert resolve(tmp_ws, "someone@example.com").role == "viewer"
-    assert resolve(tmp_ws, "mallory@evil.test") is None
-    assert resolve(tmp_ws, "") is None
+    assert resolve(tmp_ws, "ed@example.com", email_verified=True).role == "editor"
+    assert resolve(tmp_ws, "someone@example.com", email_verified=True).role == "viewer"
+    assert resolve(tmp_ws, "mallory@evil.test", email_verified=True) is None
+    assert resolve(tmp_ws, "", email_verified=True) is None
     # A lookalike domain does not match: the rule is "@example.com", not "example.com".
-    assert resolve(tmp_ws, "x@notexample.com") is None
+    assert resolve(tmp_ws, "x@notexample.com", email_verified=True) is None
+
+
+def test_only_verified_emails_and_bound_accounts_get_a_role(tmp_ws: Workspace, tmp_path: Path) -> None:
+    rules = [
+        RoleRule("admin@example.com", "admin"),
+        RoleRule("@example.com", "viewer"),
+        RoleRule("SUB: Ab-12", "editor"),
+    ]
+    assert set_rules(tmp_ws, ADMIN, rules)[2] == RoleRule("sub:Ab-12", "editor")  # the id keeps its case
+    # an email the provider has not verified gets nothing, however it is spelled
+    for email in ("admin@example.com", "Admin@Example.com", "x@example.com"):
+        assert resolve(tmp_ws, email, email_verified=False) is None
+    assert resolve(tmp_ws, "Admin@Example.com", email_verified=True).role == "admin"
+    # a bound account needs no (verified) email; its name in the audit trail is the account
+    bound = resolve(tmp_ws, "bot@elsewhere.org", email_verified=False, subject="Ab-12")
+    assert (bound.name, bound.role) == ("sub:Ab-12", "editor")
+    assert resolve(tmp_ws, None, email_verified=False, subject="ab-12") is None  # ids are case-sensitive
+    both = resolve(tmp_ws, "x@example.com", email_verified=True, subject="Ab-12")
+    assert (both.name, both.role) == ("x@example.com", "editor")  # the higher of the two roles
+    assert [verified(v) for v in (True, "true", " TRUE ", False, "false", None, 1)] == [
+        True, True, True, False, False, False, False,
+    ]  # fmt: skip
+    with pytest.raises(LiftboardError, match="names no account id"):
+        set_rules(tmp_ws, ADMIN, [RoleRule("sub:  ", "viewer")])
+
+
+def test_a_role_lookup_leaves_the_file_closed(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "other.duckdb"
+    ws = open_workspace(path)
+    set_rules(ws, ADMIN, [RoleRule("ada@example.com", "admin")])
+    ws.close()
+    assert resolve_at(path, "ada@example.com", email_verified=True).role == "admin"
+    assert resolve_at(path, "eve@example.com", email_verified=True) is None
+    assert resolve_at(tmp_path / "missing.duckdb", "ada@example.com", email_verified=True) is None
+    assert not (tmp_path / "missing.duckdb").exists()
+    code = "import duckdb, sys; duckdb.connect(sys.argv[1]).execute('CREATE TABLE t AS SELECT 1')"
+    assert subprocess.run([sys.executable, "-c", code, str(path)], timeout=60).returncode == 0
 
 
 def test_set_rules_is_admin_only_validated_and_audited(tmp_ws: Workspace) -> None:

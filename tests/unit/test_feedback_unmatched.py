@@ -38,7 +38,7 @@ def with_predictions(tmp_ws: Workspace, tmp_path: Path) -> Workspace:
 def test_all_unmatched_is_refused_by_default(with_predictions: Workspace, tmp_path: Path) -> None:
     ws = with_predictions
     path = write(tmp_path, "other.csv", UNMATCHED)
-    report = ingest.validate(ws, path, "feedback")
+    report = ingest.validate(ws, path, "feedback", actor=WHO)
     assert not report.ok and report.all_unmatched
     assert (report.rows_with_prediction_id, report.unmatched_prediction_ids) == (4, 4)
     (issue,) = report.errors
@@ -75,7 +75,7 @@ def test_all_unmatched_loads_when_confirmed(with_predictions: Workspace, tmp_pat
 def test_some_unmatched_is_a_warning_with_counts(with_predictions: Workspace, tmp_path: Path) -> None:
     ws = with_predictions
     text = "prediction_id,user_id,timestamp,signal\np-1,u1,,accept\np-3,u3,,reject\np-7,u7,,accept\n,u8,2026-09-03,reject\n"
-    report = ingest.validate(ws, write(tmp_path, "some.csv", text), "feedback")
+    report = ingest.validate(ws, write(tmp_path, "some.csv", text), "feedback", actor=WHO)
     assert report.ok and not report.all_unmatched
     assert (report.rows, report.rows_with_prediction_id, report.unmatched_prediction_ids) == (4, 3, 1)
     (issue,) = report.warnings
@@ -92,19 +92,19 @@ def test_some_unmatched_is_a_warning_with_counts(with_predictions: Workspace, tm
 def test_rows_that_will_be_skipped_are_not_counted(with_predictions: Workspace, tmp_path: Path) -> None:
     text = "prediction_id,timestamp,signal\np-1,2026-09-01,accept\np-9,next week,reject\n"
     path = write(tmp_path, "skip.csv", text)
-    refused = ingest.validate(with_predictions, path, "feedback")
+    refused = ingest.validate(with_predictions, path, "feedback", actor=WHO)
     assert [i.code for i in refused.errors] == ["bad_timestamp"]
     assert refused.unmatched_prediction_ids == 1 and [i.code for i in refused.warnings] == [
         "unmatched_predictions"
     ]
-    skipping = ingest.validate(with_predictions, path, "feedback", skip_bad_rows=True)
+    skipping = ingest.validate(with_predictions, path, "feedback", actor=WHO, skip_bad_rows=True)
     assert skipping.ok and skipping.rows_to_load == 1
     assert (skipping.rows_with_prediction_id, skipping.unmatched_prediction_ids) == (1, 0)
     assert "unmatched_predictions" not in [i.code for i in skipping.issues]
 
 
 def test_no_predictions_table_is_a_warning(tmp_ws: Workspace, tmp_path: Path) -> None:
-    report = ingest.validate(tmp_ws, write(tmp_path, "fb.csv", UNMATCHED), "feedback")
+    report = ingest.validate(tmp_ws, write(tmp_path, "fb.csv", UNMATCHED), "feedback", actor=WHO)
     assert report.ok and not report.all_unmatched
     assert (report.rows_with_prediction_id, report.unmatched_prediction_ids) == (4, None)
     (issue,) = report.warnings
@@ -119,7 +119,7 @@ def test_no_predictions_table_is_a_warning(tmp_ws: Workspace, tmp_path: Path) ->
 
 def test_feedback_linked_by_user_and_time_is_not_checked(with_predictions: Workspace, tmp_path: Path) -> None:
     text = "user_id,timestamp,signal\nu1,2026-09-01 10:00:00,accept\nu9,2026-09-01 10:00:00,reject\n"
-    report = ingest.validate(with_predictions, write(tmp_path, "ut.csv", text), "feedback")
+    report = ingest.validate(with_predictions, write(tmp_path, "ut.csv", text), "feedback", actor=WHO)
     assert report.ok and not report.issues
     assert (report.rows_with_prediction_id, report.unmatched_prediction_ids) == (0, None)
 

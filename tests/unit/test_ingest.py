@@ -285,11 +285,15 @@ def test_append_evolves_the_schema(loaded_ws: Workspace, tmp_path: Path) -> None
 
 
 def test_all_duplicates_and_unknown_events_are_warnings(loaded_ws: Workspace, tmp_path: Path) -> None:
-    report = ingest.validate(loaded_ws, write(tmp_path, "again.csv", EVENTS_CSV), "events")
+    report = ingest.validate(
+        loaded_ws, write(tmp_path, "again.csv", EVENTS_CSV), "events", actor=Actor("tester", "editor")
+    )
     assert report.ok and report.duplicates_of_loaded == 3
     assert "every row" in report.warnings[0].message
     text = "userId,event_time,event_name\nu1,2026-09-05,view\nu1,2026-09-05,view\nu2,2026-09-05,refund\n"
-    report = ingest.validate(loaded_ws, write(tmp_path, "new.csv", text), "events")
+    report = ingest.validate(
+        loaded_ws, write(tmp_path, "new.csv", text), "events", actor=Actor("tester", "editor")
+    )
     codes = {i.code: i.count for i in report.warnings}
     assert codes == {"duplicates_in_file": 1, "unknown_events": 1}
     assert report.issues[-1].examples == ("refund",)
@@ -303,7 +307,7 @@ def test_multi_variant_users_and_events_outside_the_period(tmp_ws: Workspace, tm
     res = ingest.load(tmp_ws, write(tmp_path, "as.csv", text), "assignments", actor=Actor("tester", "editor"))
     assert {i.code: i.count for i in res.report.warnings} == {"multi_variant_users": 1}
     ev = "user_id,timestamp,event\na,2026-09-01,view\na,2026-09-12,view\nb,2026-09-17 00:00:00,view\nb,2026-09-30,view\n"
-    report = ingest.validate(tmp_ws, write(tmp_path, "ev.csv", ev), "events")
+    report = ingest.validate(tmp_ws, write(tmp_path, "ev.csv", ev), "events", actor=Actor("tester", "editor"))
     # period: first exposure 09-08 to last exposure 09-10 + 7 days (09-17, exclusive)
     assert {i.code: i.count for i in report.warnings} == {"outside_experiment_period": 3}
 
@@ -311,7 +315,9 @@ def test_multi_variant_users_and_events_outside_the_period(tmp_ws: Workspace, tm
 def test_validate_writes_nothing(loaded_ws: Workspace, tmp_path: Path) -> None:
     before = snapshot(loaded_ws)
     tables = loaded_ws.query("SELECT table_name FROM information_schema.tables ORDER BY 1")
-    report = ingest.validate(loaded_ws, write(tmp_path, "u.csv", "user_id\na\nb\n"), "users")
+    report = ingest.validate(
+        loaded_ws, write(tmp_path, "u.csv", "user_id\na\nb\n"), "users", actor=Actor("tester", "editor")
+    )
     assert report.ok and report.rows == 2 and report.users == 2
     assert snapshot(loaded_ws) == before
     assert loaded_ws.query("SELECT table_name FROM information_schema.tables ORDER BY 1") == tables
@@ -512,7 +518,7 @@ def test_unparseable_timestamps_all_and_some(loaded_ws: Workspace, tmp_path: Pat
     some = "user_id,timestamp,event\na,2026-09-01,view\nb,not a date,view\nc,2026-09-02,view\n"
     path = write(tmp_path, "some.csv", some)
     _refused(loaded_ws, path, match="1 timestamps in 'timestamp' that do not parse")
-    report = ingest.validate(loaded_ws, path, "events")
+    report = ingest.validate(loaded_ws, path, "events", actor=Actor("tester", "editor"))
     assert not report.ok and report.errors[0].examples == ("not a date",)
     res = ingest.load(loaded_ws, path, "events", skip_bad_rows=True, actor=Actor("tester", "editor"))
     assert res.report.skipped_rows == 1 and res.record["rows"] == 2
@@ -631,7 +637,7 @@ def test_big_endian_utf16_is_transcoded(tmp_ws: Workspace, tmp_path: Path) -> No
     path = tmp_path / "be.csv"
     path.write_bytes(b"\xfe\xff" + "user_id\ttimestamp\tevent\nü1\t2026-09-01\tvü\n".encode("utf-16-be"))
     assert sniff(path).encoding == "utf-16-be"
-    assert list(ingest.preview(path, "events").rows["event"]) == ["vü"]
+    assert list(ingest.preview(path, "events", actor=Actor("tester", "editor")).rows["event"]) == ["vü"]
     res = ingest.load(tmp_ws, path, "events", actor=Actor("tester", "editor"))
     assert res.report.file_format["encoding"] == "utf-16-be"
     assert tmp_ws.query("SELECT user_id, event FROM events") == [("ü1", "vü")]

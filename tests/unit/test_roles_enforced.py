@@ -152,7 +152,9 @@ def test_a_role_read_from_the_workspace_is_what_the_engine_enforces(tmp_path: Pa
     ws = open_workspace(tmp_path / "r.duckdb")
     try:
         set_rules(ws, ADMIN, [RoleRule("@example.com", "viewer"), RoleRule("ed@example.com", "editor")])
-        vera, ed, stranger = (resolve(ws, e) for e in ("Vera@Example.com", "ed@example.com", "x@other.org"))
+        vera, ed, stranger = (
+            resolve(ws, e, email_verified=True) for e in ("Vera@Example.com", "ed@example.com", "x@other.org")
+        )
         assert (vera.role, ed.role, stranger) == ("viewer", "editor", None)
         src = tmp_path / "e.csv"
         src.write_text(EVENTS)
