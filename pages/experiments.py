@@ -8,7 +8,7 @@ import streamlit as st
 from analytics import experiments
 from analytics.charts import experiments as charts
 from analytics.errors import LiftboardError
-from analytics.experiments import verdict
+from analytics.experiments import split_specs, verdict
 from analytics.stats import method_notes
 from pages import _experiments_data as data
 from pages._quick import quick_comparison_section
@@ -59,7 +59,7 @@ arms = list(summary.arms)
 default = experiments.default_control(ws, name, arms)
 per_user = summary.source != "totals"  # per-arm totals have no users to segment, adjust or follow in time
 own = guarded(data.outcome_columns, token, name)
-url_metrics = [m for m in url_state("metrics", "").split(",") if m]
+url_metrics = split_specs(url_state("metrics", ""))  # commas inside quoted names stay
 seed("exp_metrics", url_metrics or guarded(data.defaults, token, name))
 url_ctrl = url_state("control", default.arm)
 seed("exp_control", url_ctrl if url_ctrl in arms else default.arm)

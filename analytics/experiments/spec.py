@@ -36,12 +36,22 @@ _LEVEL = re.compile(r"^p(\d{1,2}(?:\.\d+)?)$")
 LOWER_IS_BETTER_COLUMNS: frozenset[str] = frozenset({"latency_ms", "cost_usd", "tokens_in", "tokens_out"})
 
 
+#: The longest window: ten years (longer ones overflow the date arithmetic and mean nothing here).
+MAX_WINDOW = 3650 * DAY
+
+
 def parse_window(text: str) -> int:
     """A duration such as ``72h``, ``7d`` or ``2w`` in seconds."""
     m = _DURATION.match(text.strip().lower())
     if not m or int(m.group(1)) <= 0:
         raise LiftboardError(f"The window {text!r} is not a duration; write it like 72h, 7d or 2w.")
-    return int(m.group(1)) * _UNITS[m.group(2)]
+    seconds = int(m.group(1)) * _UNITS[m.group(2)]
+    if seconds > MAX_WINDOW:
+        limit = window_text(MAX_WINDOW)
+        raise LiftboardError(
+            f"The window {text!r} is longer than ten years ({limit}); write a window of at most {limit}."
+        )
+    return seconds
 
 
 def window_text(seconds: int) -> str:
@@ -93,14 +103,18 @@ class MetricSpec:
         if self.kind == "cost":
             return f"cost:{w}"
         if self.kind == "ratio":
-            return f"ratio:{self.event}/{self.denominator}:{w}"
+            num, den = (
+                quote_name(self.event or "", ratio=True),
+                quote_name(self.denominator or "", ratio=True),
+            )
+            return f"ratio:{num}/{den}:{w}"
         if self.kind == "feedback":
-            return f"feedback:{self.signal}:{w}"
+            return f"feedback:{quote_name(self.signal or '')}:{w}"
         if self.kind == "quantile":
-            return f"quantile:{self.column}:{self.level}:{w}"
+            return f"quantile:{quote_name(self.column or '')}:{self.level}:{w}"
         if self.kind == "outcome":
-            return f"outcome:{self.column}"
-        return f"{self.kind}:{self.event}:{w}"
+            return f"outcome:{quote_name(self.column or '')}"
+        return f"{self.kind}:{quote_name(self.event or '')}:{w}"
 
     @property
     def start(self) -> int:
@@ -203,13 +217,62 @@ class MetricSpec:
         return tuple(e for e in (self.event, self.denominator) if e is not None)
 
 
+def _split(raw: str, text: str, sep: str) -> list[str]:
+    """``text`` cut at each ``sep`` outside double quotes (quotes kept); an unclosed quote is one sentence."""
+    parts, start, quoted, opened = [], 0, False, 0
+    for i, ch in enumerate(text):
+        if ch == '"':
+            quoted = not quoted  # a doubled quote toggles twice: still inside
+            opened = i if quoted else opened
+        elif ch == sep and not quoted:
+            parts.append(text[start:i])
+            start = i + 1
+    if quoted:
+        name = text[opened:].rstrip()
+        raise LiftboardError(f'The metric {raw!r} opens a quote it never closes; write the name as {name}".')
+    return [*parts, text[start:]]
+
+
+def _name(raw: str, part: str) -> str:
+    """A name as written: bare (spaces around it dropped) or in double quotes (kept exactly, "" for a quote)."""
+    text = part.strip()
+    if not text.startswith('"'):
+        return text
+    end = 1
+    while True:
+        end = text.index('"', end)
+        if text[end + 1 : end + 2] != '"':
+            break
+        end += 2
+    if text[end + 1 :].strip():
+        raise LiftboardError(
+            f"The metric {raw!r} has text right after a quoted name; put ':' after the closing quote."
+        )
+    return text[1:end].replace('""', '"')
+
+
+def quote_name(name: str, *, ratio: bool = False) -> str:
+    """A name as the canonical spec writes it: in double quotes when it holds ':', ',', '"' (or '/' in a
+    ratio), so that an event such as ``checkout:done`` is written ``conversion:"checkout:done":7d``."""
+    special = ':,"' + ("/" if ratio else "")
+    if name != name.strip() or not name or any(c in special for c in name):
+        return '"' + name.replace('"', '""') + '"'
+    return name
+
+
+def split_specs(text: str) -> list[str]:
+    """A comma-separated list of specs (as kept in a URL), commas inside quoted names respected."""
+    return [p.strip() for p in _split(text, text, ",") if p.strip()]
+
+
 def parse_metric(text: str) -> MetricSpec:
     """Parse one spec; a bad one raises a LiftboardError that names the problem.
 
-    The first part names the kind; each kind's own parser (:data:`KIND_PARSERS`) reads the rest.
+    The first part names the kind; each kind's own parser (:data:`KIND_PARSERS`) reads the rest. A name that
+    holds ':' (or '/' in a ratio, or ',') is written in double quotes: ``conversion:"checkout:done":7d``.
     """
     raw = (text or "").strip()
-    parts = raw.split(":")
+    parts = _split(raw, raw, ":")
     kind = parts[0].strip().lower()
     if kind not in KIND_PARSERS:
         close = [k for k in KINDS if kind and k.startswith(kind)] or difflib.get_close_matches(
@@ -225,13 +288,19 @@ def parse_metric(text: str) -> MetricSpec:
 def _window_at(raw: str, args: list[str], i: int) -> int:
     """The optional window at ``args[i]``, the last part (default 7 days)."""
     if len(args) > i + 1:
-        raise LiftboardError(f"The metric {raw!r} has too many ':' parts; see the metric language.")
+        raise LiftboardError(
+            f"The metric {raw!r} has too many ':' parts; a name holding ':' is written in double quotes, "
+            'like conversion:"checkout:done":7d.'
+        )
     return parse_window(args[i]) if len(args) > i and args[i] else DEFAULT_WINDOW
 
 
-def _needs_first(kind: MetricKind, raw: str, args: list[str], what: str) -> None:
-    if not args or not args[0]:
+def _needs_first(kind: MetricKind, raw: str, args: list[str], what: str) -> str:
+    """The name the spec gives first (unquoted), or one sentence saying what is missing."""
+    name = _name(raw, args[0]) if args else ""
+    if not name:
         raise LiftboardError(f"The metric {raw!r} needs {what}, like {EXAMPLES[kind]}.")
+    return name
 
 
 def _retention(kind: MetricKind, raw: str, args: list[str]) -> MetricSpec:
@@ -246,25 +315,25 @@ def _cost(kind: MetricKind, raw: str, args: list[str]) -> MetricSpec:
 
 
 def _event(kind: MetricKind, raw: str, args: list[str]) -> MetricSpec:
-    _needs_first(kind, raw, args, "an event")
-    return MetricSpec(kind, event=args[0], window=_window_at(raw, args, 1))
+    event = _needs_first(kind, raw, args, "an event")
+    return MetricSpec(kind, event=event, window=_window_at(raw, args, 1))
 
 
 def _ratio(kind: MetricKind, raw: str, args: list[str]) -> MetricSpec:
-    _needs_first(kind, raw, args, "NUM/DEN events")
-    num, sep, den = args[0].partition("/")
-    if not sep or not num.strip() or not den.strip():
+    pieces = _split(raw, args[0], "/") if args else []
+    names = [_name(raw, p) for p in pieces]
+    if len(names) != 2 or not all(names):
         raise LiftboardError(f"The metric {raw!r} needs NUM/DEN events, like {EXAMPLES[kind]}.")
-    return MetricSpec(kind, event=num.strip(), denominator=den.strip(), window=_window_at(raw, args, 1))
+    return MetricSpec(kind, event=names[0], denominator=names[1], window=_window_at(raw, args, 1))
 
 
 def _feedback(kind: MetricKind, raw: str, args: list[str]) -> MetricSpec:
-    _needs_first(kind, raw, args, "a signal")
-    return MetricSpec(kind, signal=args[0], window=_window_at(raw, args, 1))
+    signal = _needs_first(kind, raw, args, "a signal")
+    return MetricSpec(kind, signal=signal, window=_window_at(raw, args, 1))
 
 
 def _quantile(kind: MetricKind, raw: str, args: list[str]) -> MetricSpec:
-    _needs_first(kind, raw, args, "a prediction column or an event")
+    column = _needs_first(kind, raw, args, "a prediction column or an event")
     m = _LEVEL.match(args[1].lower()) if len(args) > 1 else None
     nu = float(m.group(1)) / 100.0 if m else 0.0
     if not 0.0 < nu < 1.0:
@@ -272,11 +341,14 @@ def _quantile(kind: MetricKind, raw: str, args: list[str]) -> MetricSpec:
             f"The metric {raw!r} needs a quantile level between p1 and p99.9 after the column, like "
             f"{EXAMPLES[kind]} (p50 is the median)."
         )
-    return MetricSpec(kind, column=args[0], quantile=nu, window=_window_at(raw, args, 2))
+    return MetricSpec(kind, column=column, quantile=nu, window=_window_at(raw, args, 2))
 
 
 def _outcome(kind: MetricKind, raw: str, args: list[str]) -> MetricSpec:
-    column = raw.split(":", 1)[1].strip() if args else ""
+    rest = raw.split(":", 1)[1].strip() if args else ""
+    column = (
+        _name(raw, rest) if rest.startswith('"') else rest
+    )  # unquoted, a column with ':' also stays whole
     if not column:
         raise LiftboardError(f"The metric {raw!r} needs a column, like {EXAMPLES[kind]}.")
     return MetricSpec(kind, column=column)  # a column name with ':' in it stays whole

@@ -8,13 +8,7 @@ import pandas as pd
 
 from analytics.errors import LiftboardError
 from analytics.feedback.filtering import CONTEXT_COLUMNS, TAG_MAP, FeedbackFilter, Selection, selection
-from analytics.workspace import FORMULA_START, Workspace, quote_ident
-
-
-def _neutral_sql(expr: str) -> str:
-    # The same rule as analytics.workspace.export.neutralise, in SQL, so large exports never pass through pandas.
-    starts = ", ".join("'" + c.replace("'", "''") + "'" for c in FORMULA_START)
-    return f"CASE WHEN left({expr}, 1) IN ({starts}) THEN '''' || {expr} ELSE {expr} END"
+from analytics.workspace import Workspace, neutral_sql, quote_ident
 
 
 def export_sql(ws: Workspace, flt: FeedbackFilter) -> Selection:
@@ -62,7 +56,7 @@ def export_sql(ws: Workspace, flt: FeedbackFilter) -> Selection:
         "tags",
     ]
     outer = ", ".join(
-        f"{_neutral_sql(quote_ident(c))} AS {quote_ident(c)}" if c in text_cols else quote_ident(c)
+        f"{neutral_sql(quote_ident(c))} AS {quote_ident(c)}" if c in text_cols else quote_ident(c)
         for c in cols
     )
     return Selection(f"SELECT {outer} FROM ({inner}) e ORDER BY ts, feedback_id, reviewer", sel.params)
@@ -82,7 +76,7 @@ def export_tagged(ws: Workspace, flt: FeedbackFilter, out: str | Path) -> int:
         rel = cur.sql(sel.sql, params=sel.params)
         # The relation API takes the path as an argument: no file name is ever spliced into SQL.
         if fmt == ".csv":
-            rel.write_csv(str(out), header=True)
+            rel.write_csv(str(out), header=True, quoting="all")  # every cell whole, whatever the separator
         else:
             rel.write_parquet(str(out))
         return int(cur.execute(f"SELECT count(*) FROM ({sel.sql}) x", sel.params).fetchone()[0])

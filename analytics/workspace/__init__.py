@@ -39,7 +39,16 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
             "upsert_rules",
             "verified",
         ],
-        "export": ["FORMULA_START", "neutralise", "safe_csv_bytes", "safe_frame"],
+        "export": [
+            "FORMULA_LOOKALIKES",
+            "FORMULA_START",
+            "LEADING",
+            "formula_like",
+            "neutral_sql",
+            "neutralise",
+            "safe_csv_bytes",
+            "safe_frame",
+        ],
         "inventory": [
             "Catalog",
             "EXACT_USERS_MAX_ROWS",
