@@ -7,9 +7,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from analytics import overview
+from analytics import experiments, overview
 from analytics.overview import Thresholds
-from pages._ui import actor, guarded, page, report_button, workspace
+from pages._ui import actor, guarded, md, page, report_button, set_url_state, url_state, workspace
 
 page()  # first: nothing of this page renders outside app.py's sign-in gate and sidebar
 
@@ -22,29 +22,24 @@ PAGE_FILE = {
 }
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def _overview(token: str, path: str) -> overview.Overview:  # token: the workspace's state, the cache key
-    return overview.build(workspace())
+#: Experiments drawn per page: each one's cards are computed only when its page is shown.
+PAGE_SIZE = 10
 
 
-ws = workspace()
-st.title("Overview")
+# Cached on the workspace's state token: a load, tag or setting moves it, and everything is read afresh.
+@st.cache_data(show_spinner=False, max_entries=8)
+def _names(token: str, path: str) -> list[str]:
+    return [s.name for s in experiments.list_experiments(workspace())]
 
-with st.spinner("Reading the workspace…"):
-    ov = guarded(_overview, ws.state_token(), str(ws.path))
 
-if ov.empty:
-    st.info(
-        "This workspace has no experiment yet. Start on the **Data** page: build the demo workspace, or upload "
-        "your assignments (who saw which variant), events, and the AI feature's predictions and feedback."
-    )
-    st.page_link("pages/data.py", label="Go to the Data page", icon="🗂️")
-    st.stop()
+@st.cache_data(show_spinner=False, max_entries=8)
+def _shared(token: str, path: str) -> overview.SharedEvidence:
+    return overview.shared_evidence(workspace())
 
-st.caption(
-    "For each experiment: one line per question, and the five stages a feature climbs from MVP to scale. "
-    "Each card links to the page that explains it."
-)
+
+@st.cache_data(show_spinner=False, max_entries=4 * PAGE_SIZE)
+def _experiment(token: str, path: str, name: str) -> overview.ExperimentOverview:
+    return overview.experiment_overview(workspace(), name, _shared(token, path))
 
 
 def _link(card: overview.Card) -> None:
@@ -53,12 +48,12 @@ def _link(card: overview.Card) -> None:
         st.page_link(page, label=f"Open {card.page.title()}", query_params=card.query or None)
 
 
-for exp in ov.experiments:
+def _draw(exp: overview.ExperimentOverview) -> None:
     with st.container(border=True):
         head, button = st.columns([4, 1])
-        head.subheader(exp.experiment)
+        head.subheader(md(exp.experiment))
         if exp.description:
-            head.caption(exp.description)
+            head.caption(md(exp.description))
         with button:
             if exp.primary is not None:
                 report_button(exp.experiment)
@@ -76,7 +71,7 @@ for exp in ov.experiments:
         for col, card in zip(cols, exp.cards, strict=True):
             with col.container(border=True):
                 st.markdown(f"{STATUS_ICON[card.status]} **{card.title}**")
-                st.write(card.reading)
+                st.markdown(md(card.reading))
                 _link(card)
 
         st.markdown("##### From MVP to scale")
@@ -86,7 +81,54 @@ for exp in ov.experiments:
                 st.markdown(f"{'✅' if stage.passed else '⬜'} **{stage.name}**")
                 for rule in stage.rules:
                     st.markdown(f"{'✅' if rule.passed else '❌'} {rule.name}")
-                    st.caption(rule.detail + (f" **Next:** {rule.next_step}" if not rule.passed else ""))
+                    st.caption(
+                        md(rule.detail) + (f" **Next:** {md(rule.next_step)}" if not rule.passed else "")
+                    )
+
+
+ws = workspace()
+token, path = ws.state_token(), str(ws.path)
+st.title("Overview")
+
+names = guarded(_names, token, path)
+if not names:
+    st.info(
+        "This workspace has no experiment yet. Start on the **Data** page: build the demo workspace, or upload "
+        "your assignments (who saw which variant), events, and the AI feature's predictions and feedback."
+    )
+    st.page_link("pages/data.py", label="Go to the Data page", icon="🗂️")
+    st.stop()
+
+st.caption(
+    "For each experiment: one line per question, and the five stages a feature climbs from MVP to scale. "
+    "Each card links to the page that explains it."
+)
+if len(names) > PAGE_SIZE:
+    find, turn = st.columns([3, 1])
+    query = find.text_input(
+        "Find an experiment", value=url_state("q", ""), key="ov_query", placeholder="part of a name"
+    )
+    shown = [n for n in names if query.strip().lower() in n.lower()]
+    pages = max(1, -(-len(shown) // PAGE_SIZE))
+    wanted = url_state("page", "1")
+    number = turn.number_input(
+        "Page", 1, pages, min(max(int(wanted) if wanted.isdigit() else 1, 1), pages), key=f"ov_page_{query}"
+    )
+    set_url_state(q=query.strip() or None, page=None if number == 1 else number)
+    first = (int(number) - 1) * PAGE_SIZE
+    on_page = shown[first : first + PAGE_SIZE]
+    st.caption(
+        f"{first + 1 if on_page else 0:,}–{first + len(on_page):,} of {len(shown):,} experiments"
+        + (f" matching “{md(query.strip())}”" if query.strip() else "")
+        + ", in the order of their names."
+    )
+else:
+    on_page = names
+
+with st.spinner("Reading the workspace…"):
+    shared = guarded(_shared, token, path)
+for name in on_page:
+    _draw(guarded(_experiment, token, path, name))
 
 with st.expander("How the stages are judged (and their thresholds)"):
     st.markdown(
@@ -101,7 +143,7 @@ with st.expander("How the stages are judged (and their thresholds)"):
         "- **Scale**: the projected monthly cost at 10× today's users within budget, and a positive return "
         "(incremental revenue per user above incremental AI cost per user)."
     )
-    th = ov.thresholds
+    th = shared.thresholds
     with st.form("thresholds"):
         c1, c2, c3 = st.columns(3)
         mde_t = c1.number_input("Max detectable effect (relative)", 0.01, 1.0, th.max_mde_rel, 0.01)

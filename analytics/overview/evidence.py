@@ -245,38 +245,59 @@ def _drift_part(ws: Workspace, notes: dict[str, str]) -> tuple[dict[str, Any], C
     )
 
 
-def build(ws: Workspace, *, only: str | None = None, every_metric: bool = False) -> Overview:
-    """Everything the Overview page and the report show, for every experiment (or ``only`` one)."""
-    if not experiment_names(ws):  # assignments, per-user outcomes or per-arm totals
-        return Overview(empty=True, experiments=(), thresholds=thresholds(ws))
-    th = thresholds(ws)
-    seg = ws.get_setting(SEGMENT_KEY, DEFAULT_SEGMENT)
-    gov = _governance(ws)
-    shared_notes: dict[str, str] = {}
-    cost_ev = _cost_part(ws, shared_notes) if ws.has_table("predictions") else {}
+@dataclass(frozen=True)
+class SharedEvidence:
+    """What every experiment's overview shares, computed once: thresholds, governance, cost and drift."""
+
+    thresholds: Thresholds
+    segment: str
+    governance: dict[str, Any]
+    cost: dict[str, Any]
+    drift: dict[str, Any]
+    drift_card: Card
+    notes: dict[str, str]
+
+
+def shared_evidence(ws: Workspace) -> SharedEvidence:
+    """The workspace-wide part of the Overview (one cost and one drift computation for all experiments)."""
+    notes: dict[str, str] = {}
+    cost_ev = _cost_part(ws, notes) if ws.has_table("predictions") else {}
     if not ws.has_table("predictions"):
         for key in ("cost", "latency", "scaling", "projection", "drift"):
-            shared_notes[key] = (
-                "No predictions log is loaded: load the AI feature's inference log on the Data page."
-            )
-        drift_ev, drift_card = {}, Card("Is it stable?", shared_notes["drift"], "missing", "drift")
+            notes[key] = "No predictions log is loaded: load the AI feature's inference log on the Data page."
+        drift_ev, drift_card = {}, Card("Is it stable?", notes["drift"], "missing", "drift")
     else:
-        drift_ev, drift_card = _drift_part(ws, shared_notes)
-    out = []
-    for summary in list_experiments(ws):
-        name = summary.name
-        if only is not None and name != only:
-            continue
-        notes = dict(shared_notes)
-        cfg = experiments.config_with_defaults(ws, name)
-        exp_ev, cards, result = _experiment_part(ws, name, cfg, seg, notes, every_metric)
-        fb_ev, fb_card = _feedback_part(ws, name, notes)
-        roi = _roi(ws, name, notes) if ws.has_table("predictions") else None
-        ev = Evidence(experiment=name, **exp_ev, **cost_ev, **drift_ev, **fb_ev, **gov, roi=roi, notes=notes)
-        all_cards = [*cards, drift_card] + ([fb_card] if fb_card else [])
-        out.append(
-            ExperimentOverview(
-                name, cfg.description, cfg.primary, result, tuple(all_cards), ladder(ev, th), ev
-            )
-        )
-    return Overview(empty=False, experiments=tuple(out), thresholds=th)
+        drift_ev, drift_card = _drift_part(ws, notes)
+    return SharedEvidence(
+        thresholds(ws), ws.get_setting(SEGMENT_KEY, DEFAULT_SEGMENT), _governance(ws), cost_ev, drift_ev,
+        drift_card, notes,
+    )  # fmt: skip
+
+
+def experiment_overview(
+    ws: Workspace, name: str, shared: SharedEvidence, *, every_metric: bool = False
+) -> ExperimentOverview:
+    """One experiment's cards and stage ladder: its analysis, feedback and ROI on top of the shared part."""
+    notes = dict(shared.notes)
+    cfg = experiments.config_with_defaults(ws, name)
+    exp_ev, cards, result = _experiment_part(ws, name, cfg, shared.segment, notes, every_metric)
+    fb_ev, fb_card = _feedback_part(ws, name, notes)
+    roi = _roi(ws, name, notes) if ws.has_table("predictions") else None
+    ev = Evidence(
+        experiment=name, **exp_ev, **shared.cost, **shared.drift, **fb_ev, **shared.governance, roi=roi,
+        notes=notes,
+    )  # fmt: skip
+    all_cards = [*cards, shared.drift_card] + ([fb_card] if fb_card else [])
+    return ExperimentOverview(
+        name, cfg.description, cfg.primary, result, tuple(all_cards), ladder(ev, shared.thresholds), ev
+    )
+
+
+def build(ws: Workspace, *, only: str | None = None, every_metric: bool = False) -> Overview:
+    """Everything the Overview shows, for every experiment (or ``only`` one); the page computes a page at a time."""
+    if not experiment_names(ws):  # assignments, per-user outcomes or per-arm totals
+        return Overview(empty=True, experiments=(), thresholds=thresholds(ws))
+    shared = shared_evidence(ws)
+    names = [s.name for s in list_experiments(ws) if only is None or s.name == only]
+    out = tuple(experiment_overview(ws, name, shared, every_metric=every_metric) for name in names)
+    return Overview(empty=False, experiments=out, thresholds=shared.thresholds)

@@ -87,7 +87,7 @@ def test_no_client_but_an_admin_clears_the_caches(
     sign_in(viewer, server.url, provider, VIEWER)
     wait_idle(viewer.page, timeout_ms=120_000)
     full = _caches(viewer.context, server.url)
-    assert any(name.endswith("_overview") for name in full), full
+    assert any(name.endswith("_experiment") for name in full), full
     assert any(name.endswith("_open") for name in full), full
 
     cookie = "; ".join(f"{c['name']}={c['value']}" for c in viewer.context.cookies())
@@ -152,21 +152,32 @@ def test_the_overview_of_3002_experiments_renders_its_first_page(
 
     s = Session(browser, provider)
     started = time.monotonic()
-    sign_in(s, server.url, provider, VIEWER)  # lands on the Overview
+    sign_in(s, server.url, provider, VIEWER, timeout_ms=180_000)  # lands on the Overview
     page = s.page
     wait_idle(page, timeout_ms=180_000)
-    first_page_s = time.monotonic() - started
-    expect(page.get_by_text("of 3,002 experiments")).to_be_visible()
+    sign_in_s = time.monotonic() - started  # sign-in, then the Overview's first page
+    expect(page.get_by_text("1–10 of 3,002 experiments")).to_be_visible()
     shown = page.get_by_role("button", name="Report").count()
     assert 1 <= shown <= 20, shown
     screenshot(page, artifacts, "1-first-page")
     started = time.monotonic()
+    page.goto(f"{server.url}/overview?page=2")  # a page not seen yet: its ten experiments are computed now
+    wait_idle(page, timeout_ms=180_000)
+    page_2_s = time.monotonic() - started
+    expect(page.get_by_text("11–20 of 3,002 experiments")).to_be_visible()
+    started = time.monotonic()
     page.goto(f"{server.url}/overview?page=300")
     wait_idle(page, timeout_ms=180_000)
-    other_page_s = time.monotonic() - started
+    page_300_s = time.monotonic() - started
     expect(page.get_by_text("exp_2990")).to_be_visible()
     screenshot(page, artifacts, "2-page-300")
     (artifacts / "timings.json").write_text(
-        json.dumps({"first_page_s": round(first_page_s, 1), "page_300_s": round(other_page_s, 1)})
+        json.dumps(
+            {
+                "sign_in_and_first_page_s": round(sign_in_s, 1),
+                "page_2_s": round(page_2_s, 1),
+                "page_300_s": round(page_300_s, 1),
+            }
+        )  # fmt: skip
     )
     s.close()
