@@ -164,7 +164,7 @@ def attempt(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
     try:
         return fn(*args, **kwargs)
     except LiftboardError as exc:
-        st.error(str(exc))
+        st.error(md(exc))
         return None
 
 

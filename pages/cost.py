@@ -14,6 +14,7 @@ from pages._ui import (
     actor,
     download_csv,
     guarded,
+    md,
     page,
     seed,
     seed_from_url,
@@ -65,11 +66,6 @@ def _card(x: float | None) -> str:
     if abs(x) < 1:
         return f"{x * 100:.3g}¢"
     return f"${x:,.0f}" if abs(x) >= 1000 else f"${x:,.2f}"
-
-
-def _md(text: str) -> str:
-    """Dollar signs as text: two of them would otherwise open LaTeX in Markdown."""
-    return text.replace("$", "\\$")
 
 
 ws = workspace()
@@ -148,16 +144,14 @@ per_day = period == "day"
 # -- verdict first, then the cards -------------------------------------------------------------
 if not scenario.is_identity:
     st.info("**What-if scenario applied**: every number below is recomputed for the scenario in *What if…*.")
-st.markdown(f"**{fit.reading}**")
+st.markdown(f"**{md(fit.reading)}**")
 p10 = summary.projected(10.0)
 if p10 is not None:
     monthly = summary.projected_monthly(10.0)
     st.markdown(
-        _md(
-            f"At 10× today's {p10.x / 10:,.0f} {'daily' if per_day else 'weekly'} active users, the AI "
-            f"feature would cost about **{_usd(p10.cost)} a {period}** (95% prediction interval "
-            f"{_usd(p10.low)}–{_usd(p10.high)}), about {_usd(monthly, 0)} a month."
-        )
+        f"At 10× today's {p10.x / 10:,.0f} {'daily' if per_day else 'weekly'} active users, the AI "
+        f"feature would cost about **{md(_usd(p10.cost))} a {period}** (95% prediction interval "
+        f"{md(_usd(p10.low))}–{md(_usd(p10.high))}), about {md(_usd(monthly, 0))} a month."
     )
 c1, c2, c3, c4 = st.columns(4)
 c1.metric(
@@ -182,10 +176,10 @@ c4.metric(
     "Scaling exponent b",
     "–" if fit.exponent is None else f"{fit.exponent:.2f}",
     border=True,
-    help=f"{fit.reading} cost ∝ usersᵇ: b < 1 economies of scale, b ≈ 1 linear, b > 1 costs outgrow users.",
+    help=f"{md(fit.reading)} cost ∝ usersᵇ: b < 1 economies of scale, b ≈ 1 linear, b > 1 costs outgrow users.",
 )
 for note in summary.notes:
-    st.caption(f"ℹ️ {note}")
+    st.caption(f"ℹ️ {md(note)}")
 
 # -- the cost curve ------------------------------------------------------------------------------
 st.subheader("How cost grows with users")
@@ -207,7 +201,7 @@ if against == "Predictions":
 else:
     cfit, proj, xl = fit, summary.projection, f"{adj} active users"
 if not cfit.ok:
-    st.warning(cfit.reading)
+    st.warning(md(cfit.reading))
 st.plotly_chart(charts.cost_curve(cfit, proj, x_label=xl, period=period), width="stretch")
 if proj:
     proj_df = pd.DataFrame(
@@ -258,7 +252,7 @@ else:
     with st.spinner("Computing revenue and cost per exposed user…"):
         arms = guarded(_arms, token, str(ws.path), exp, 7)
     choice = default_control(ws, exp, [a.variant for a in arms])
-    st.caption(choice.sentence())
+    st.caption(md(choice.sentence()))
     control = choice.arm
     ue = guarded(
         cost.unit_economics,
@@ -268,7 +262,7 @@ else:
         multipliers=summary.model_multipliers,
     )
     for v in ue.variants:
-        st.markdown(_md(v.sentence))
+        st.markdown(md(v.sentence))
     if ue.variants:
         st.plotly_chart(charts.unit_economics_chart(ue), width="stretch")
         ue_df = pd.DataFrame(
@@ -326,7 +320,7 @@ with b1:
             guarded(cost.set_budget, ws, new_budget or None, actor=who)
             st.success("Budget saved.")
     if summary.budget:
-        st.markdown(_md(summary.budget.sentence))
+        st.markdown(md(summary.budget.sentence))
     else:
         st.caption("Set a monthly budget to see when spend crosses it.")
 with b2:

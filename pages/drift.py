@@ -11,7 +11,7 @@ from analytics import drift
 from analytics.charts import drift as charts
 from analytics.drift import log_range
 from analytics.errors import LiftboardError
-from pages._ui import download_csv, guarded, page, seed, set_url_state, url_state, workspace
+from pages._ui import download_csv, guarded, md, page, seed, set_url_state, url_state, workspace
 
 page()  # first: nothing of this page renders outside app.py's sign-in gate and sidebar
 
@@ -121,20 +121,20 @@ metric = drift.method_name(method)
 hot = report.drifting_now()
 latest_key = next(c.key for c in reversed(report.chunks) if c.period == "analysis")
 if hot:
-    worst = ", ".join(f"**{f.name}** ({metric} {f.latest().score:.2f})" for f in hot)  # type: ignore[union-attr]
+    worst = ", ".join(f"**{md(f.name)}** ({metric} {f.latest().score:.2f})" for f in hot)  # type: ignore[union-attr]
     st.error(
-        f"{len(hot)} of {len(report.features)} features drift in the latest chunk ({latest_key}): {worst}."
+        f"{len(hot)} of {len(report.features)} features drift in the latest chunk ({md(latest_key)}): {worst}."
     )
 else:
     st.success(
-        f"No feature drifts in the latest chunk ({latest_key}) across {len(report.features)} features."
+        f"No feature drifts in the latest chunk ({md(latest_key)}) across {len(report.features)} features."
     )
 first = min(report.alerts, key=lambda a: a.start) if report.alerts else None
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Features compared", len(report.features))
 m2.metric("Drifting now", len(hot))
 m3.metric("Alerts (feature × chunk)", len(report.alerts))
-m4.metric("First alert", f"{first.start:%d %b}" if first else "none", help=first.chunk if first else None)
+m4.metric("First alert", f"{first.start:%d %b}" if first else "none", help=md(first.chunk) if first else None)
 if hot:
     st.dataframe(
         pd.DataFrame(
@@ -179,7 +179,7 @@ name = st.selectbox("Feature", names, key="drift_feature")
 feature = report.feature(name)
 st.plotly_chart(charts.score_over_time(feature, method), width="stretch")
 for note in feature.notes:
-    st.caption(f"ℹ️ {note}")
+    st.caption(f"ℹ️ {md(note)}")
 if any(c.missing_rate for c in feature.chunks) or feature.ref_missing_rate:
     st.plotly_chart(charts.missing_over_time(feature), width="stretch")
 
@@ -191,7 +191,7 @@ if st.session_state["drift_at"] not in keys:
 at = st.select_slider("Chunk to compare with the reference", keys, key="drift_at")
 st.plotly_chart(charts.distribution_overlay(feature, at), width="stretch")
 c = feature.chunk(at)
-with st.expander(f"Numbers for {name} in {at}"):
+with st.expander(f"Numbers for {md(name)} in {md(at)}"):
     st.dataframe(
         pd.DataFrame(
             [
@@ -261,9 +261,9 @@ download_csv(table, "drift-table", key="dl-drift-table", label="Download the who
 if report.skipped or report.notes:
     with st.expander("Columns not compared"):
         for n, reason in report.skipped:
-            st.markdown(f"- `{n}`: {reason}")
+            st.markdown(f"- {md(n)}: {md(reason)}")
         for note in report.notes:
-            st.markdown(f"- {note}")
+            st.markdown(f"- {md(note)}")
 set_url_state(
     feature=name if name != (hot[0].name if hot else names[0]) else None, at=at if at != latest_key else None
 )

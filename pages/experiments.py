@@ -16,6 +16,7 @@ from pages._ui import (
     actor,
     download_csv,
     guarded,
+    md,
     page,
     report_button,
     seed,
@@ -51,7 +52,7 @@ name = st.selectbox("Experiment", names, key="exp_name", on_change=data.reset_fo
 summary = next(s for s in summaries if s.name == name)
 config = experiments.experiment_config(ws, name)
 if config.description:
-    st.caption(config.description)
+    st.caption(md(config.description))
 # The verdict is drawn here, above the settings, although it is computed from them below.
 verdict_area = st.container()
 
@@ -94,7 +95,7 @@ metrics = st.multiselect(
 c1, c2, c3 = st.columns(3)
 control = c1.selectbox("Control arm", arms, key="exp_control")
 if control == default.arm:
-    c1.caption(f"{control}: {default.because_with('choose the right one here')}.")
+    c1.caption(md(f"{control}: {default.because_with('choose the right one here')}."))
 alpha = c2.selectbox("α", ALPHAS, key="exp_alpha", help="Significance level (two-sided).")
 win = c3.selectbox("Winsorize at percentile", WINSOR, key="exp_win", help="Cap outlying per-user values.")
 t1, t2, t3 = st.columns(3)
@@ -214,7 +215,7 @@ with st.spinner("Computing the metrics for every exposed user…"):
 with verdict_area:
     srm_text = verdict.srm_sentence(result.srm)
     if srm_text:
-        st.error(f"⚠️ {srm_text}")
+        st.error(f"⚠️ {md(srm_text)}")
 
     mode = "sequential (safe to peek)" if sequential else "fixed-horizon"
     extras = (
@@ -241,21 +242,21 @@ with verdict_area:
         loud = verdict.left_out_sentence(m)
         for sentence in verdict.metric_sentences(m):
             if sentence == loud:  # many users left out: said first, as a warning, with the fix
-                st.warning(f"**{role}** · {sentence}")
+                st.warning(f"**{role}** · {md(sentence)}")
             else:
-                st.markdown(f"**{role}** · {sentence}")
+                st.markdown(f"**{role}** · {md(sentence)}")
         wait = verdict.not_enough_data(m, control)
         if wait and m.role in ("primary", "other"):  # a verdict of its own, right under the metric's
-            st.warning(f"⏳ {wait}")
+            st.warning(f"⏳ {md(wait)}")
         for c in m.comparisons:
             b = verdict.bayesian_sentence(c, m.spec) if bayes else None
             if b:
-                st.caption(f"Bayesian view: {b}")
+                st.caption(f"Bayesian view: {md(b)}")
         for line in verdict.cuped_sentences(m):
-            st.caption(line)
+            st.caption(md(line))
         per_arm = verdict.quantile_arms_sentence(m, result.alpha)
         if per_arm:
-            st.caption(per_arm)
+            st.caption(md(per_arm))
 
 # -- results table with interval bars ------------------------------------------------------------------
 st.subheader("Results")
@@ -313,7 +314,7 @@ with st.expander("Details: method, formulas and assumptions"):
     st.markdown(
         (f"- The data end at **{result.data_end:%Y-%m-%d %H:%M}**; a user counts for a metric with a window only "
          "once it has fully elapsed by then; an outcome column is read as it is.\n" if result.data_end else "")
-        + "".join(f"- {m.spec.text}: {m.incomplete:,} exposed users not counted "
+        + "".join(f"- {md(m.spec.text)}: {m.incomplete:,} exposed users not counted "
                   f"({'window not elapsed' if m.spec.windowed else 'no value'}).\n"
                   for m in result.metrics if m.incomplete)
         + f"- {result.multi_variant_users:,} users saw more than one variant and are excluded.\n"
@@ -321,12 +322,12 @@ with st.expander("Details: method, formulas and assumptions"):
     )  # fmt: skip
     for m in result.metrics:
         if m.cuped_theta is not None:
-            st.markdown(f"- CUPED on {m.spec.text}: θ = {m.cuped_theta:.4g}, variance reduction "
+            st.markdown(f"- CUPED on {md(m.spec.text)}: θ = {m.cuped_theta:.4g}, variance reduction "
                         f"{(m.variance_reduction or 0) * 100:.1f}%.")  # fmt: skip
 
 # -- segments -------------------------------------------------------------------------------------------
 if result.segment:
-    st.subheader(f"By {result.segment}")
+    st.subheader(f"By {md(result.segment)}")
     st.warning(
         "Segment results are Benjamini–Hochberg adjusted across segments; with many segments some will look "
         "different by chance. Treat them as leads to confirm in a new test."
@@ -397,7 +398,7 @@ try:  # shown and the page goes on to the retention curves below
         f"change is **{plan.mde_now * 100:.1f}%**."
     )
 except LiftboardError as exc:
-    st.error(str(exc))
+    st.error(md(exc))
 
 # -- retention curves -----------------------------------------------------------------------------------
 st.subheader("Retention by day since exposure")

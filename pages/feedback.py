@@ -15,7 +15,7 @@ from analytics import feedback as fb
 from analytics.charts import feedback as charts
 from analytics.errors import LiftboardError
 from analytics.workspace import experiment_names
-from pages._ui import actor, auth_configured, download_csv, guarded, page, workspace
+from pages._ui import actor, auth_configured, download_csv, guarded, md, page, workspace
 
 page()  # first: nothing of this page renders outside app.py's sign-in gate and sidebar
 
@@ -133,7 +133,7 @@ flt = fb.FeedbackFilter(
 # -- the verdict first ----------------------------------------------------------------------------
 with st.spinner("Counting feedback…"):
     summ = guarded(_summary, token, flt)
-st.markdown(f"**{fb.summary_sentence(summ)}**")
+st.markdown(f"**{md(fb.summary_sentence(summ))}**")
 m1, m2, m3, m4 = st.columns(4)
 m1.metric(
     "Acceptance rate", _pct(summ.acceptance.rate), help="accepted ÷ all feedback items, Wilson interval"
@@ -223,7 +223,7 @@ with tab_queue:
         try:
             res = fb.save_tags(ws, who, changed)
         except LiftboardError as exc:
-            st.error(str(exc))
+            st.error(md(exc))
         else:
             st.session_state["fb_saves"] = st.session_state.get("fb_saves", 0) + 1
             st.session_state["fb_flash"] = f"Saved tags on {res.changed} item(s)."
@@ -238,8 +238,8 @@ with tab_queue:
         item = st.selectbox("Read an item", list(view.rows.feedback_id), key="fb_item")
         ctx = guarded(fb.item_context, ws, item, experiment)
         st.markdown(
-            f"**{ctx['signal']}** · model `{ctx.get('model_version') or '–'}` · variant "
-            f"`{ctx.get('variant') or '–'}` · score {ctx['score'] if ctx.get('score') is not None else '–'}"
+            f"**{md(ctx['signal'])}** · model {md(ctx.get('model_version') or '–')} · variant "
+            f"{md(ctx.get('variant') or '–')} · score {ctx['score'] if ctx.get('score') is not None else '–'}"
         )
         for label, keyname in (("Input", "input_text"), ("Output", "output_text"),
                                ("User's correction", "corrected_output"), ("Comment", "comment")):  # fmt: skip
@@ -268,7 +268,7 @@ with tab_queue:
                         res = fb.bulk_tag(ws, qflt, who, add=add, remove=remove, expected_count=n_sel,
                                             seen_audit_id=loaded_token)  # fmt: skip
                     except LiftboardError as exc:
-                        st.error(str(exc))
+                        st.error(md(exc))
                     else:
                         st.session_state["fb_saves"] = st.session_state.get("fb_saves", 0) + 1
                         st.session_state["fb_flash"] = f"Changed tags on {res.changed:,} item(s)."
@@ -311,7 +311,7 @@ with tab_tags:
     if pooled:
         for k in pooled:
             st.markdown(
-                f"**{k.reviewer_a}** and **{k.reviewer_b}** agree *{fb.describe(k.kappa)}* "
+                f"**{md(k.reviewer_a)}** and **{md(k.reviewer_b)}** agree *{fb.describe(k.kappa)}* "
                 f"(Cohen's κ = {k.kappa:.2f}) over the items both reviewed."
             )
         st.plotly_chart(charts.agreement(ks), width="stretch")

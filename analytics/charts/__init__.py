@@ -18,6 +18,6 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
         "drift": ["distribution_overlay", "heatmap", "missing_over_time", "score_label", "score_over_time"],
         "experiments": ["cumulative_lift_chart", "lift_intervals", "retention_chart", "segment_intervals"],
         "feedback": ["agreement", "rate_by_group", "rate_over_time", "tag_mix"],
-        "theme": ["ALERT", "CONTROL", "NEUTRAL", "PALETTE", "style", "variant_colors"],
+        "theme": ["ALERT", "CONTROL", "NEUTRAL", "PALETTE", "label", "plain_text", "style", "variant_colors"],
     },
 )

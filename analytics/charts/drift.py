@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from analytics.charts.theme import ALERT, NEUTRAL, PALETTE, style
+from analytics.charts.theme import ALERT, NEUTRAL, PALETTE, label, style
 from analytics.drift import DEFAULT_THRESHOLDS, METHOD_UNITS, DriftReport, FeatureDrift, method_name
 
 
@@ -83,7 +83,7 @@ def score_over_time(feature: FeatureDrift, method: str = "psi") -> go.Figure:
                 )
             )
     fig.update_yaxes(rangemode="tozero")
-    title = f"{feature.name}: drift score by chunk"
+    title = f"{label(feature.name)}: drift score by chunk"
     return _room(style(fig, title=title, x="chunk start (UTC)", y=score_label(method)))
 
 
@@ -112,7 +112,7 @@ def missing_over_time(feature: FeatureDrift) -> go.Figure:
         )
     fig.add_hline(y=100 * feature.ref_missing_rate, line_dash="dash", line_color=NEUTRAL)
     fig.update_yaxes(rangemode="tozero")
-    title = f"{feature.name}: missing values"
+    title = f"{label(feature.name)}: missing values"
     return _room(style(fig, title=title, x="chunk start (UTC)", y="missing values (% of rows)"))
 
 
@@ -156,7 +156,12 @@ def distribution_overlay(feature: FeatureDrift, chunk_key: str) -> go.Figure:
         else "value range (reference quantile bins; open end bins outside it)"
     )
     return _room(
-        style(fig, title=f"{feature.name}: reference vs {chunk.key}", x=axis, y="share of values (%)")
+        style(
+            fig,
+            title=f"{label(feature.name)}: reference vs {label(chunk.key)}",
+            x=axis,
+            y="share of values (%)",
+        )
     )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from analytics.charts.theme import NEUTRAL, style, variant_colors
+from analytics.charts.theme import NEUTRAL, label, style, variant_colors
 from analytics.experiments import ExperimentResult, LiftCurve, MetricResult, RetentionPoint
 
 
@@ -47,7 +47,7 @@ def lift_intervals(result: ExperimentResult, metrics: Sequence[MetricResult] | N
     labels = [m.spec.label + (" (lower is better)" if m.spec.lower_is_better else "") for m in metrics]
     for v in result.variants[1:]:
         xs, lo, hi, ys, text = [], [], [], [], []
-        for m, label in zip(metrics, labels, strict=True):
+        for m, metric_label in zip(metrics, labels, strict=True):
             c = next((c for c in m.comparisons if c.variant == v), None)
             drawn = _drawn(c) if c is not None else None
             if c is None or drawn is None:
@@ -55,22 +55,22 @@ def lift_intervals(result: ExperimentResult, metrics: Sequence[MetricResult] | N
             xs.append(drawn[0])
             lo.append(drawn[0] - drawn[1])
             hi.append(drawn[2] - drawn[0])
-            ys.append(label)
+            ys.append(metric_label)
             text.append(_p_label(c))
         fig.add_trace(
             go.Scatter(
                 x=xs, y=ys, mode="markers", name=v, marker={"color": colors[v], "size": 11},
                 error_x={"type": "data", "symmetric": False, "array": hi, "arrayminus": lo, "thickness": 2},
-                text=text, hovertemplate="%{y}<br>%{x:.1f}% (%{text})<extra>" + v + "</extra>",
+                text=text, hovertemplate="%{y}<br>%{x:.1f}% (%{text})<extra>%{fullData.name}</extra>",
             )
         )  # fmt: skip
     fig.add_vline(x=0, line_color=NEUTRAL, line_dash="dot")
     fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(labels)), automargin=True)
     level = f"{(1 - result.alpha) * 100:g}%"
     what = (
-        f"Relative lift vs {result.control} (%), {level} interval; ✓ = relative-lift p < α"
+        f"Relative lift vs {label(result.control)} (%), {level} interval; ✓ = relative-lift p < α"
         if result.estimand == "relative"
-        else f"Absolute difference vs {result.control}, in % of its mean, {level} interval; ✓ = its p < α"
+        else f"Absolute difference vs {label(result.control)}, in % of its mean, {level} interval; ✓ = its p < α"
     )
     style(fig, x=what, y="Metric")
     fig.update_layout(height=120 + 60 * len(metrics))
@@ -98,7 +98,7 @@ def segment_intervals(result: ExperimentResult, spec: str) -> go.Figure:
             go.Scatter(
                 x=xs, y=ys, mode="markers", name=v, marker={"color": colors[v], "size": 10},
                 error_x={"type": "data", "symmetric": False, "array": hi, "arrayminus": lo},
-                text=text, hovertemplate="%{y}: %{x:.1f}% (%{text})<extra>" + v + "</extra>",
+                text=text, hovertemplate="%{y}: %{x:.1f}% (%{text})<extra>%{fullData.name}</extra>",
             )
         )  # fmt: skip
     fig.add_vline(x=0, line_color=NEUTRAL, line_dash="dot")
@@ -106,7 +106,7 @@ def segment_intervals(result: ExperimentResult, spec: str) -> go.Figure:
     what = (
         "Relative lift" if result.estimand == "relative" else "Absolute difference in % of the control mean"
     )
-    style(fig, x=f"{what} (%), unadjusted interval", y=result.segment or "Segment")
+    style(fig, x=f"{what} (%), unadjusted interval", y=label(result.segment or "Segment"))
     fig.update_layout(height=140 + 32 * max(1, len(result.segments)))
     return fig
 
@@ -131,12 +131,12 @@ def cumulative_lift_chart(curve: LiftCurve, variants: Sequence[str] | None = Non
             go.Scatter(
                 x=xs, y=[_pct(p.rel_lift) for p in pts], mode="lines+markers", name=v,
                 line={"color": colors[v], "width": 2},
-                hovertemplate="%{x}: %{y:.1f}%<extra>" + v + "</extra>",
+                hovertemplate="%{x}: %{y:.1f}%<extra>%{fullData.name}</extra>",
             )
         )  # fmt: skip
     fig.add_hline(y=0, line_color=NEUTRAL, line_dash="dot")
     x_title = "Days since exposure (days)" if curve.by == "day" else "Exposure date (users exposed up to it)"
-    style(fig, x=x_title, y=f"Cumulative relative lift in {curve.spec.label} (%)")
+    style(fig, x=x_title, y=f"Cumulative relative lift in {label(curve.spec.label)} (%)")
     return fig
 
 
@@ -159,7 +159,7 @@ def retention_chart(points: Sequence[RetentionPoint], control: str | None = None
             go.Scatter(
                 x=xs, y=[p.share * 100 for p in pts], mode="lines+markers", name=v,
                 line={"color": colors[v]}, customdata=[p.users for p in pts],
-                hovertemplate="day %{x}: %{y:.1f}% of %{customdata:,} users<extra>" + v + "</extra>",
+                hovertemplate="day %{x}: %{y:.1f}% of %{customdata:,} users<extra>%{fullData.name}</extra>",
             )
         )  # fmt: skip
     style(fig, x="Days since exposure (days)", y="Users active that day (%)")

@@ -39,7 +39,7 @@ def rate_over_time(rates: Rates, signal: str = "accept", *, control: str | None 
                 x=d.period, y=100 * d.rate, mode="lines+markers", name=g, line={"color": c},
                 customdata=list(zip(d.k, d.n, 100 * d.lo, 100 * d.hi, strict=True)),
                 hovertemplate="%{x|%Y-%m-%d}: %{y:.1f}% (%{customdata[0]} of %{customdata[1]}; "
-                "95% interval %{customdata[2]:.1f}–%{customdata[3]:.1f}%)<extra>" + g + "</extra>",
+                "95% interval %{customdata[2]:.1f}–%{customdata[3]:.1f}%)<extra>%{fullData.name}</extra>",
             )
         )  # fmt: skip
     by = {"none": "", "variant": " by variant", "model_version": " by model version"}[rates.by]
@@ -64,7 +64,7 @@ def rate_by_group(rates: Rates) -> go.Figure:
                 x=d.group, y=100 * d.rate, name=signal, marker_color=PALETTE[i % len(PALETTE)],
                 error_y={"type": "data", "symmetric": False, "array": 100 * (d.hi - d.rate),
                          "arrayminus": 100 * (d.rate - d.lo)},
-                hovertemplate="%{x}: %{y:.1f}%<extra>" + signal + "</extra>",
+                hovertemplate="%{x}: %{y:.1f}%<extra>%{fullData.name}</extra>",
             )
         )  # fmt: skip
     fig.update_layout(barmode="group")
@@ -83,7 +83,7 @@ def tag_mix(mix: TagMix) -> go.Figure:
                 x=d.period, y=100 * d.share, name=tag, marker_color=PALETTE[i % len(PALETTE)],
                 customdata=list(zip(d["items"], d.tagged, strict=True)),
                 hovertemplate="%{x|%Y-%m-%d}: %{y:.0f}% (%{customdata[0]} of %{customdata[1]} tagged items)"
-                "<extra>" + tag + "</extra>",
+                "<extra>%{fullData.name}</extra>",
             )
         )  # fmt: skip
     fig.update_layout(barmode="group", showlegend=True)  # the legend names the tag even when there is one

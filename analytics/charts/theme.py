@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+from typing import Any
+
 import plotly.graph_objects as go
 
 # Okabe–Ito palette: distinguishable under the common colour-vision deficiencies.
@@ -17,10 +20,47 @@ def variant_colors(names: list[str], control: str | None = None) -> dict[str, st
     return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(ordered)}
 
 
+def label(text: object) -> str:
+    """A name from the data as plain text in a chart: plotly reads <b>, <a href>, <span style> in any text
+    it draws (names, ticks, hover), so tags are written as entities and shown as the characters they are."""
+    return html.escape(str(text), quote=False)
+
+
+#: Trace properties that carry data into what plotly draws as text (legend, ticks, labels, hover).
+_TEXT_PROPS = ("name", "text", "hovertext", "x", "y", "customdata", "labels", "ids", "parents", "legendgroup")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, str):
+        return label(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "dtype") and value.dtype == object:  # numpy arrays of text (numbers stay numbers)
+        return [_plain(v) for v in value.tolist()]
+    return value
+
+
+def plain_text(fig: go.Figure) -> go.Figure:
+    """Every data string a trace shows, as plain text (see ``label``); numbers and dates are left as they are."""
+    for trace in fig.data:
+        for prop in _TEXT_PROPS:
+            value = getattr(trace, prop, None) if prop in trace else None
+            if value is not None:
+                trace[prop] = _plain(value)
+    for axis in (*fig.select_xaxes(), *fig.select_yaxes()):  # an explicit category order names the same text
+        if axis.categoryarray is not None:
+            axis.categoryarray = _plain(axis.categoryarray)
+    return fig
+
+
 def style(
     fig: go.Figure, *, title: str | None = None, x: str | None = None, y: str | None = None
 ) -> go.Figure:
-    """Transparent background and neutral grid so the figure reads on light and dark pages."""
+    """Transparent background and neutral grid so the figure reads on light and dark pages; data as text.
+
+    Titles may hold markup of ours (<br>): a name from the data in a title goes through ``label`` first.
+    """
+    plain_text(fig)
     fig.update_layout(
         title=title,
         paper_bgcolor="rgba(0,0,0,0)",

@@ -34,7 +34,8 @@ th, td { border-bottom: 1px solid var(--line); padding: .3rem .45rem; text-align
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .pass { color: var(--good); font-weight: 600; } .fail { color: var(--bad); font-weight: 600; }
 .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(220px, 1fr)); gap: .7rem; }
-.card { border: 1px solid var(--line); border-radius: 8px; padding: .6rem .8rem; }
+.card { border: 1px solid var(--line); border-radius: 8px; padding: .6rem .8rem; overflow-wrap: anywhere; }
+td { overflow-wrap: anywhere; }
 .notes { font-size: .88rem; } .notes code { font-size: .85rem; }
 @page { size: auto; margin: 14mm; }
 @media print {
