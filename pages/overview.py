@@ -7,9 +7,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from analytics import experiments, overview
+from analytics import overview
 from analytics.overview import Thresholds
-from pages._ui import actor, guarded, md, page, report_button, set_url_state, url_state, workspace
+from analytics.workspace import experiment_names
+from pages._ui import actor, guarded, md, page, report_button, seed_from_url, set_url_state, workspace
 
 page()  # first: nothing of this page renders outside app.py's sign-in gate and sidebar
 
@@ -29,7 +30,7 @@ PAGE_SIZE = 10
 # Cached on the workspace's state token: a load, tag or setting moves it, and everything is read afresh.
 @st.cache_data(show_spinner=False, max_entries=8)
 def _names(token: str, path: str) -> list[str]:
-    return [s.name for s in experiments.list_experiments(workspace())]
+    return experiment_names(workspace())
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -105,15 +106,16 @@ st.caption(
 )
 if len(names) > PAGE_SIZE:
     find, turn = st.columns([3, 1])
+    seed_from_url("ov_query", "q", "")
     query = find.text_input(
-        "Find an experiment", value=url_state("q", ""), key="ov_query", placeholder="part of a name"
-    )
+        "Find an experiment", key="ov_query", placeholder="part of a name",
+        on_change=lambda: st.session_state.update(ov_page=1),
+    )  # fmt: skip
     shown = [n for n in names if query.strip().lower() in n.lower()]
     pages = max(1, -(-len(shown) // PAGE_SIZE))
-    wanted = url_state("page", "1")
-    number = turn.number_input(
-        "Page", 1, pages, min(max(int(wanted) if wanted.isdigit() else 1, 1), pages), key=f"ov_page_{query}"
-    )
+    seed_from_url("ov_page", "page", 1, parse=int)
+    st.session_state["ov_page"] = min(max(int(st.session_state["ov_page"]), 1), pages)
+    number = turn.number_input("Page", 1, pages, key="ov_page")
     set_url_state(q=query.strip() or None, page=None if number == 1 else number)
     first = (int(number) - 1) * PAGE_SIZE
     on_page = shown[first : first + PAGE_SIZE]
