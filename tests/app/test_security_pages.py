@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.app._apptest import page_test
+
+from tests.support.apptest import page_test
 
 SENTENCE = "The window '300000000d' is longer than ten years (3650d); write a window of at most 3650d."
 
