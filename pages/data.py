@@ -452,9 +452,10 @@ if who is not None and who.can("edit_roles"):
             download_csv(trail, "audit-trail", key="dl-audit")
     with st.expander("Roles: which emails and domains may read, tag and load, or administer"):
         st.markdown(
-            "A full email (ada@example.com) or a domain (@example.com); an exact email wins over its domain. "
-            "Roles apply when sign-in is configured: viewer reads and downloads, editor also tags and loads, "
-            "admin also deletes datasets and edits the taxonomy and roles."
+            "A full email (ada@example.com), a domain (@example.com) or a provider account (sub:ID, the id the "
+            "no-access screen shows); an exact email wins over its domain. An email counts only when the sign-in "
+            "provider verified it. Roles apply when sign-in is configured: viewer reads and downloads, editor "
+            "also tags and loads, admin also deletes datasets and edits the taxonomy and roles."
         )
         rules = pd.DataFrame([r.__dict__ for r in get_rules(ws)], columns=["match", "role"])
         edited = st.data_editor(
@@ -463,7 +464,7 @@ if who is not None and who.can("edit_roles"):
             hide_index=True,
             key="data-roles",
             column_config={
-                "match": st.column_config.TextColumn("Email or @domain", required=True),
+                "match": st.column_config.TextColumn("Email, @domain or sub:ID", required=True),
                 "role": st.column_config.SelectboxColumn("Role", options=list(ROLES), required=True),
             },
         )

@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "rules",
         nargs="*",
         metavar="EMAIL_OR_@DOMAIN[=ROLE]",
-        help="set: ada@example.com=admin @example.com=viewer …; remove: ada@example.com @example.com …",
+        help="set: ada@example.com=admin @example.com=viewer sub:ID=editor …; remove: ada@example.com …",
     )
     p.set_defaults(func=cmd_roles)
 
@@ -48,7 +48,9 @@ def _parse(items: list[str]) -> list[workspace.RoleRule]:
     for item in items:
         match, sep, role = item.rpartition("=")
         if not sep or not match.strip():
-            raise LiftboardError(f"{item!r} is not EMAIL_OR_@DOMAIN=ROLE; write e.g. ada@example.com=admin.")
+            raise LiftboardError(
+                f"{item!r} is not EMAIL_OR_@DOMAIN_OR_sub:ID=ROLE; write e.g. ada@example.com=admin."
+            )
         rules.append(workspace.RoleRule(match.strip(), role.strip().lower()))
     return rules
 
@@ -60,7 +62,7 @@ def cmd_roles(args: argparse.Namespace) -> dict[str, Any]:
     if args.action == "list" and args.rules:
         raise LiftboardError("`roles list` takes no rules; use `roles set EMAIL=ROLE` to change one.")
     if args.action != "list" and not args.rules:
-        raise LiftboardError(f"`roles {args.action}` needs at least one email or @domain.")
+        raise LiftboardError(f"`roles {args.action}` needs at least one email, @domain or sub:ID.")
     ws = open_workspace(args.db, create=False, read_only=args.action == "list")
     try:
         if args.action == "set":

@@ -117,24 +117,29 @@ def get_rules(ws: Workspace) -> list[RoleRule]:
     return [RoleRule(str(r["match"]), str(r["role"])) for r in raw]
 
 
-def _check_rule(rule: RoleRule) -> RoleRule:
-    match = rule.match.strip()
-    if rule.role not in ROLES:
-        raise LiftboardError(f"Unknown role {rule.role!r}; the roles are viewer, editor and admin.")
+def _match(text: str) -> str:
+    """A rule's match as stored: an email or domain lower-cased, a provider account id kept as issued."""
+    match = text.strip()
     if match[: len(SUBJECT_PREFIX)].lower() == SUBJECT_PREFIX:
-        subject = match[len(SUBJECT_PREFIX) :].strip()  # a provider's account id: case kept, as issued
+        subject = match[len(SUBJECT_PREFIX) :].strip()
         if not subject or any(c.isspace() for c in subject):
             raise LiftboardError(
-                f"{rule.match!r} names no account id; write sub: and the provider's id, e.g. sub:248289761001."
+                f"{text!r} names no account id; write sub: and the provider's id, e.g. sub:248289761001."
             )
-        return RoleRule(SUBJECT_PREFIX + subject, rule.role)
+        return SUBJECT_PREFIX + subject
     match = match.lower()
     if not match or "@" not in match or any(c.isspace() for c in match):
         raise LiftboardError(
-            f"{rule.match!r} is neither an email (alice@example.com), a domain (@example.com) nor a provider "
+            f"{text!r} is neither an email (alice@example.com), a domain (@example.com) nor a provider "
             "account (sub:ID); fix the role table."
         )
-    return RoleRule(match, rule.role)
+    return match
+
+
+def _check_rule(rule: RoleRule) -> RoleRule:
+    if rule.role not in ROLES:
+        raise LiftboardError(f"Unknown role {rule.role!r}; the roles are viewer, editor and admin.")
+    return RoleRule(_match(rule.match), rule.role)
 
 
 def set_rules(ws: Workspace, actor: Actor, rules: Sequence[RoleRule]) -> list[RoleRule]:
@@ -221,7 +226,7 @@ def remove_rules(ws: Workspace, actor: Actor, matches: Sequence[str]) -> list[Ro
     require(actor, "edit_roles")
     current = get_rules(ws)
     known = {r.match for r in current}
-    wanted = [m.strip().lower() for m in matches]
+    wanted = [_match(m) for m in matches]
     missing = [m for m in wanted if m not in known]
     if missing:
         listed = ", ".join(sorted(known)) or "none"

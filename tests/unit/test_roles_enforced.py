@@ -198,7 +198,7 @@ def test_cli_roles_set_list_remove_and_audit(tmp_path: Path, capsys: pytest.Capt
     code, err = run("roles", "set", "ed@example.com=owner")
     assert code == 2 and err == "error: Unknown role 'owner'; the roles are viewer, editor and admin.\n"
     code, err = run("roles", "set", "nobody")
-    assert code == 2 and "is not EMAIL_OR_@DOMAIN=ROLE" in err
+    assert code == 2 and "is not EMAIL_OR_@DOMAIN_OR_sub:ID=ROLE" in err
     code, err = run("roles", "remove", "@nope.com")
     assert code == 2 and err.startswith("error: There is no role rule for '@nope.com'")
     assert run("roles", "remove", "@example.com")[1] == {
