@@ -20,9 +20,9 @@ from websockets.sync.client import connect
 
 from analytics.ingest import build_demo
 from analytics.workspace import Actor, RoleRule, open_workspace, set_rules
-from tests.e2e.conftest import Provider, _free_port
-from tests.e2e.oidc import Session, secrets_with, sign_in
-from tests.e2e.support import screenshot, wait_idle
+from tests.support.browser import screenshot, wait_idle
+from tests.support.oidc import Session, secrets_with, sign_in
+from tests.support.server import Provider, free_port
 
 VIEWER, ADMIN = "viewer@example.com", "admin@example.com"
 EXTRA_EXPERIMENTS = 3_000  # beside the demo's two
@@ -79,7 +79,7 @@ def test_no_client_but_an_admin_clears_the_caches(
     ws = open_workspace(db)
     set_rules(ws, Actor("setup", "admin"), [RoleRule(VIEWER, "viewer"), RoleRule(ADMIN, "admin")])
     ws.close()
-    port = _free_port()
+    port = free_port()
     secrets_file, _ = secrets_with(tmp_path / ".streamlit" / "secrets.toml", port, provider)
     server = app_server(db, port=port, extra_args=["--secrets.files", str(secrets_file)])
 
@@ -146,7 +146,7 @@ def test_the_overview_of_3002_experiments_renders_its_first_page(
     ws = open_workspace(db)
     set_rules(ws, Actor("setup", "admin"), [RoleRule(VIEWER, "viewer")])
     ws.close()
-    port = _free_port()
+    port = free_port()
     secrets_file, _ = secrets_with(tmp_path / ".streamlit" / "secrets.toml", port, provider)
     server = app_server(db, port=port, extra_args=["--secrets.files", str(secrets_file)])
 

@@ -16,10 +16,10 @@ from playwright.sync_api import Browser, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from analytics.workspace import Actor, RoleRule, set_rules
-from tests.e2e.conftest import Provider, _free_port
-from tests.e2e.oidc import Session, secrets_with, sign_in
-from tests.e2e.support import screenshot, wait_idle
-from tests.unit._feedback_data import make
+from tests.support.browser import screenshot, wait_idle
+from tests.support.feedback_data import make
+from tests.support.oidc import Session, secrets_with, sign_in
+from tests.support.server import Provider, free_port
 
 VIEWER, EDITOR, ADMIN = "viewer@example.com", "editor@example.com", "admin@example.com"
 PATH_BOX = "Path on the server"
@@ -38,7 +38,7 @@ def _workspace(tmp_path: Path) -> Path:
 
 def _server(app_server, tmp_path: Path, provider: Provider, liftboard: tuple[str, ...] = ()):
     """A server whose secrets live in <tmp>/.streamlit/secrets.toml; returns it and the cookie secret."""
-    port = _free_port()
+    port = free_port()
     secrets_file, cookie_secret = secrets_with(
         tmp_path / ".streamlit" / "secrets.toml", port, provider, liftboard=liftboard
     )

@@ -16,9 +16,9 @@ from playwright.sync_api import Browser, Page
 
 from analytics.ingest import build_demo
 from analytics.workspace import Actor, RoleRule, open_workspace, quote_ident, set_rules
-from tests.e2e.conftest import Provider, _free_port
-from tests.e2e.oidc import Session, secrets_with, sign_in
-from tests.e2e.support import screenshot, wait_idle
+from tests.support.browser import screenshot, wait_idle
+from tests.support.oidc import Session, secrets_with, sign_in
+from tests.support.server import Provider, free_port
 
 ADMIN = "admin@example.com"
 EXP = "![e](//evil.example/e.png) <img src=//evil.example/e2.png>"
@@ -72,7 +72,7 @@ def test_hostile_names_render_as_text_everywhere(
 ) -> None:
     db = tmp_path / "hostile.duckdb"
     _hostile_workspace(db)
-    port = _free_port()
+    port = free_port()
     secrets_file, _ = secrets_with(tmp_path / ".streamlit" / "secrets.toml", port, provider)
     server = app_server(db, port=port, extra_args=["--secrets.files", str(secrets_file)])
     s = Session(browser, provider)

@@ -19,10 +19,10 @@ from playwright.sync_api import Browser, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from analytics.workspace import Actor, RoleRule, set_rules
-from tests.e2e.conftest import Provider, _free_port
-from tests.e2e.oidc import Session, secrets_with, sign_in
-from tests.e2e.support import screenshot, wait_idle
-from tests.unit._feedback_data import make
+from tests.support.browser import screenshot, wait_idle
+from tests.support.feedback_data import make
+from tests.support.oidc import Session, secrets_with, sign_in
+from tests.support.server import Provider, free_port
 
 VIEWER, EDITOR = "viewer@example.com", "editor@example.com"
 ROWS, CELL = 1_900, 2**20
@@ -103,7 +103,7 @@ def test_uploads_are_bounded_in_memory_and_deleted_after_use(
     alive = tmp / f"liftboard-upload-{os.getpid()}-c3d4"  # another live process's upload: left alone
     alive.mkdir()
 
-    port = _free_port()
+    port = free_port()
     secrets_file, _ = secrets_with(tmp_path / ".streamlit" / "secrets.toml", port, provider)
     server = app_server(
         db, port=port, extra_args=["--secrets.files", str(secrets_file)], env={"TMPDIR": str(tmp)}

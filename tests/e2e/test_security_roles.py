@@ -13,16 +13,16 @@ from pathlib import Path
 from playwright.sync_api import Browser, expect
 
 from analytics.workspace import Actor, RoleRule, open_workspace, set_rules
-from tests.e2e.conftest import ROOT, Provider, _free_port
-from tests.e2e.oidc import Session, secrets_with, sign_in
-from tests.e2e.support import screenshot, wait_idle
-from tests.unit._feedback_data import make
+from tests.support.browser import screenshot, wait_idle
+from tests.support.feedback_data import make
+from tests.support.oidc import Session, secrets_with, sign_in
+from tests.support.server import ROOT, Provider, free_port
 
 ADMIN, VIEWER = "admin@example.com", "viewer@example.com"
 
 
 def _start(app_server, db: Path, tmp_path: Path, provider: Provider):
-    port = _free_port()
+    port = free_port()
     secrets_file, _ = secrets_with(tmp_path / ".streamlit" / "secrets.toml", port, provider)
     return app_server(db, port=port, extra_args=["--secrets.files", str(secrets_file)])
 

@@ -13,10 +13,10 @@ from pathlib import Path
 from playwright.sync_api import Browser, expect
 
 from analytics.workspace import Actor, RoleRule, set_rules
-from tests.e2e.conftest import Provider, _free_port
-from tests.e2e.oidc import Session, secrets_with, sign_in
-from tests.e2e.support import screenshot, wait_idle
-from tests.unit._feedback_data import make
+from tests.support.browser import screenshot, wait_idle
+from tests.support.feedback_data import make
+from tests.support.oidc import Session, secrets_with, sign_in
+from tests.support.server import Provider, free_port
 
 VIEWER = "viewer@example.com"
 SESSION_HOURS = 8  # the README's figure, and the default
@@ -27,7 +27,7 @@ def _server(app_server, tmp_path: Path, provider: Provider, liftboard: tuple[str
     ws = make(db, 60, seed=6)
     set_rules(ws, Actor("setup", "admin"), [RoleRule(VIEWER, "viewer")])
     ws.close()
-    port = _free_port()
+    port = free_port()
     secrets_file, _ = secrets_with(tmp_path / ".streamlit" / "secrets.toml", port, provider, liftboard)
     return app_server(db, port=port, extra_args=["--secrets.files", str(secrets_file)])
 

@@ -8,9 +8,9 @@ from playwright.sync_api import Browser, expect
 
 from analytics import feedback as fb
 from analytics.workspace import Actor, RoleRule, set_rules
-from tests.e2e.oidc import Session, sign_in
 from tests.support.browser import pick_option, screenshot, wait_idle
 from tests.support.feedback_data import make
+from tests.support.oidc import Session, sign_in
 from tests.support.server import Provider, auth_secrets, free_port
 
 VIEWER, EDITOR, STRANGER = "viewer@example.com", "editor@example.com", "stranger@elsewhere.org"

@@ -70,7 +70,10 @@ def test_only_verified_emails_and_bound_accounts_get_a_role(tmp_ws: Workspace, t
     ]  # fmt: skip
     with pytest.raises(LiftboardError, match="names no account id"):
         set_rules(tmp_ws, ADMIN, [RoleRule("sub:  ", "viewer")])
-    assert [r.match for r in remove_rules(tmp_ws, ADMIN, [" sub:Ab-12"])] == ["admin@example.com", "@example.com"]
+    assert [r.match for r in remove_rules(tmp_ws, ADMIN, [" sub:Ab-12"])] == [
+        "admin@example.com",
+        "@example.com",
+    ]
 
 
 def test_a_role_lookup_leaves_the_file_closed(tmp_path: Path) -> None:

@@ -11,8 +11,8 @@ from urllib.parse import quote, urlparse
 
 from playwright.sync_api import Browser, BrowserContext, Page
 
-from tests.e2e.conftest import LOCAL_HOSTS, Provider, auth_secrets
-from tests.e2e.support import wait_idle
+from tests.support.browser import wait_idle
+from tests.support.server import LOCAL_HOSTS, Provider, auth_secrets
 
 
 def set_claims(provider: Provider, sub: str, claims: dict[str, object]) -> None:
