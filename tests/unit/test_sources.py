@@ -195,7 +195,7 @@ def test_bad_rows_are_counted_shown_and_skippable(tmp_ws: Workspace, tmp_path: P
         {"event": "Purchase", "properties": {"time": 1772000000, "distinct_id": "u5", "revenue": "ten"}}
     )
     path = write(tmp_path, "mp.json", "\n".join(lines) + "\n")
-    report = validate_export(tmp_ws, [path], "mixpanel")
+    report = validate_export(tmp_ws, [path], "mixpanel", actor=EDITOR)
     codes = {i.code: i for i in report.events.errors}
     assert codes["bad_timestamp"].count == 1 and "'yesterday'" in codes["bad_timestamp"].message
     assert codes["blank_required"].count == 1

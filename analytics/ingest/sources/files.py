@@ -14,6 +14,7 @@ import duckdb
 
 from analytics.errors import LiftboardError
 from analytics.ingest.detect import FileInfo, check_gzip, check_size, max_bytes_default, sniff
+from analytics.ingest.paths import literal
 
 Format = Literal["csv", "json", "parquet"]
 #: Rows DuckDB reads to detect a JSON file's top-level columns (DuckDB's default: export schemas are fixed
@@ -117,7 +118,7 @@ def json_reader(parts: tuple[Path, ...], compression: str, json_format: str) -> 
         f"sample_size = {JSON_SAMPLE}"
     )
     return sql, {
-        "paths": [str(p) for p in parts],
+        "paths": [literal(p) for p in parts],
         "fmt": json_format,
         "comp": compression,
         "maxobj": MAX_OBJECT,
@@ -143,7 +144,7 @@ def inspect(
         with parts[0].open("rb") as fh:
             magic = fh.read(4)
     if magic == b"PAR1":
-        sql, params = "read_parquet($paths, union_by_name = true)", {"paths": [str(p) for p in parts]}
+        sql, params = "read_parquet($paths, union_by_name = true)", {"paths": [literal(p) for p in parts]}
         cols = _describe(sql, params, shown, "Parquet")
         return ExportFile(path, shown, parts, "parquet", "none", "", cols)
     gz = magic[:2] == b"\x1f\x8b"

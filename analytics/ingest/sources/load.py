@@ -291,18 +291,21 @@ def _run(ws: Workspace, paths: Sequence[str | Path], key: str, opts: _Options, *
         cleanup(tmp)
 
 
-def validate_export(ws: Workspace, paths: Sequence[str | Path], source: str, *, experiment: str | None = None,
+def validate_export(ws: Workspace, paths: Sequence[str | Path], source: str, *, actor: Actor | None,
+                    experiment: str | None = None,
                     replace: bool = False, skip_bad_rows: bool = False, names: Sequence[str | None] = (),
                     max_bytes: int | None = None, money: Sequence[str] | None = None,
                     progress: Progress | None = None) -> ExportReport:  # fmt: skip
     """The report of loading these files as one `source` export, staged in a transaction rolled back.
 
     Problems with rows are in the report (``report.ok`` False); a file that cannot be read, or is not the
-    tool's export, raises a LiftboardError naming it.
+    tool's export, raises a LiftboardError naming it. As for ``load_export``, the actor's role must allow
+    loading, checked before any file is opened.
     """
+    require(actor, "load")
     opts = _Options(experiment, replace, skip_bad_rows, tuple(names), max_bytes,
                     money=None if money is None else tuple(money))  # fmt: skip
-    out = _run(ws, paths, source, opts, commit=False, actor=None, progress=progress)
+    out = _run(ws, paths, source, opts, commit=False, actor=actor, progress=progress)
     assert isinstance(out, ExportReport)
     return out
 

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from analytics.ingest.paths import literal
 from analytics.ingest.sources.files import MAX_OBJECT, ExportFile
 from analytics.ingest.sources.spec import Field, Source
 from analytics.ingest.staging import source_sql, typed_expr
@@ -90,7 +91,7 @@ def reader(f: ExportFile, declared: dict[str, str], prefix: str) -> tuple[str, d
 
     `declared`: for JSON lines, the columns read and their types (nothing else is materialised).
     """
-    paths = [str(p) for p in f.parts]
+    paths = [literal(p) for p in f.parts]
     if f.format == "json":
         # A line that is not JSON becomes a row of NULLs (ignore_errors), counted as such (see file_select).
         sql = (
@@ -268,7 +269,7 @@ def bad_json_examples_sql(f: ExportFile, source: Source, prefix: str) -> tuple[s
             f"delim = chr(1), quote = '', escape = '', auto_detect = false, compression = ${prefix}_comp, "
             "max_line_size = 16777216) WHERE trim(line) <> '' AND NOT json_valid(line) LIMIT 3"
         )
-        return sql, {f"{prefix}_paths": [str(p) for p in f.parts], f"{prefix}_comp": f.compression}
+        return sql, {f"{prefix}_paths": [literal(p) for p in f.parts], f"{prefix}_comp": f.compression}
     objects = [c.name for c in read_columns(f, source)[0] if c.kind == "object"]
     if not objects:
         return None
