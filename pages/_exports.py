@@ -10,7 +10,7 @@ import streamlit as st
 
 from analytics.ingest.sources import SOURCES, TOOLS, ExportReport, load_export, suggest, validate_export
 from analytics.workspace import Actor, Workspace
-from pages._ui import attempt, download_csv
+from pages._ui import attempt, download_csv, md
 
 OWN = "My own table (I map the columns)"
 ALL = "All experiments"
@@ -32,11 +32,12 @@ def _suggest(path: str, name: str, size: int, mtime: float) -> str | None:  # si
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _validate(token: str, paths: tuple[str, ...], names: tuple[str, ...], tool: str, experiment: str | None,
-              replace: bool, skip: bool) -> ExportReport:  # fmt: skip
+def _validate(who: Actor | None, token: str, paths: tuple[str, ...], names: tuple[str, ...], tool: str,
+              experiment: str | None, replace: bool, skip: bool) -> ExportReport:  # fmt: skip
     from pages._ui import workspace
 
-    return validate_export(workspace(), list(paths), tool, experiment=experiment, replace=replace,
+    # The actor is part of the cache key: a report cached for an editor is never handed to another role.
+    return validate_export(workspace(), list(paths), tool, actor=who, experiment=experiment, replace=replace,
                            skip_bad_rows=skip, names=names)  # fmt: skip
 
 
@@ -59,11 +60,6 @@ def origin_picker(files: list[tuple[Path, str]], round_key: str) -> str | None:
         src = SOURCES[guess]
         st.caption(f"Suggested from the file's columns: {src.a_label} export has {src.described}.")
     return next((t for t in TOOLS if SOURCES[t].label == choice), None)
-
-
-def _plain(text: str) -> str:
-    """Text with the tools' own names shown as written: `$feature_flag` is no LaTeX for Streamlit's markdown."""
-    return text.replace("$", "\\$")
 
 
 def _experiments_frame(report: ExportReport) -> pd.DataFrame:
@@ -119,7 +115,7 @@ def export_loader(ws: Workspace, who: Actor | None, files: list[tuple[Path, str]
     names = tuple(n for _, n in files)
     st.subheader("Validation")
     with st.spinner(f"Reading every row of the {src.label} export…"):
-        everything = attempt(_validate, token, paths, names, tool, None, replace, skip)
+        everything = attempt(_validate, who, token, paths, names, tool, None, replace, skip)
     if everything is None:
         return None
     found = [e.name for e in everything.experiments]
@@ -129,23 +125,25 @@ def export_loader(ws: Workspace, who: Actor | None, files: list[tuple[Path, str]
                             help="Keep the exposures of one experiment only (the events are loaded whole).")  # fmt: skip
         keep = None if pick == ALL else pick
     report = (
-        everything if keep is None else attempt(_validate, token, paths, names, tool, keep, replace, skip)
+        everything
+        if keep is None
+        else attempt(_validate, who, token, paths, names, tool, keep, replace, skip)
     )
     if report is None:
         return None
-    st.markdown(_plain(_headline(report)))
+    st.markdown(_headline(report))  # counts and dates only
     if report.experiments:
         frame = _experiments_frame(report)
         st.dataframe(frame, hide_index=True, key="export-experiments")
         download_csv(frame, "export-experiments", key="dl-export-experiments")
     for issue in report.errors:
-        st.error(_plain(issue.message))
+        st.error(md(issue.message))
     for issue in report.warnings:
-        st.warning(_plain(issue.message))
+        st.warning(md(issue.message))
     money = None  # the default: the tool's revenue is money unless another currency is named
     if report.values is not None:
         if not report.values.warning:
-            st.caption(_plain(report.values.note))
+            st.caption(md(report.values.note))
         shown = st.checkbox("The event values are money, shown in dollars", value=report.values.money,
                             key=f"data-export-money-{tool}")  # fmt: skip
         money = None if shown == report.values.money else ("value",) if shown else ()

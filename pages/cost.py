@@ -350,9 +350,11 @@ with st.expander("Price table (USD per 1k tokens, used where a prediction has to
     )
     if offers:
         st.caption(
-            f"Offered from {offers[0].source}, prices valid on {offers[0].valid_on:%Y-%m-%d}: "
-            + ", ".join(f"{o.price.model_version} (as {o.provider}'s {o.matched_model})" for o in offers)
-            + ". Edit them if your contract differs, then Save prices to use them."
+            md(
+                f"Offered from {offers[0].source}, prices valid on {offers[0].valid_on:%Y-%m-%d}: "
+                + ", ".join(f"{o.price.model_version} (as {o.provider}'s {o.matched_model})" for o in offers)
+                + ". Edit them if your contract differs, then Save prices to use them."
+            )
         )
     edited = st.data_editor(prices, num_rows="dynamic", hide_index=True, key="cost_prices")
     if st.button("Save prices", key="cost_save_prices"):

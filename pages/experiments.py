@@ -356,7 +356,7 @@ by = cl2.segmented_control(
     format_func=lambda b: "Exposure date" if b == "date" else "Days since exposure",
 )  # fmt: skip
 if curve_spec.aggregate == "quantile":
-    st.info(f"A quantile does not accumulate day by day, so {curve_metric} has no cumulative curve.")
+    st.info(f"A quantile does not accumulate day by day, so {md(curve_metric)} has no cumulative curve.")
 else:
     try:  # a curve the data cannot give (totals, no exposure times) is said, and the page goes on
         with st.spinner("Cumulating the lift…"):
