@@ -66,7 +66,7 @@ def _dead_pid() -> int:
 
 def _upload(page: Page, path: Path) -> str:
     """Upload a file on the Data page; the validation's outcome (a sentence), or '' when none came."""
-    page.locator(UPLOADER).set_input_files(str(path))
+    page.locator(UPLOADER).first.set_input_files(str(path))
     outcome = (
         page.get_by_text("Ready to load")
         .or_(page.get_by_text("cannot be loaded as it is"))
@@ -147,8 +147,11 @@ def test_uploads_are_bounded_in_memory_and_deleted_after_use(
     assert numbers["editor_peak_mb"] < PEAK_BUDGET_MB, numbers
     assert len(_spools(tmp) - {alive.name}) == 1
 
-    # -- a finished load deletes its copy
-    page.locator(UPLOADER).set_input_files(str(small))
+    # -- a file taken out of the uploader is deleted; a finished load deletes its copy
+    page.locator('[data-testid="stFileChipDeleteBtn"]').first.click()
+    wait_idle(page)
+    assert not [p for p in tmp.rglob("cells.csv.gz")], "a removed upload's copy was kept"
+    page.locator(UPLOADER).first.set_input_files(str(small))
     page.get_by_text("Ready to load 1 row").first.wait_for(timeout=60_000)
     wait_idle(page)
     page.get_by_role("button", name="Load", exact=True).click()
@@ -156,8 +159,10 @@ def test_uploads_are_bounded_in_memory_and_deleted_after_use(
     assert _spools(tmp) == {alive.name}, "the loaded file's copy was kept"
 
     # -- the end of a session deletes its copy
-    page.locator(UPLOADER).set_input_files(str(small))
+    wait_idle(page)
+    page.locator(UPLOADER).first.set_input_files(str(small))
     page.get_by_text("Ready to load 1 row").first.wait_for(timeout=60_000)
+    wait_idle(page)
     assert len(_spools(tmp) - {alive.name}) == 1
     editor.close()
     deadline = time.monotonic() + 60
