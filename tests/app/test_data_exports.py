@@ -111,6 +111,7 @@ def test_a_folder_on_the_server_is_one_export(tmp_path: Path, monkeypatch: pytes
     folder = tmp_path / "segment-tables"
     paths = write_export("segment", rows, folder, "csv")  # experiment_viewed, order_completed, ..., tracks
     db = tmp_path / "w.duckdb"
+    monkeypatch.setenv("LIFTBOARD_IMPORT_DIRS", str(tmp_path))  # server paths: only inside import folders
     at = _page(db, monkeypatch)
     at.radio(key="data-source").set_value("Path on the server").run()
     at.text_input(key="data-path").input(str(folder)).run()
