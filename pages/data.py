@@ -106,7 +106,7 @@ def _money_choice(
     if kind == "events" and mapping.get("value"):
         src = str(mapping["value"])
         money = st.checkbox(
-            f"The values ({src}) are money, shown in dollars",
+            f"The values ({md(src)}) are money, shown in dollars",
             value=money_by_name(src),
             key=f"data-money-{src}",
         )
@@ -191,7 +191,7 @@ else:
         )
     if cat.experiments:
         sentence += "; experiments " + ", ".join(
-            f"**{e.name}** ({', '.join(v.name for v in e.variants)})" for e in cat.experiments
+            f"**{md(e.name)}** ({', '.join(md(v.name) for v in e.variants)})" for e in cat.experiments
         )
     st.markdown(sentence + ".")
     left, right = st.columns(2)
@@ -366,9 +366,9 @@ if file is not None:
             else:
                 st.markdown(f"**This file cannot be loaded as it is** ({len(report.errors)} problem(s)).")
             for issue in report.errors:
-                st.error(issue.message)
+                st.error(md(issue.message))
             for issue in report.warnings:
-                st.warning(issue.message)
+                st.warning(md(issue.message))
             if report.all_unmatched:
                 st.checkbox(
                     f"Load anyway: I understand none of these {report.rows_with_prediction_id:,} feedback rows "
