@@ -9,7 +9,7 @@ from analytics.charts import experiments as charts
 from analytics.errors import LiftboardError
 from analytics.experiments import quick_comparison, verdict
 from analytics.workspace import ArmTotals
-from pages._ui import download_csv
+from pages._ui import download_csv, md
 
 COUNTS = "Users and conversions"
 MEANS = "Mean and standard deviation"
@@ -42,23 +42,23 @@ def quick_comparison_section() -> None:
     try:
         result = quick_comparison(arms, outcome=metric, money=money)
     except LiftboardError as exc:
-        st.error(str(exc))
+        st.error(md(exc))
         return
     srm = verdict.srm_sentence(result.srm)
     if srm:
-        st.error(f"⚠️ {srm}")
+        st.error(f"⚠️ {md(srm)}")
     else:
         st.caption(
             f"Split check (SRM): p = {result.srm.p_value:.3g}, the users are split as an equal split expects."
         )
     m = result.metrics[0]
     for sentence in verdict.metric_sentences(m):
-        st.markdown(f"**Quick comparison** · {sentence}")
-    st.caption(result.control_choice.sentence())
+        st.markdown(f"**Quick comparison** · {md(sentence)}")
+    st.caption(md(result.control_choice.sentence()))
     for c in m.comparisons:
         b = verdict.bayesian_sentence(c, m.spec)
         if b:
-            st.caption(f"Bayesian view: {b}")
+            st.caption(f"Bayesian view: {md(b)}")
     st.plotly_chart(charts.lift_intervals(result), width="stretch", key="quick-chart")
     table = pd.DataFrame(
         [{"variant": c.variant, "baseline": c.baseline, "mean_baseline": c.mean_baseline,

@@ -68,7 +68,7 @@ def _role_note(who: Actor | None, action: str) -> None:
         try:
             require(who, action)
         except LiftboardError as exc:
-            st.caption(str(exc))
+            st.caption(md(exc))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

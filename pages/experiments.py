@@ -160,7 +160,7 @@ with st.expander("Statistics settings: significance, post-stratification, priors
     for i, spec in enumerate(metrics):
         seed(f"exp_prior:{spec}", float(url_priors.get(spec, 0.0)) * 100)
         sd = prior_cols[i % len(prior_cols)].number_input(
-            f"Prior sd of {spec} (%)", min_value=0.0, max_value=1000.0, step=5.0, key=f"exp_prior:{spec}"
+            f"Prior sd of {md(spec)} (%)", min_value=0.0, max_value=1000.0, step=5.0, key=f"exp_prior:{spec}"
         )
         if sd:
             priors[spec] = sd / 100
@@ -171,7 +171,7 @@ with st.expander("Statistics settings: significance, post-stratification, priors
     for i, spec in enumerate(metrics):
         seed(f"exp_margin:{spec}", float(url_margins.get(spec, 0.0)) * 100)
         mg = margin_cols[i % len(margin_cols)].number_input(
-            f"Margin of {spec} (%)", min_value=0.0, max_value=99.0, step=0.5, key=f"exp_margin:{spec}"
+            f"Margin of {md(spec)} (%)", min_value=0.0, max_value=99.0, step=0.5, key=f"exp_margin:{spec}"
         )
         if mg:
             margins[spec] = mg / 100
@@ -221,7 +221,7 @@ with verdict_area:
     extras = (
         [mode, f"α = {alpha:g}"]
         + (["CUPED on"] if cuped else [])
-        + ([f"post-stratified by {result.stratify}"] if result.stratify else [])
+        + ([f"post-stratified by {md(result.stratify)}"] if result.stratify else [])
         + ([f"winsorized at p{win}"] if win != "off" else [])
         + ([f"significance on the {result.estimand} lift"] if result.estimand != "relative" else [])
     )
@@ -230,7 +230,7 @@ with verdict_area:
     choice = default if result.control == default.arm else result.control_choice
     because = choice.because_with("choose the right one in Control arm below")
     when = verdict.data_end_sentence(result, "set Data complete through below if they are complete later")
-    st.caption(f"Control: {result.control} ({because}). {when or ''}")
+    st.caption(md(f"Control: {result.control} ({because}). {when or ''}"))
     head, button = st.columns([4, 1])
     head.subheader("Verdict")
     with button:
@@ -367,7 +367,7 @@ else:
         curve_table = pd.DataFrame([p.__dict__ for p in curve.points])
         download_csv(curve_table, f"{name}-cumulative-lift", key="dl-curve")
     except LiftboardError as exc:
-        st.info(str(exc))
+        st.info(md(exc))
 
 # -- power / MDE ----------------------------------------------------------------------------------------
 st.subheader("Power and minimum detectable effect")
@@ -410,7 +410,7 @@ try:
     download_csv(ret_table, f"{name}-retention", key="dl-retention")
     st.caption("Each day counts only users whose day has fully elapsed before the data end.")
 except LiftboardError as exc:
-    st.info(str(exc))
+    st.info(md(exc))
 
 # -- quick comparison ------------------------------------------------------------------------------------
 quick_comparison_section()
