@@ -28,7 +28,9 @@ def cmd_load_export(args: argparse.Namespace) -> dict[str, Any]:
                   max_bytes=max_bytes, money=tuple(args.money) if args.money else None)  # fmt: skip
     if args.dry_run:  # writes nothing, not even a new workspace file; exit 2 when not loadable as it is
         with workspace_for_dry_run(args.db) as ws:
-            doc = validate_export(ws, args.files, args.source, actor=cli_actor(), **kwargs).to_dict() | {"records": None}
+            doc = validate_export(ws, args.files, args.source, actor=cli_actor(), **kwargs).to_dict() | {
+                "records": None
+            }
         if not args.json:
             _print(doc)
         if not doc["ok"]:

@@ -107,7 +107,7 @@ def test_dollars_named_as_usd_are_money(tmp_ws: Workspace, tmp_path: Path) -> No
 
 def test_several_currencies_are_counted_and_not_shown_as_dollars(tmp_ws: Workspace, tmp_path: Path) -> None:
     path, counts = _posthog_with_currency(tmp_path, ["USD", "EUR", "EUR", None])
-    report = validate_export(tmp_ws, [path], "posthog")
+    report = validate_export(tmp_ws, [path], "posthog", actor=EDITOR)
     v = report.values
     assert v is not None and not v.money and v.warning
     usd, eur, blank = counts["USD"], counts["EUR"], counts[""]
