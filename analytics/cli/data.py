@@ -4,16 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from analytics.errors import CommandFailed, LiftboardError
-
-if TYPE_CHECKING:  # the engine loads when a command runs, so --help and argument errors stay quick
-    from analytics.workspace import Workspace
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -154,6 +147,8 @@ def cmd_load(args: argparse.Namespace) -> dict[str, Any]:
     if args.dry_run:
         # A dry run writes nothing, not even a new workspace file: a missing workspace is validated against an
         # empty one in a scratch folder (the same checks: no tables yet).
+        from analytics.cli.scratch import workspace_for_dry_run
+
         with workspace_for_dry_run(args.db) as ws:
             report = ingest.validate(ws, args.file, args.kind, actor=cli_actor(), **kwargs)
         doc: dict[str, Any] = {"report": report.to_dict(), "record": None}
@@ -171,25 +166,6 @@ def cmd_load(args: argparse.Namespace) -> dict[str, Any]:
     if not args.json:
         _print_report(doc)
     return doc
-
-
-@contextmanager
-def workspace_for_dry_run(db: str) -> Iterator[Workspace]:
-    from analytics.workspace import open_workspace
-
-    if Path(db).exists():
-        ws = open_workspace(db)
-        try:
-            yield ws
-        finally:
-            ws.close()
-        return
-    with tempfile.TemporaryDirectory(prefix="liftboard-dry-run-") as tmp:
-        ws = open_workspace(Path(tmp) / "scratch.duckdb")
-        try:
-            yield ws
-        finally:
-            ws.close()
 
 
 def _print_report(doc: dict[str, Any]) -> None:

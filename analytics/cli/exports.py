@@ -13,7 +13,7 @@ _NOT_FOR_EXPORTS = {"map": "--map", "encoding": "--encoding", "delimiter": "--de
 
 
 def cmd_load_export(args: argparse.Namespace) -> dict[str, Any]:
-    from analytics.cli.data import workspace_for_dry_run
+    from analytics.cli.scratch import workspace_for_dry_run
     from analytics.ingest.sources import load_export, validate_export
     from analytics.workspace import cli_actor, open_workspace
 
