@@ -431,7 +431,7 @@ def _parses(ref: str, dtype: str) -> str:
 def short(ref: str) -> str:
     """The value if short enough to be a number, date or flag, else '?' (parsing as none): trim() or a regex
     copies each value of a 2,048-row batch, gigabytes on megabyte cells; a long value is text anyway."""
-    return f"CASE WHEN strlen({ref}) <= {TYPED_MAX_CHARS} THEN {ref} ELSE '?' END"
+    return f"CASE WHEN strlen({ref}) > {TYPED_MAX_CHARS} THEN '?' ELSE {ref} END"  # a NULL stays NULL
 
 
 def _candidate_type(cur: duckdb.DuckDBPyConnection, stage: str, name: str) -> str | None:

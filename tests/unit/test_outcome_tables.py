@@ -178,13 +178,13 @@ def test_experiment_column_and_a_name_keep_that_experiment(tmp_path: Path) -> No
     rows = "user_id,test,variant,ok\n" + "".join(f"u{i},{'t1' if i < 30 else 't2'},{'a' if i % 2 else 'b'},1\n"
                                                   for i in range(50))  # fmt: skip
     path = write(tmp_path, "two.csv", rows)
-    report = validate(ws, path, "outcomes", experiment="t2")
+    report = validate(ws, path, "outcomes", experiment="t2", actor=WHO)
     assert report.rows == 20 and [i.code for i in report.warnings] == ["other_experiments"]
     assert "30 rows of two.csv belong to other experiments (t1)" in report.warnings[0].message
     with pytest.raises(
         LiftboardError, match="has no rows of the experiment 't3'; its experiments are: t1, t2"
     ):
-        validate(ws, path, "outcomes", experiment="t3")
+        validate(ws, path, "outcomes", experiment="t3", actor=WHO)
     ws.close()
 
 
