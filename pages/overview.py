@@ -27,20 +27,32 @@ PAGE_FILE = {
 PAGE_SIZE = 10
 
 
-# Cached on the workspace's state token: a load, tag or setting moves it, and everything is read afresh.
+# Cached on the workspace's state tokens: a load, tag or setting moves them, and everything is read afresh. The
+# experiments' analyses, cost and drift use the token reviewers' tags and reviews leave alone (the Experiments, Cost
+# and Drift pages' too), so a reviewer at work re-reads only the feedback cards and the audit trail.
 @st.cache_data(show_spinner=False, max_entries=8)
-def _names(token: str, path: str) -> list[str]:
+def _names(analysis_token: str, path: str) -> list[str]:
     return experiment_names(workspace())
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _shared(token: str, path: str) -> overview.SharedEvidence:
+def _shared(analysis_token: str, path: str) -> overview.SharedEvidence:
     return overview.shared_evidence(workspace())
 
 
 @st.cache_data(show_spinner=False, max_entries=4 * PAGE_SIZE)
-def _experiment(token: str, path: str, name: str) -> overview.ExperimentOverview:
-    return overview.experiment_overview(workspace(), name, _shared(token, path))
+def _analysis(analysis_token: str, path: str, name: str) -> overview.ExperimentEvidence:
+    return overview.experiment_evidence(workspace(), name, _shared(analysis_token, path))
+
+
+@st.cache_data(show_spinner=False, max_entries=4 * PAGE_SIZE)
+def _reviewed(token: str, path: str, name: str) -> overview.ReviewedEvidence:
+    return overview.reviewed_evidence(workspace(), name)
+
+
+def _experiment(analysis_token: str, token: str, path: str, name: str) -> overview.ExperimentOverview:
+    shared = _shared(analysis_token, path)
+    return overview.compose(shared, _analysis(analysis_token, path, name), _reviewed(token, path, name))
 
 
 def _link(card: overview.Card) -> None:
@@ -89,9 +101,10 @@ def _draw(exp: overview.ExperimentOverview) -> None:
 
 ws = workspace()
 token, path = ws.state_token(), str(ws.path)
+analysis_token = ws.state_token(reviews=False)  # reviewers tagging never changes the analyses, cost or drift
 st.title("Overview")
 
-names = guarded(_names, token, path)
+names = guarded(_names, analysis_token, path)
 if not names:
     st.info(
         "This workspace has no experiment yet. Start on the **Data** page: build the demo workspace, or upload "
@@ -128,9 +141,9 @@ else:
     on_page = names
 
 with st.spinner("Reading the workspace…"):
-    shared = guarded(_shared, token, path)
+    shared = guarded(_shared, analysis_token, path)
 for name in on_page:
-    _draw(guarded(_experiment, token, path, name))
+    _draw(guarded(_experiment, analysis_token, token, path, name))
 
 with st.expander("How the stages are judged (and their thresholds)"):
     st.markdown(

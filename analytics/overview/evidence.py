@@ -247,14 +247,35 @@ def _drift_part(ws: Workspace, notes: dict[str, str]) -> tuple[dict[str, Any], C
 
 @dataclass(frozen=True)
 class SharedEvidence:
-    """What every experiment's overview shares, computed once: thresholds, governance, cost and drift."""
+    """What every experiment's overview shares, computed once: thresholds, cost and drift."""
 
     thresholds: Thresholds
     segment: str
-    governance: dict[str, Any]
     cost: dict[str, Any]
     drift: dict[str, Any]
     drift_card: Card
+    notes: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ExperimentEvidence:
+    """One experiment's analysis, cost card and ROI: what reviewers' tags and reviews never change."""
+
+    name: str
+    description: str
+    primary: str | None
+    result: experiments.ExperimentResult | None
+    cards: tuple[Card, ...]
+    evidence: dict[str, Any]
+    notes: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ReviewedEvidence:
+    """What reviewers' work moves: the feedback card and the audit trail's size."""
+
+    card: Card | None
+    evidence: dict[str, Any]
     notes: dict[str, str]
 
 
@@ -269,28 +290,50 @@ def shared_evidence(ws: Workspace) -> SharedEvidence:
     else:
         drift_ev, drift_card = _drift_part(ws, notes)
     return SharedEvidence(
-        thresholds(ws), ws.get_setting(SEGMENT_KEY, DEFAULT_SEGMENT), _governance(ws), cost_ev, drift_ev,
-        drift_card, notes,
-    )  # fmt: skip
+        thresholds(ws), ws.get_setting(SEGMENT_KEY, DEFAULT_SEGMENT), cost_ev, drift_ev, drift_card, notes
+    )
+
+
+def experiment_evidence(
+    ws: Workspace, name: str, shared: SharedEvidence, *, every_metric: bool = False
+) -> ExperimentEvidence:
+    """One experiment's analysis (primary metric, cost guardrail, power, bias check) and ROI."""
+    notes: dict[str, str] = {}
+    cfg = experiments.config_with_defaults(ws, name)
+    exp_ev, cards, result = _experiment_part(ws, name, cfg, shared.segment, notes, every_metric)
+    roi = _roi(ws, name, notes) if ws.has_table("predictions") else None
+    return ExperimentEvidence(
+        name, cfg.description, cfg.primary, result, tuple(cards), {**exp_ev, "roi": roi}, notes
+    )
+
+
+def reviewed_evidence(ws: Workspace, name: str) -> ReviewedEvidence:
+    """One experiment's feedback card and the governance counts, which reviewers' tags move."""
+    notes: dict[str, str] = {}
+    fb_ev, fb_card = _feedback_part(ws, name, notes)
+    return ReviewedEvidence(fb_card, {**fb_ev, **_governance(ws)}, notes)
+
+
+def compose(
+    shared: SharedEvidence, exp: ExperimentEvidence, reviewed: ReviewedEvidence
+) -> ExperimentOverview:
+    """The cards and stage ladder of one experiment from its three parts (each cached on its own by the page)."""
+    notes = {**shared.notes, **exp.notes, **reviewed.notes}
+    ev = Evidence(
+        experiment=exp.name, **exp.evidence, **shared.cost, **shared.drift, **reviewed.evidence, notes=notes
+    )
+    cards = [*exp.cards, shared.drift_card] + ([reviewed.card] if reviewed.card else [])
+    return ExperimentOverview(
+        exp.name, exp.description, exp.primary, exp.result, tuple(cards), ladder(ev, shared.thresholds), ev
+    )
 
 
 def experiment_overview(
     ws: Workspace, name: str, shared: SharedEvidence, *, every_metric: bool = False
 ) -> ExperimentOverview:
     """One experiment's cards and stage ladder: its analysis, feedback and ROI on top of the shared part."""
-    notes = dict(shared.notes)
-    cfg = experiments.config_with_defaults(ws, name)
-    exp_ev, cards, result = _experiment_part(ws, name, cfg, shared.segment, notes, every_metric)
-    fb_ev, fb_card = _feedback_part(ws, name, notes)
-    roi = _roi(ws, name, notes) if ws.has_table("predictions") else None
-    ev = Evidence(
-        experiment=name, **exp_ev, **shared.cost, **shared.drift, **fb_ev, **shared.governance, roi=roi,
-        notes=notes,
-    )  # fmt: skip
-    all_cards = [*cards, shared.drift_card] + ([fb_card] if fb_card else [])
-    return ExperimentOverview(
-        name, cfg.description, cfg.primary, result, tuple(all_cards), ladder(ev, shared.thresholds), ev
-    )
+    exp = experiment_evidence(ws, name, shared, every_metric=every_metric)
+    return compose(shared, exp, reviewed_evidence(ws, name))
 
 
 def build(ws: Workspace, *, only: str | None = None, every_metric: bool = False) -> Overview:

@@ -87,7 +87,7 @@ def test_no_client_but_an_admin_clears_the_caches(
     sign_in(viewer, server.url, provider, VIEWER)
     wait_idle(viewer.page, timeout_ms=120_000)
     full = _caches(viewer.context, server.url)
-    assert any(name.endswith("_experiment") for name in full), full
+    assert any(name.endswith("_analysis") for name in full), full
     assert any(name.endswith("_open") for name in full), full
 
     cookie = "; ".join(f"{c['name']}={c['value']}" for c in viewer.context.cookies())
