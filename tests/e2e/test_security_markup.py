@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from playwright.sync_api import Browser, Page
 
-from analytics.ingest import build_demo
+from analytics.ingest import build_demo, load
 from analytics.workspace import Actor, RoleRule, open_workspace, quote_ident, set_rules
 from tests.support.browser import screenshot, wait_idle
 from tests.support.oidc import Session, secrets_with, sign_in
@@ -30,6 +30,13 @@ TAG = "<img src=//evil.example/t.png>"
 DESCRIPTION = '![d](//evil.example/d.png) <span style="background:url(//evil.example/d2.png)">x</span>'
 COLUMN = "cat![c](//evil.example/c.png)"
 CATEGORY = "<img src=//evil.example/cv.png>"
+# A per-user outcomes experiment (issue 15): its name, arms and outcome column come from the file.
+OUT_EXP = "[x](//evil.example/x.png) outcomes"
+OUT_COLUMN = "paid<img src=//evil.example/o.png>"
+OUT_CONTROL = "baseline ![b](//evil.example/b.png)"
+OUT_VARIANT = '<span style="background:url(//evil.example/ov.png)">new</span>'
+QUICK_ARM = "![q](//evil.example/q.png) arm"
+QUICK_METRIC = "<img src=//evil.example/qm.png> signups"
 
 
 def _hostile_workspace(path: Path) -> None:
@@ -56,7 +63,18 @@ def _hostile_workspace(path: Path) -> None:
         cur.execute("DELETE FROM lb_settings WHERE key = 'experiment:ai_recs'")
         ws.set_setting(f"experiment:{EXP}", cfg, cur=cur)
     set_rules(ws, Actor("setup", "admin"), [RoleRule(ADMIN, "admin")])
+    rows = [f"user_id,variant,{_csv_cell(OUT_COLUMN)}"] + [
+        f"o{i},{_csv_cell(OUT_CONTROL if i % 2 else OUT_VARIANT)},{int(i % 7 == 0 if i % 2 else i % 5 == 0)}"
+        for i in range(600)
+    ]  # fmt: skip
+    outcomes = path.with_name("outcomes.csv")
+    outcomes.write_text("\n".join(rows) + "\n")
+    load(ws, outcomes, "outcomes", experiment=OUT_EXP, actor=Actor("setup", "admin"))
     ws.close()
+
+
+def _csv_cell(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
 
 
 def _visit(page: Page, url: str, artifacts: Path, name: str) -> str:
@@ -90,6 +108,26 @@ def test_hostile_names_render_as_text_everywhere(
     text = _visit(page, f"{server.url}/experiments?experiment={exp}", artifacts, "3-experiments")
     shows(text, "Experiments", VARIANT)
     _visit(page, f"{server.url}/experiments?experiment={exp}&segment=platform", artifacts, "3b-segments")
+    # the outcomes experiment: its outcome, arms and control line; then the quick comparison typed by hand
+    text = _visit(
+        page, f"{server.url}/experiments?experiment={quote(OUT_EXP, safe='')}", artifacts, "3c-outcomes"
+    )
+    shows(text, "Experiments (outcomes)", OUT_EXP, OUT_COLUMN, OUT_CONTROL, OUT_VARIANT)
+    page.get_by_text("Quick comparison", exact=False).first.scroll_into_view_if_needed()
+    page.get_by_label("Metric name").fill(QUICK_METRIC)
+    page.get_by_label("Arm 1 name").fill("control")
+    page.get_by_label("Arm 1 users").fill("10000")
+    page.get_by_label("Arm 1 conversions").fill("1000")
+    page.get_by_label("Arm 2 name").fill(QUICK_ARM)
+    page.get_by_label("Arm 2 users").fill("10150")
+    page.get_by_label("Arm 2 conversions").fill("1130")
+    page.get_by_role("button", name="Compare", exact=True).click()
+    wait_idle(page)
+    page.get_by_text("from 10.0% to 11.1%", exact=False).first.wait_for(timeout=60_000)
+    page.get_by_text("from 10.0% to 11.1%", exact=False).first.scroll_into_view_if_needed()
+    page.wait_for_timeout(1_500)
+    screenshot(page, artifacts, "3d-quick-comparison")
+    shows(page.locator("body").inner_text(), "Quick comparison", QUICK_ARM, QUICK_METRIC)
     shows(_visit(page, f"{server.url}/cost?experiment={exp}", artifacts, "4-cost"), "Cost", MODEL)
     _visit(page, f"{server.url}/drift?feature={quote(COLUMN, safe='')}", artifacts, "5-drift")
     _visit(page, f"{server.url}/feedback", artifacts, "6-feedback")
