@@ -9,6 +9,10 @@
   revokes the cookie on the server, so a copy replayed later signs nobody in.
 - With sign-in configured, the server's metrics, media (downloads, charts' files) and upload routes need a
   valid sign-in cookie. /_stcore/health stays open for load balancers.
+- A file is taken only into a session whose Data page shows the uploader, to a role that may load
+  (``allow_uploads``): Streamlit keeps any file PUT into any live session in memory until the session ends, up
+  to the upload limit each and as many as sent, so a viewer's hand-made client could otherwise fill the
+  server's memory.
 """
 
 from __future__ import annotations
@@ -32,10 +36,39 @@ USER_COOKIE = "_streamlit_user"
 #: Every cookie of Streamlit's sign-in: the identity, the provider's tokens, and their chunks (``_1``, ``_2``…).
 AUTH_COOKIE = re.compile(r"^_streamlit_user(_tokens)?(_\d+)?$")
 #: Routes that serve a session's data or the server's state: signed-in visitors only (when sign-in is on).
-PROTECTED = ("/_stcore/metrics", "/media/", "/_stcore/upload_file/")
+UPLOAD = "/_stcore/upload_file/"
+PROTECTED = ("/_stcore/metrics", "/media/", UPLOAD)
 LOGOUT = "/auth/logout"
 DEFAULT_SESSION_HOURS = 8.0
 _MAX_AGE = re.compile(rb"(?i)max-age=(\d+)")
+
+# Sessions that show the uploader to a role that may load now (the Data page says so each time it runs).
+_uploaders: set[str] = set()
+_uploaders_lock = threading.Lock()
+
+
+def allow_uploads(allowed: bool) -> None:
+    """Whether the running session takes uploaded files: the Data page calls this as it draws (or not) the
+    uploader; ended sessions are forgotten."""
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None:  # outside a session (a bare-mode run): no upload route either
+        return
+    with _uploaders_lock:
+        if allowed:
+            live = Runtime.instance() if Runtime.exists() else None
+            for gone in [s for s in _uploaders if live is not None and not live.is_active_session(s)]:
+                _uploaders.discard(gone)
+            _uploaders.add(ctx.session_id)
+        else:
+            _uploaders.discard(ctx.session_id)
+
+
+def _takes_uploads(session_id: str) -> bool:
+    with _uploaders_lock:
+        return session_id in _uploaders
 
 
 def _settings() -> tuple[bool, str | None, float]:
@@ -87,6 +120,14 @@ class Guard:
             return
         if scope["type"] == "websocket":
             receive = _drop_clear_cache(receive)
+        path = scope.get("path", "")
+        root = scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root) :]
+        if scope.get("method") == "PUT" and path.startswith(UPLOAD):
+            if not _takes_uploads(path[len(UPLOAD) :].split("/", 1)[0]):
+                await _refuse(send, b"Uploads are taken on the Data page, for roles that may load data.")
+                return
         configured, secret, hours = _settings()
         if not configured:
             await self.app(scope, receive, send)
@@ -96,10 +137,6 @@ class Guard:
         valid = token is not None and secret is not None and self._valid(token, secret, hours)
         if not valid and any(AUTH_COOKIE.match(k) for k in cookies):
             scope = _without_auth_cookies(scope)  # Streamlit then sees a visitor who has not signed in
-        path = scope.get("path", "")
-        root = scope.get("root_path", "")
-        if root and path.startswith(root):
-            path = path[len(root) :]
         if scope["type"] == "http":
             if not valid and path.startswith(PROTECTED):
                 await _refuse(send)
@@ -175,8 +212,7 @@ def _short_cookies(send: Send, seconds: int) -> Send:
     return sending
 
 
-async def _refuse(send: Send) -> None:
-    body = b"Sign in to Liftboard first."
+async def _refuse(send: Send, body: bytes = b"Sign in to Liftboard first.") -> None:
     await send(
         {
             "type": "http.response.start",

@@ -47,11 +47,15 @@ def _caches(context: BrowserContext, url: str) -> dict[str, int]:
 
 def _send_clear_cache(url: str, cookie: str | None) -> list[str]:
     """Open a session on the websocket as a browser would, run the app once, then ask to clear the caches."""
-    headers = {"Cookie": cookie} if cookie else {}
+    headers = {"Origin": url, **({"Cookie": cookie} if cookie else {})}
+    # as the browser does: the XSRF token in the subprotocols (Streamlit reads the identity only with it)
+    xsrf = next(
+        (c.split("=", 1)[1] for c in (cookie or "").split("; ") if c.startswith("_streamlit_xsrf=")), ""
+    )
     seen: list[str] = []
     with connect(
         url.replace("http", "ws", 1) + "/_stcore/stream",
-        subprotocols=["streamlit"],
+        subprotocols=["streamlit", xsrf] if xsrf else ["streamlit"],  # type: ignore[list-item]
         additional_headers=headers,
         max_size=None,
     ) as ws:
