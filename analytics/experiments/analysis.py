@@ -25,7 +25,8 @@ from analytics.experiments.outcomes import (
 )
 from analytics.experiments.quantile_sql import run_quantiles
 from analytics.experiments.results import ExperimentResult, MetricResult, SegmentResult
-from analytics.experiments.spec import MetricSpec, parse_metrics
+from analytics.experiments.spec import MetricSpec
+from analytics.experiments.spec_check import parse_metrics
 from analytics.experiments.sql import Segment, moments_sql, resolve_segment, resolve_stratum
 from analytics.experiments.totals import analyze_totals
 from analytics.stats import Estimand, Moments, QuantileMoments

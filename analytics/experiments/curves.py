@@ -14,7 +14,8 @@ from analytics.errors import LiftboardError
 from analytics.experiments.analysis import run_moments
 from analytics.experiments.arms import experiment_config, resolve_arms
 from analytics.experiments.outcomes import analysis_end, experiment_end, experiment_source, resolve_outcomes
-from analytics.experiments.spec import DAY, MetricSpec, parse_metric, parse_metrics
+from analytics.experiments.spec import DAY, MetricSpec, parse_metric
+from analytics.experiments.spec_check import parse_metrics
 from analytics.experiments.sql import Segment
 from analytics.experiments.totals import needs_rows
 from analytics.stats import Moments
