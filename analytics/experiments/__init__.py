@@ -65,6 +65,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
             "check_margin",
             "check_prior_sd",
             "multi_variant_users",
+            "no_such_experiment",
             "resolve_arms",
             "save_data_through",
             "save_statistics_settings",

@@ -13,6 +13,18 @@ from analytics.errors import LiftboardError
 from analytics.workspace import Actor, Workspace, experiment_names, exposure_ctes, require
 
 
+def no_such_experiment(ws: Workspace, experiment: str) -> LiftboardError:
+    """The one sentence for an experiment name the workspace does not hold, with the closest names or all."""
+    known = experiment_names(ws)
+    close = difflib.get_close_matches(experiment, known, n=3)
+    hint = (
+        f"did you mean {', '.join(close)}?"
+        if close
+        else f"the experiments are: {', '.join(known) or 'none'}."
+    )
+    return LiftboardError(f"There is no experiment {experiment!r} in this workspace; {hint}")
+
+
 @dataclass(frozen=True)
 class ExperimentConfig:
     """Settings ``experiment:<name>``: the control arm, the metrics by role and the expected split, and the
@@ -213,14 +225,7 @@ def resolve_arms(
     """The control arm (and why) and all arms (control first), or a LiftboardError naming what is wrong."""
     arms = experiment_arms(ws, experiment, source=source)
     if not arms:
-        known = experiment_names(ws)
-        close = difflib.get_close_matches(experiment, known, n=3)
-        hint = (
-            f"did you mean {', '.join(close)}?"
-            if close
-            else f"the experiments are: {', '.join(known) or 'none'}."
-        )
-        raise LiftboardError(f"There is no experiment {experiment!r} in the assignments; {hint}")
+        raise no_such_experiment(ws, experiment)
     if len(arms) < 2:
         raise LiftboardError(
             f"The experiment {experiment!r} has only one arm ({arms[0]}); a comparison needs at least two."

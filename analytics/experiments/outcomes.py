@@ -9,19 +9,17 @@ the mean of the rows for a number); a user with no value in the column is left o
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 
 from analytics.errors import LiftboardError
-from analytics.experiments.arms import ExperimentConfig, data_end, experiment_config
+from analytics.experiments.arms import ExperimentConfig, data_end, experiment_config, no_such_experiment
 from analytics.experiments.spec import MetricSpec
 from analytics.experiments.totals import read_totals
 from analytics.workspace import (
     OutcomeColumns,
     Workspace,
-    experiment_names,
     is_money,
     outcome_columns,
     quote_ident,
@@ -34,14 +32,7 @@ def experiment_source(ws: Workspace, experiment: str) -> str:
     source = find_source(ws, experiment)
     if source is not None:
         return source
-    known = experiment_names(ws)
-    close = difflib.get_close_matches(experiment, known, n=3)
-    hint = (
-        f"did you mean {', '.join(close)}?"
-        if close
-        else f"the experiments are: {', '.join(known) or 'none'}."
-    )
-    raise LiftboardError(f"There is no experiment {experiment!r} in this workspace; {hint}")
+    raise no_such_experiment(ws, experiment)
 
 
 def resolve_outcomes(ws: Workspace, experiment: str, specs: Sequence[MetricSpec]) -> list[MetricSpec]:

@@ -202,12 +202,8 @@ def _data_line(result: experiments.ExperimentResult) -> str:
 
 def build_report(ws: Workspace, experiment: str, *, generated_at: datetime | None = None) -> Report:
     """Render the report for one experiment; the same workspace gives the same bytes but for the date line."""
-    names = experiment_names(ws)
-    if experiment not in names:
-        known = ", ".join(names) or "none"
-        raise LiftboardError(
-            f"There is no experiment {experiment!r} in this workspace; the experiments are: {known}."
-        )
+    if experiment not in experiment_names(ws):
+        raise experiments.no_such_experiment(ws, experiment)
     # One analysis of every configured metric feeds the Overview's cards, the verdict and the table alike.
     (exp,) = evidence.build(ws, only=experiment, every_metric=True).experiments
     if exp.primary is None:
