@@ -13,10 +13,10 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.runtime import Runtime
 from streamlit.runtime.pages_manager import PagesManager
 
+from analytics.preload import preload
+
 _LOG = logging.getLogger("liftboard.warmup")
 
-#: Imported before the first session so that no visitor waits for them (seconds on two cores).
-HEAVY_MODULES = ("pandas", "numpy", "scipy.stats", "plotly.graph_objects", "duckdb", "pages._ui")
 #: The landing page runs before the port answers; the other pages right after, while the first visitor reads it.
 FIRST_PAGE = "overview"
 LATER_PAGES = ("experiments", "cost", "drift", "feedback", "data")
@@ -73,8 +73,8 @@ async def _run_pages(pages: tuple[str, ...]) -> None:
 async def warm_up() -> asyncio.Task[None]:
     """Import the engine and run the landing page; return the task that warms the other pages meanwhile."""
     t0 = time.monotonic()
-    for name in HEAVY_MODULES:
-        await asyncio.to_thread(importlib.import_module, name)
+    await asyncio.to_thread(preload)  # the engine's heavy imports
+    await asyncio.to_thread(importlib.import_module, "pages._ui")  # the pages' shared glue
     await _run_pages((FIRST_PAGE,))
     _LOG.warning(
         "Liftboard is ready (%.1f s of imports and a first run of the %s).", time.monotonic() - t0, FIRST_PAGE
