@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import duckdb
 
 from analytics.ingest.report import Column, Issue, ValidationReport
+from analytics.ingest.unmatched import count, fmt_examples, unmatched_predictions
 from analytics.ingest.write import table_columns
-from analytics.workspace import CANONICAL, MIN_SAMPLED_USERS, UNMATCHED, USER_BUCKETS, quote_ident
+from analytics.workspace import CANONICAL, MIN_SAMPLED_USERS, USER_BUCKETS, quote_ident
 
 #: A number written with thousands separators (1,234 or 12,345.6): 1234 or 1.234? Refused as ambiguous.
 THOUSANDS_RE = r"\s*[-+]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?\s*"
@@ -32,15 +31,6 @@ TYPE_SAMPLE = 50_000
 
 TYPED_MAX_CHARS = 64  # the longest text a number, date, timestamp or flag is written with
 LEADING_ZERO_RE = r"\s*[-+]?0[0-9].*"
-
-
-def _count(cur: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> Any:
-    row = cur.execute(sql, params).fetchone()
-    return row[0] if row else None
-
-
-def _fmt_examples(values: list[Any]) -> tuple[str, ...]:
-    return tuple(str(v)[:80] for v in values)
 
 
 def validation_report(
@@ -70,7 +60,7 @@ def validation_report(
     ts = by_name.get("timestamp")
     has_user = "user_id" in by_name
 
-    total = _count(cur, f"SELECT count(*) FROM {stage}")
+    total = count(cur, f"SELECT count(*) FROM {stage}")
     approximate = total > exact_limit
     sel = ["count(*)"]
     sel.append("count(DISTINCT user_id)" if has_user and not approximate else "NULL")
@@ -123,7 +113,7 @@ def validation_report(
             if sampled_users >= MIN_SAMPLED_USERS:
                 users = sampled_users * USER_BUCKETS
             else:
-                users = _count(cur, f"SELECT count(DISTINCT user_id) FROM {stage}")
+                users = count(cur, f"SELECT count(DISTINCT user_id) FROM {stage}")
     # A blank text value starts with an ASCII space (sorts below '!') or a Unicode space that trim() also
     # removes (sorts from chr(128)). Only a column whose smallest or largest value starts so can hold one;
     # for those, one more scan counts them exactly (the cheap comparisons spare trim() on most rows).
@@ -201,7 +191,7 @@ def validation_report(
                 code,
                 f"{file_name} has {n:,} {what} (e.g. {', '.join(repr(e) for e in examples[:3])}); {fix}.",
                 n,
-                _fmt_examples(examples),
+                fmt_examples(examples),
                 skippable=True,
             )
         )
@@ -213,7 +203,7 @@ def validation_report(
             extras[col.name] = candidate  # else: ids like 00123 whose zeros matter, or mixed: text
 
     if bad_cond and row_errors:
-        skipped = _count(cur, f"SELECT count(*) FROM {stage} WHERE {bad_cond}")
+        skipped = count(cur, f"SELECT count(*) FROM {stage} WHERE {bad_cond}")
         if skip_bad_rows and skipped < rows:
             issues = [
                 Issue("warning", i.code, i.message, i.count, i.examples, True) if i.skippable else i
@@ -234,7 +224,7 @@ def validation_report(
     dup_loaded = 0
     if rows:
         if repeats_seen:
-            dup_in_file = rows - _count(cur, f"SELECT count(DISTINCT {row_hash}) FROM {stage}")
+            dup_in_file = rows - count(cur, f"SELECT count(DISTINCT {row_hash}) FROM {stage}")
         if dup_in_file:
             issues.append(
                 Issue(
@@ -249,7 +239,7 @@ def validation_report(
         existing = set(table_columns(cur, kind))
         common = [q(c.name) for c in columns if c.name in existing and not c.extra] or data_cols[:1]
         hashed = f"hash({', '.join(common)})"
-        dup_loaded = _count(
+        dup_loaded = count(
             cur,
             f"SELECT count(*) FROM {stage} WHERE {hashed} IN (SELECT {hashed} FROM {target})",
         )
@@ -285,7 +275,7 @@ def validation_report(
         union = f"SELECT experiment, user_id, variant FROM {stage}"
         if target_exists and mode == "append":
             union += f" UNION ALL SELECT experiment, user_id, variant FROM {target}"
-        multi = _count(
+        multi = count(
             cur,
             f"SELECT count(*) FROM (SELECT experiment, user_id FROM ({union}) "
             "GROUP BY experiment, user_id HAVING count(DISTINCT variant) > 1)",
@@ -300,7 +290,7 @@ def validation_report(
                 )
             )
     if rows and kind == "events" and ts and "assignments" in tables:
-        outside = _count(
+        outside = count(
             cur,
             f"WITH p AS (SELECT min(timestamp) AS lo, max(timestamp) + INTERVAL {PERIOD_TAIL_DAYS} DAY AS hi "
             f"FROM assignments) SELECT count(*) FROM {stage}, p WHERE timestamp < p.lo OR timestamp >= p.hi",
@@ -321,7 +311,7 @@ def validation_report(
     if rows and kind == "feedback":  # every canonical column is staged: an unmapped prediction_id is NULL
         # rows that will be skipped do not count
         keep = f"NOT ({bad_cond})" if skipped and bad_cond else "true"
-        with_pid, unmatched, issue = _unmatched_predictions(
+        with_pid, unmatched, issue = unmatched_predictions(
             cur, stage, keep, file_name, has_predictions="predictions" in tables, allow=allow_unmatched
         )
         if issue is not None:
@@ -347,76 +337,6 @@ def validation_report(
         unmatched_prediction_ids=unmatched,
     )
     return report, (bad_cond if skipped else None)
-
-
-def _share(part: int, whole: int) -> str:
-    """A percentage that never rounds a few rows to 0% or almost all of them to 100%."""
-    ratio = part / whole
-    if 0 < ratio < 0.01:
-        return "<1%"
-    if 0.99 < ratio < 1:
-        return ">99%"
-    return f"{ratio:.0%}"
-
-
-def _unmatched_predictions(
-    cur: duckdb.DuckDBPyConnection,
-    stage: str,
-    keep: str,
-    file_name: str,
-    *,
-    has_predictions: bool,
-    allow: bool,
-) -> tuple[int, int | None, Issue | None]:
-    """(rows with a prediction_id, rows whose id is in no prediction or None, the finding) of a feedback file.
-
-    Counted in SQL against the staged rows and the predictions table (the condition the Feedback page
-    counts loaded rows with). Every id unmatched means the file most likely belongs to another workspace
-    or inference log: refused unless the user confirms. Some ids unmatched is a warning, not a refusal:
-    inference logs are often sampled or cover a shorter period than the feedback, and those rows still
-    count in the signal rates (and join to a variant through their user); an analyst wants them loaded
-    and counted, not a file to edit by hand. The Feedback page keeps reporting them once loaded.
-    """
-    where = f"f.prediction_id IS NOT NULL AND {keep}"
-    if not has_predictions:
-        with_pid = int(_count(cur, f"SELECT count(*) FROM {stage} f WHERE {where}"))
-        said = (
-            f"The workspace has no predictions table yet, so the {with_pid:,} feedback rows of {file_name} that "
-            "name a prediction_id cannot be joined to their model version and score until the inference log is loaded."
-        )
-        return with_pid, None, Issue("warning", "no_predictions", said, with_pid) if with_pid else None
-    row = cur.execute(
-        f"SELECT count(*) FILTER (WHERE {UNMATCHED}), count(*) FROM {stage} f WHERE {where}"
-    ).fetchone()
-    unmatched, with_pid = int(row[0]), int(row[1])
-    if not unmatched:
-        return with_pid, (0 if with_pid else None), None
-    examples = _fmt_examples(
-        [
-            r[0]
-            for r in cur.execute(
-                f"SELECT f.prediction_id FROM {stage} f WHERE {where} AND {UNMATCHED} "
-                "GROUP BY f.prediction_id ORDER BY count(*) DESC, f.prediction_id LIMIT 5"
-            ).fetchall()
-        ]
-    )
-    said = (
-        f"{unmatched:,} of {with_pid:,} feedback rows of {file_name} ({_share(unmatched, with_pid)}) name a "
-        f"prediction_id that is not in the predictions table (e.g. {', '.join(repr(e) for e in examples[:3])})"
-    )
-    level = "warning"
-    if unmatched < with_pid:
-        fix = "they will be loaded, without a model version or score until their predictions are loaded"
-    elif allow:
-        fix = "they will be loaded as confirmed, without a model version or score"
-    else:
-        level = "error"
-        fix = (
-            "check that the file belongs to this workspace's inference log, or load it anyway to keep it "
-            "(--allow-unmatched, or the Load anyway box)"
-        )
-    said = f"{said}; {fix}."
-    return with_pid, unmatched, Issue(level, "unmatched_predictions", said, unmatched, examples)
 
 
 def _parses(ref: str, dtype: str) -> str:

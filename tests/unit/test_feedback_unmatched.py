@@ -11,7 +11,7 @@ import pytest
 
 from analytics import ingest
 from analytics.errors import LiftboardError
-from analytics.ingest.checks import _share
+from analytics.ingest.unmatched import _share
 from analytics.workspace import Actor, Workspace, open_workspace, unmatched_predictions
 from tests.support.files import snapshot, write
 
