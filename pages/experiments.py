@@ -25,6 +25,23 @@ from pages._ui import (
     workspace,
 )
 
+
+def _percent_per_metric(
+    metrics: list[str], saved: dict[str, float], key: str, label: str, top: float, step: float
+) -> dict[str, float]:
+    """One % box per metric, up to three a row, seeded from the link; the non-zero ones as fractions."""
+    cols = st.columns(max(1, min(3, len(metrics))))
+    out: dict[str, float] = {}
+    for i, spec in enumerate(metrics):
+        seed(f"{key}:{spec}", float(saved.get(spec, 0.0)) * 100)
+        value = cols[i % len(cols)].number_input(
+            label.format(md(spec)), min_value=0.0, max_value=top, step=step, key=f"{key}:{spec}"
+        )
+        if value:
+            out[spec] = value / 100
+    return out
+
+
 page()  # first: nothing of this page renders outside app.py's sign-in gate and sidebar
 
 ALPHAS = [0.01, 0.05, 0.1]
@@ -155,26 +172,10 @@ with st.expander("Statistics settings: significance, post-stratification, priors
     )  # fmt: skip
     st.markdown("**Prior on the relative lift** for the Bayesian view — its standard deviation in % "
                 "(GrowthBook's proper prior N(0, sd²); 0 = flat prior).")  # fmt: skip
-    prior_cols = st.columns(max(1, min(3, len(metrics))))
-    priors: dict[str, float] = {}
-    for i, spec in enumerate(metrics):
-        seed(f"exp_prior:{spec}", float(url_priors.get(spec, 0.0)) * 100)
-        sd = prior_cols[i % len(prior_cols)].number_input(
-            f"Prior sd of {md(spec)} (%)", min_value=0.0, max_value=1000.0, step=5.0, key=f"exp_prior:{spec}"
-        )
-        if sd:
-            priors[spec] = sd / 100
+    priors = _percent_per_metric(metrics, url_priors, "exp_prior", "Prior sd of {} (%)", 1000.0, 5.0)
     st.markdown("**Guardrail margins** — how much worse a metric may get, in % of the control "
                 "(one-sided non-inferiority test; 0 = no margin).")  # fmt: skip
-    margin_cols = st.columns(max(1, min(3, len(metrics))))
-    margins: dict[str, float] = {}
-    for i, spec in enumerate(metrics):
-        seed(f"exp_margin:{spec}", float(url_margins.get(spec, 0.0)) * 100)
-        mg = margin_cols[i % len(margin_cols)].number_input(
-            f"Margin of {md(spec)} (%)", min_value=0.0, max_value=99.0, step=0.5, key=f"exp_margin:{spec}"
-        )
-        if mg:
-            margins[spec] = mg / 100
+    margins = _percent_per_metric(metrics, url_margins, "exp_margin", "Margin of {} (%)", 99.0, 0.5)
     who = actor()
     if st.button("Save these priors, margins and post-stratification for this experiment", key="exp_save_stats",
                  disabled=who is None or not who.can("edit_settings"),
