@@ -7,14 +7,16 @@ import math
 import tempfile
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import streamlit as st
+from plotly.graph_objects import Figure
 
 from analytics import feedback as fb
 from analytics.charts import feedback as charts
 from analytics.errors import LiftboardError
-from analytics.workspace import experiment_names
+from analytics.workspace import Workspace, experiment_names
 from pages._ui import actor, auth_configured, download_csv, guarded, md, page, workspace
 
 page()  # first: nothing of this page renders outside app.py's sign-in gate and sidebar
@@ -23,34 +25,88 @@ PAGE_SIZE = 25
 URL = "query-params"  # widgets bound to the URL, so a link reproduces the view
 
 
-# -- cached engine calls (the token changes on every load and every audited change) ---------------
+# -- cached engine calls ----------------------------------------------------------------------------
+# Two keys. `data` (state_token(reviews=False)) moves with loads and every audited change but tags, and keys
+# what only users' feedback decides: signal counts, rates, filter options, an item's text. `token` moves with
+# every tag as well and keys what reviewers decide: progress, tag mix, agreement, the audit trail. So a tag,
+# anyone's, recomputes only the second kind. `_ws` (not part of the key) is this run's workspace: the feedback
+# item table is checked once per run, not once per query.
 @st.cache_data(show_spinner=False, max_entries=16)
-def _summary(token: str, flt: fb.FeedbackFilter) -> fb.Summary:
-    return fb.summary(workspace(), flt)
+def _counts(_ws: Workspace, data: str, flt: fb.FeedbackFilter) -> fb.SignalCounts:
+    return fb.signal_counts(_ws, flt)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _rates(token: str, flt: fb.FeedbackFilter, by: str, period: str | None) -> fb.Rates:
-    return fb.rates(workspace(), flt, by=by, period=period)
+def _progress(_ws: Workspace, token: str, flt: fb.FeedbackFilter) -> fb.Progress:
+    return fb.progress(_ws, flt)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _mix(token: str, flt: fb.FeedbackFilter, period: str) -> fb.TagMix:
-    return fb.tag_mix(workspace(), flt, period=period)
+def _rates(_ws: Workspace, data: str, flt: fb.FeedbackFilter, by: str, period: str | None) -> fb.Rates:
+    return fb.rates(_ws, flt, by=by, period=period)
+
+
+# Figures are built once per key and never changed after: shared (cache_resource), not copied, because a copy
+# of a plotly figure costs as much as building it.
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _rate_chart(
+    _ws: Workspace, data: str, flt: fb.FeedbackFilter, by: str, period: str, signal: str
+) -> Figure:
+    return charts.rate_over_time(_rates(_ws, data, flt, by, period), signal, control="control")
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _group_chart(_ws: Workspace, data: str, flt: fb.FeedbackFilter, by: str) -> Figure:
+    return charts.rate_by_group(_rates(_ws, data, flt, by, None))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _mix(_ws: Workspace, token: str, flt: fb.FeedbackFilter, period: str) -> fb.TagMix:
+    return fb.tag_mix(_ws, flt, period=period)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _mix_chart(_ws: Workspace, token: str, flt: fb.FeedbackFilter, period: str) -> Figure:
+    return charts.tag_mix(_mix(_ws, token, flt, period))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _kappas(token: str, flt: fb.FeedbackFilter) -> list[fb.Kappa]:
-    return fb.kappas(workspace(), flt)
+def _kappas(_ws: Workspace, token: str, flt: fb.FeedbackFilter) -> list[fb.Kappa]:
+    return fb.kappas(_ws, flt)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _agreement_chart(_ws: Workspace, token: str, flt: fb.FeedbackFilter) -> Figure:
+    return charts.agreement(_kappas(_ws, token, flt))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _options(token: str, experiment: str | None) -> dict[str, list[str]]:
-    return fb.options(workspace(), experiment)
+def _options(_ws: Workspace, data: str, experiment: str | None) -> dict[str, list[str]]:
+    return fb.options(_ws, experiment)
 
 
-def _date_bounds(token: str) -> tuple[dt.date, dt.date]:
-    lo, hi = fb.date_range(workspace())
+@st.cache_data(show_spinner=False, max_entries=4)
+def _experiments(_ws: Workspace, data: str) -> list[str]:
+    return experiment_names(_ws)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _log_days(_ws: Workspace, data: str) -> tuple[dt.date | None, dt.date | None]:
+    return fb.date_range(_ws)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _context(_ws: Workspace, data: str, item: str, experiment: str | None) -> dict[str, Any]:
+    return fb.item_context(_ws, item, experiment)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _trail(_ws: Workspace, token: str, actor: str | None) -> pd.DataFrame:
+    return fb.audit_trail(_ws, actor=actor, limit=500)
+
+
+def _date_bounds(ws: Workspace, data: str) -> tuple[dt.date, dt.date]:
+    lo, hi = _log_days(ws, data)
     today = dt.date.today()
     return (lo or today, hi or today)
 
@@ -64,7 +120,7 @@ def _pct(x: float) -> str:
     return "–" if x is None or math.isnan(x) else f"{x:.1%}"
 
 
-ws = workspace()
+ws = workspace().for_run()  # remembers, for this run only, that the feedback item table is current
 st.title("Feedback")
 st.caption("What users accepted, rejected and corrected, what reviewers tagged it as, and how that moves.")
 if not ws.has_table("feedback"):
@@ -80,7 +136,8 @@ if ws.remote_data and st.button(
     st.session_state["fb_saves"] = st.session_state.get("fb_saves", 0) + 1  # a fresh queue snapshot
 with st.spinner("Joining feedback to predictions and variants (once after each change of the data)…"):
     guarded(fb.ensure_items, ws)
-token = ws.state_token()  # after the join: a rebuilt item table is a new cache key
+# After the join: a rebuilt item table is a new cache key.
+token, data = ws.state_token(), ws.state_token(reviews=False)
 
 # -- who is reviewing -------------------------------------------------------------------------------
 who = actor()
@@ -103,14 +160,14 @@ elif not can_tag:
     )
 
 # -- filters, bound to the URL ---------------------------------------------------------------------
-exps = experiment_names(ws)
-lo_day, hi_day = _date_bounds(token)
+exps = _experiments(ws, data)
+lo_day, hi_day = _date_bounds(ws, data)
 with st.expander("Filters", expanded=False):
     c1, c2, c3 = st.columns(3)
     experiment = (
         c1.selectbox("Experiment (labels the variant)", exps, key="fb_exp", bind=URL) if exps else None
     )
-    opts = _options(token, experiment)
+    opts = _options(ws, data, experiment)
     signals = c1.multiselect("Signal", opts["signals"], key="fb_signal", bind=URL)
     variants = c2.multiselect("Variant", opts["variants"], key="fb_variant", bind=URL)
     versions = c2.multiselect("Model version", opts["model_versions"], key="fb_model", bind=URL)
@@ -132,7 +189,7 @@ flt = fb.FeedbackFilter(
 
 # -- the verdict first ----------------------------------------------------------------------------
 with st.spinner("Counting feedback…"):
-    summ = guarded(_summary, token, flt)
+    summ = fb.Summary.of(guarded(_counts, ws, data, flt), guarded(_progress, ws, token, flt))
 st.markdown(f"**{md(fb.summary_sentence(summ))}**")
 m1, m2, m3, m4 = st.columns(4)
 m1.metric(
@@ -165,7 +222,10 @@ with tab_queue:
     qflt = replace(flt, status=status, reviewer=reviewer if mine_only else None)
     # The page the reviewer sees is a snapshot: reruns (each edit is one) reuse it, so rows never shift
     # under the reviewer's edits and every save carries the versions they actually saw.
-    total = guarded(fb.count, ws, qflt)
+    # Tagged and all items of the selection, relative to the reviewer when only theirs count: the queue's
+    # size is one of them (or their difference), so one cached count serves both.
+    prog = guarded(_progress, ws, token, replace(flt, reviewer=qflt.reviewer))
+    total = prog.matching(status)
     pages = max(1, math.ceil(total / PAGE_SIZE))
     page_no = q3.number_input("Page", min_value=1, max_value=pages, value=1, step=1, key="fb_page")
     snap_id = repr((qflt, int(page_no), reviewer, st.session_state.get("fb_saves", 0)))
@@ -183,9 +243,9 @@ with tab_queue:
         snap = {"id": snap_id, "view": view, "audit": fb.current_audit_id(ws), "gen": gen}
         st.session_state["fb_snapshot"], st.session_state["fb_gen"] = snap, gen
     view, loaded_token = snap["view"], snap["audit"]
-    prog = fb.progress(ws, replace(flt, reviewer=reviewer if mine_only else None))
     st.progress(prog.share, text=f"{prog.tagged:,} of {prog.total:,} items tagged ({prog.share:.0%})")
-    active = [t.name for t in fb.list_tags(ws)]
+    all_tags = fb.list_tags(ws, include_retired=True)
+    active = [t.name for t in all_tags if not t.retired]
     on_page = sorted({t for ts in view.rows.tags for t in ts})
     choices = active + [t for t in on_page if t not in active]  # retired tags stay visible where used
     st.caption(f"{total:,} items match; page {int(page_no)} of {pages}. Edit the Tags column, then save.")
@@ -236,7 +296,7 @@ with tab_queue:
 
     if not view.rows.empty:
         item = st.selectbox("Read an item", list(view.rows.feedback_id), key="fb_item")
-        ctx = guarded(fb.item_context, ws, item, experiment)
+        ctx = guarded(_context, ws, data, item, experiment)
         st.markdown(
             f"**{md(ctx['signal'])}** · model {md(ctx.get('model_version') or '–')} · variant "
             f"{md(ctx.get('variant') or '–')} · score {ctx['score'] if ctx.get('score') is not None else '–'}"
@@ -250,7 +310,7 @@ with tab_queue:
     with st.expander("Bulk action on every item matching the filters"):
         b1, b2 = st.columns(2)
         add = b1.multiselect("Add tags", active, key="fb_bulk_add")
-        remove = b2.multiselect("Remove tags", [t.name for t in fb.list_tags(ws, include_retired=True)],
+        remove = b2.multiselect("Remove tags", [t.name for t in all_tags],
                                 key="fb_bulk_remove")  # fmt: skip
         if (add or remove) and reviewer:
             pre = guarded(fb.bulk_preview, ws, qflt, reviewer, add=add, remove=remove)
@@ -284,12 +344,12 @@ with tab_rates:
     period = r2.selectbox("Per", ["day", "week"], key="fb_period", bind=URL)
     signal = r3.selectbox("Signal", list(fb.RATE_SIGNALS), key="fb_rate_signal", bind=URL)
     with st.spinner("Computing rates…"):
-        over_time = guarded(_rates, token, flt, by, period)
-        overall = guarded(_rates, token, flt, by, None)
-    st.plotly_chart(
-        charts.rate_over_time(over_time, signal, control="control"), width="stretch", key="fb_rate_chart"
-    )
-    st.plotly_chart(charts.rate_by_group(overall), width="stretch")
+        over_time = guarded(_rates, ws, data, flt, by, period)
+        overall = guarded(_rates, ws, data, flt, by, None)
+        over_time_fig = guarded(_rate_chart, ws, data, flt, by, period, signal)
+        group_fig = guarded(_group_chart, ws, data, flt, by)
+    st.plotly_chart(over_time_fig, width="stretch", key="fb_rate_chart")
+    st.plotly_chart(group_fig, width="stretch")
     table = overall.frame().drop(columns=["period"])
     st.dataframe(table, hide_index=True, width="stretch")
     download_csv(over_time.frame(), "feedback-rates", key="dl-fb-rates")
@@ -303,10 +363,10 @@ with tab_rates:
 
 # -- tag mix and agreement -------------------------------------------------------------------------
 with tab_tags:
-    mix = guarded(_mix, token, flt, "week")
-    st.plotly_chart(charts.tag_mix(mix), width="stretch", key="fb_mix_chart")
+    mix = guarded(_mix, ws, token, flt, "week")
+    st.plotly_chart(guarded(_mix_chart, ws, token, flt, "week"), width="stretch", key="fb_mix_chart")
     download_csv(mix.rows, "feedback-tag-mix", key="dl-fb-mix")
-    ks = guarded(_kappas, token, flt)
+    ks = guarded(_kappas, ws, token, flt)
     pooled = [k for k in ks if k.tag == "(all tags)"]
     if pooled:
         for k in pooled:
@@ -314,7 +374,7 @@ with tab_tags:
                 f"**{md(k.reviewer_a)}** and **{md(k.reviewer_b)}** agree *{fb.describe(k.kappa)}* "
                 f"(Cohen's κ = {k.kappa:.2f}) over the items both reviewed."
             )
-        st.plotly_chart(charts.agreement(ks), width="stretch")
+        st.plotly_chart(guarded(_agreement_chart, ws, token, flt), width="stretch")
         kdf = pd.DataFrame(
             [{"reviewer_a": k.reviewer_a, "reviewer_b": k.reviewer_b, "tag": k.tag, "items": k.table.n,
               "both": k.table.yy, "only_a": k.table.yn, "only_b": k.table.ny, "neither": k.table.nn,
@@ -333,13 +393,12 @@ with tab_tags:
 # -- audit trail -----------------------------------------------------------------------------------
 with tab_audit:
     only_me = st.toggle("Only my changes", key="fb_audit_mine", disabled=reviewer is None)
-    trail = fb.audit_trail(ws, actor=reviewer if only_me else None, limit=500)
+    trail = guarded(_trail, ws, token, reviewer if only_me else None)
     st.dataframe(trail, hide_index=True, width="stretch")
     download_csv(trail, "feedback-audit", key="dl-fb-audit")
 
 # -- taxonomy --------------------------------------------------------------------------------------
 with tab_tax:
-    all_tags = fb.list_tags(ws, include_retired=True)
     st.dataframe(
         pd.DataFrame([{"tag": t.name, "description": t.description, "retired": t.retired} for t in all_tags]),
         hide_index=True,

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from analytics.errors import LiftboardError
-from analytics.feedback.choices import STATUSES
+from analytics.feedback.choices import STATUSES, ReviewStatus
 from analytics.feedback.items import ITEM_COLUMNS, ITEMS, ensure_items, live_sql
 from analytics.workspace import Workspace, experiment_names, quote_ident
 
@@ -67,6 +67,10 @@ class Progress:
     @property
     def share(self) -> float:
         return self.tagged / self.total if self.total else 0.0
+
+    def matching(self, status: ReviewStatus) -> int:
+        """Items of the selection with this review status: what ``count`` returns with that status."""
+        return {"all": self.total, "tagged": self.tagged, "untagged": self.total - self.tagged}[status]
 
 
 @dataclass(frozen=True)

@@ -103,9 +103,13 @@ def _signature(ws: Workspace) -> str:
 
 
 def _is_current(ws: Workspace, sig: str) -> bool:
-    return ws.scalar(
-        "SELECT value FROM lb_meta WHERE key = 'feedback_items'", purpose="the is current query"
-    ) == sig and ws.has_table(ITEMS)
+    built = ws.scalar(
+        "SELECT value FROM lb_meta WHERE key = 'feedback_items' AND EXISTS (SELECT 1 FROM "
+        "information_schema.tables WHERE table_schema = 'main' AND table_name = ?)",
+        [ITEMS],
+        purpose="the is current query",
+    )
+    return built == sig
 
 
 def ensure_items(ws: Workspace) -> bool:
@@ -115,7 +119,12 @@ def ensure_items(ws: Workspace) -> bool:
     it is materialised once per change of the data and reused by the queue, the metrics and bulk tags.
     A read-only workspace whose table is stale falls back to the live join; on a remote source (Spark)
     there is no live join to fall back to (see ``_copy_remote_items``), so that is an error.
+    Every feedback query asks this first: a page run's workspace (``Workspace.for_run``) answers it once.
     """
+    return ws.once(ITEMS, lambda: _make_current(ws))
+
+
+def _make_current(ws: Workspace) -> bool:
     sig = _signature(ws)
     if _is_current(ws, sig):
         return True
@@ -172,4 +181,4 @@ def refresh_items(ws: Workspace) -> bool:
     if not ws.read_only:
         with serialised(ws), ws.transaction() as cur:
             cur.execute("DELETE FROM lb_meta WHERE key = 'feedback_items'")
-    return ensure_items(ws)
+    return ws.once(ITEMS, lambda: _make_current(ws), fresh=True)

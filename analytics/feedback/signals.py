@@ -147,6 +147,17 @@ def tag_mix(ws: Workspace, flt: FeedbackFilter, *, period: str = "week") -> TagM
 
 
 @dataclass(frozen=True)
+class SignalCounts:
+    """What users said about a selection: items per signal and the acceptance rate (no reviewer moves these)."""
+
+    total: int
+    by_signal: dict[str, int]
+    acceptance: Rate
+    unmatched: tuple[int, int]  # feedback rows whose prediction_id matches nothing, rows with an id
+    alpha: float = 0.05
+
+
+@dataclass(frozen=True)
 class Summary:
     total: int
     by_signal: dict[str, int]
@@ -155,9 +166,20 @@ class Summary:
     unmatched: tuple[int, int]  # feedback rows whose prediction_id matches nothing, rows with an id
     alpha: float = 0.05
 
+    @classmethod
+    def of(cls, counts: SignalCounts, progress: Progress) -> Summary:
+        """Users' signals and reviewers' progress over the same selection, side by side."""
+        return cls(
+            counts.total, counts.by_signal, counts.acceptance, progress, counts.unmatched, counts.alpha
+        )
 
-def summary(ws: Workspace, flt: FeedbackFilter, *, alpha: float = 0.05) -> Summary:
-    """Counts per signal, the acceptance rate with its Wilson interval and tagging progress."""
+
+def signal_counts(ws: Workspace, flt: FeedbackFilter, *, alpha: float = 0.05) -> SignalCounts:
+    """Counts per signal and the acceptance rate with its Wilson interval.
+
+    Signals come from users, never from reviewers: with ``flt.status`` "all" no tag changes these numbers,
+    so a page may keep them while reviewers work (``Workspace.state_token(reviews=False)``).
+    """
     sel = selection(ws, flt)
     rows = ws.query(
         f"SELECT signal, count(*) FROM ({sel.sql}) s GROUP BY 1 ORDER BY 2 DESC, 1",
@@ -166,14 +188,18 @@ def summary(ws: Workspace, flt: FeedbackFilter, *, alpha: float = 0.05) -> Summa
     )
     by_signal = {str(r[0]): int(r[1]) for r in rows}
     total = sum(by_signal.values())
-    return Summary(
+    return SignalCounts(
         total=total,
         by_signal=by_signal,
         acceptance=_rate("accept", by_signal.get("accept", 0), total, alpha),
-        progress=progress(ws, flt),
         unmatched=unmatched_predictions(ws),
         alpha=alpha,
     )
+
+
+def summary(ws: Workspace, flt: FeedbackFilter, *, alpha: float = 0.05) -> Summary:
+    """Counts per signal, the acceptance rate with its Wilson interval and tagging progress."""
+    return Summary.of(signal_counts(ws, flt, alpha=alpha), progress(ws, flt))
 
 
 def summary_sentence(s: Summary) -> str:

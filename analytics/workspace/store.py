@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import duckdb
 
@@ -51,6 +52,8 @@ MIGRATIONS: list[tuple[int, str]] = [
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
+T = TypeVar("T")
+
 _IDENT_OK = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -72,8 +75,30 @@ class Workspace:
     con: duckdb.DuckDBPyConnection
     read_only: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    #: Answers remembered for one pass over the workspace (``for_run``); None: nothing is remembered.
+    _memo: dict[Hashable, Any] | None = field(default=None, repr=False, compare=False)
     #: True when the data tables live elsewhere (a Spark source) and only Liftboard's own tables are local.
     remote_data: ClassVar[bool] = False
+
+    # -- one pass (a page run) -------------------------------------------------------
+    def for_run(self) -> Workspace:
+        """This workspace (same connection) remembering ``once`` answers for as long as the copy lives.
+
+        A page run reads one state of the data: asking again within it whether a derived table is current (a
+        ``data_version``, a dozen catalogue queries) would repeat the first answer. Take one per run, not longer.
+        """
+        return dataclasses.replace(self, _memo={})
+
+    def once(self, key: Hashable, compute: Callable[[], T], *, fresh: bool = False) -> T:
+        """``compute()``, remembered under ``key`` by a ``for_run`` copy; always computed by the shared workspace.
+
+        ``fresh`` computes again and remembers the new answer (after the caller changed what it depends on).
+        """
+        if self._memo is None:
+            return compute()
+        if fresh or key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     # -- running SQL -----------------------------------------------------------------
     def cursor(self) -> duckdb.DuckDBPyConnection:
@@ -216,13 +241,21 @@ class Workspace:
         """A token that changes when any of these data tables changes (a cache key for tables built on them).
 
         Data enters through loads (recorded in lb_loads) and the row counts move with any append or delete.
+        Two queries: the tables' column counts from the catalogue, then the last load and every row count.
         """
-        parts = [str(self.scalar("SELECT max(load_id) FROM lb_loads"))]
-        for t in tables:
-            if self.has_table(t):
-                n = self.scalar(f"SELECT count(*) FROM {quote_ident(t)}")  # a canonical name
-                parts.append(f"{t}:{n}:{len(self.columns(t))}")
-        return "|".join(parts)
+        shape = dict(
+            self.query(
+                "SELECT table_name, count(*) FROM information_schema.columns WHERE table_schema = 'main' "
+                "AND table_name IN (SELECT unnest(?::VARCHAR[])) GROUP BY table_name",
+                [list(tables)],
+            )
+        )
+        present = [t for t in tables if t in shape]
+        counts = "".join(
+            f", (SELECT count(*) FROM {quote_ident(t)})" for t in present
+        )  # names from the catalogue
+        load, *rows = self.query(f"SELECT (SELECT max(load_id) FROM lb_loads){counts}")[0]
+        return "|".join([str(load), *(f"{t}:{n}:{shape[t]}" for t, n in zip(present, rows, strict=True))])
 
     def refresh_source(self) -> None:
         """Re-read the data tables' source (a no-op here: the embedded tables are always current)."""

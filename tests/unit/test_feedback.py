@@ -88,6 +88,11 @@ def test_untagged_queue_by_anyone_and_by_reviewer(ws: Workspace) -> None:
     assert "f1" in set(fb.queue(ws, mine, limit=10).rows.feedback_id)
     assert fb.progress(ws, fb.FeedbackFilter()) == fb.Progress(tagged=2, total=N)
     assert fb.progress(ws, fb.FeedbackFilter(reviewer="bob")).tagged == 1
+    # The queue's size per status is what progress already counted (the page asks once for both).
+    for who in (None, "alice", "bob"):
+        prog = fb.progress(ws, fb.FeedbackFilter(reviewer=who))
+        for status in fb.STATUSES:
+            assert prog.matching(status) == fb.count(ws, fb.FeedbackFilter(status=status, reviewer=who))
     page = fb.queue(ws, fb.FeedbackFilter(reviewer="alice"), limit=2).rows.set_index("feedback_id")
     assert page.loc["f0", "tags"] == ["wrong"] and page.loc["f0", "version"] == 1
     assert page.loc["f1", "tags"] == [] and page.loc["f1", "others"] == "bob: helpful"
@@ -162,6 +167,29 @@ def test_summary_and_headline(ws: Workspace) -> None:
     assert s.total == N and s.by_signal["accept"] == (t.signal == "accept").sum()
     assert s.acceptance.rate == pytest.approx((t.signal == "accept").mean())
     assert "of 2,000 AI outputs" in fb.summary_sentence(s)
+    # Users' signals are counted apart from reviewers' progress, and a tag moves only the progress.
+    flt = fb.FeedbackFilter(signals=("accept", "reject"))
+    counts = fb.signal_counts(ws, flt)
+    fb.tag_item(ws, "f0", ["wrong"], Actor("alice", "editor"), 0)
+    assert fb.signal_counts(ws, flt) == counts
+    assert fb.summary(ws, flt) == fb.Summary.of(counts, fb.progress(ws, flt))
+    first = ws.scalar("SELECT signal FROM feedback WHERE feedback_id = 'f0'")
+    assert fb.summary(ws, flt).progress.tagged == int(first in ("accept", "reject"))
+
+
+def test_a_runs_workspace_checks_the_item_table_once(ws: Workspace) -> None:
+    run = ws.for_run()
+    assert fb.ensure_items(run) and fb.count(run, fb.FeedbackFilter()) == N
+    with ws.transaction() as cur:  # a load elsewhere, in the middle of this run
+        cur.execute(
+            "INSERT INTO feedback SELECT * REPLACE ('x' || feedback_id AS feedback_id) FROM feedback LIMIT 5"
+        )
+    assert fb.count(run, fb.FeedbackFilter()) == N  # this run keeps the item table it checked
+    assert fb.count(ws.for_run(), fb.FeedbackFilter()) == N + 5  # the next run sees the new rows
+    assert fb.count(ws, fb.FeedbackFilter()) == N + 5  # so does the shared workspace, which remembers nothing
+    with ws.transaction() as cur:
+        cur.execute("DELETE FROM feedback WHERE feedback_id LIKE 'x%'")
+    assert fb.refresh_items(run) and fb.count(run, fb.FeedbackFilter()) == N  # a refresh rebuilds in the run
 
 
 def test_tag_mix_counts_items_once(ws: Workspace) -> None:

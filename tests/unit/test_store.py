@@ -125,3 +125,26 @@ def test_kill_during_a_migration_leaves_the_old_schema(tmp_path: Path) -> None:
         assert not ws.has_table("lb_big") and not ws.has_table("lb_more")
     finally:
         ws.close()
+
+
+def test_data_version_moves_with_rows_columns_and_loads(tmp_path: Path) -> None:
+    ws = open_workspace(tmp_path / "v.duckdb")
+    try:
+        ws.con.execute("CREATE TABLE feedback AS SELECT range AS i FROM range(3)")
+        tables = ("feedback", "predictions")  # predictions absent: left out, not an error
+        v0 = ws.data_version(tables)
+        assert v0 == "None|feedback:3:1"
+        ws.con.execute("INSERT INTO feedback VALUES (9)")
+        v1 = ws.data_version(tables)
+        ws.con.execute("ALTER TABLE feedback ADD COLUMN x INTEGER")
+        v2 = ws.data_version(tables)
+        ws.con.execute("INSERT INTO lb_loads (load_id, kind) VALUES (7, 'feedback')")
+        v3 = ws.data_version(tables)
+        assert len({v0, v1, v2, v3}) == 4 and v3 == "7|feedback:4:2"
+        run = ws.for_run()  # a run's copy remembers only what is asked through ``once``
+        assert (
+            run.data_version(tables) == v3 and run.once("k", lambda: 1) == 1 and run.once("k", lambda: 2) == 1
+        )
+        assert ws.once("k", lambda: 2) == 2 and run.once("k", lambda: 3, fresh=True) == 3
+    finally:
+        ws.close()
