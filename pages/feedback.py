@@ -28,9 +28,9 @@ URL = "query-params"  # widgets bound to the URL, so a link reproduces the view
 # -- cached engine calls ----------------------------------------------------------------------------
 # Two keys. `data` (state_token(reviews=False)) moves with loads and every audited change but tags, and keys
 # what only users' feedback decides: signal counts, rates, filter options, an item's text. `token` moves with
-# every tag as well and keys what reviewers decide: progress, tag mix, agreement, the audit trail. So a tag,
-# anyone's, recomputes only the second kind. `_ws` (not part of the key) is this run's workspace: the feedback
-# item table is checked once per run, not once per query.
+# every tag as well and keys what reviewers decide: progress, tag mix, agreement, the audit trail, a bulk
+# action's preview. So a tag, anyone's, recomputes only the second kind. `_ws` (not part of the key) is this
+# run's workspace: the feedback item table is checked once per run, not once per query.
 @st.cache_data(show_spinner=False, max_entries=16)
 def _counts(_ws: Workspace, data: str, flt: fb.FeedbackFilter) -> fb.SignalCounts:
     return fb.signal_counts(_ws, flt)
@@ -98,6 +98,18 @@ def _log_days(_ws: Workspace, data: str) -> tuple[dt.date | None, dt.date | None
 @st.cache_data(show_spinner=False, max_entries=64)
 def _context(_ws: Workspace, data: str, item: str, experiment: str | None) -> dict[str, Any]:
     return fb.item_context(_ws, item, experiment)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _preview(
+    _ws: Workspace,
+    token: str,
+    qflt: fb.FeedbackFilter,
+    reviewer: str,
+    add: tuple[str, ...],
+    remove: tuple[str, ...],
+) -> fb.WriteResult:
+    return fb.bulk_preview(_ws, qflt, reviewer, add=add, remove=remove)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -313,7 +325,7 @@ with tab_queue:
         remove = b2.multiselect("Remove tags", [t.name for t in all_tags],
                                 key="fb_bulk_remove")  # fmt: skip
         if (add or remove) and reviewer:
-            pre = guarded(fb.bulk_preview, ws, qflt, reviewer, add=add, remove=remove)
+            pre = guarded(_preview, ws, token, qflt, reviewer, tuple(add), tuple(remove))
             n_sel = pre.changed + pre.unchanged
             st.write(f"This changes your tags on **{pre.changed:,}** of the {n_sel:,} selected items.")
             # The count is part of the key: if the selection changes, the confirmation resets.

@@ -53,6 +53,8 @@ def test_a_tag_moves_what_reviews_decide_and_nothing_else(db: Path, monkeypatch:
     assert before["Tagged"] == f"0 / {N:,}"
     assert f"{N:,} items match" in " ".join(c.value for c in at.caption)
     assert _chart(at, "Tag mix per week")["data"] == []  # nobody has tagged yet
+    at.multiselect(key="fb_bulk_add").set_value(["irrelevant"]).run()  # ann prepares a bulk action
+    assert any(f"of the {N:,} selected items" in m.value for m in at.markdown)
     at.run()  # a rerun with every cache warm
 
     _tag_elsewhere(db, "bob", "f3", ["wrong"])
@@ -62,6 +64,9 @@ def test_a_tag_moves_what_reviews_decide_and_nothing_else(db: Path, monkeypatch:
     assert after["Tagged"] == f"1 / {N:,}"
     assert f"reviewers have tagged 1 of {N:,} items" in at.markdown[0].value
     assert f"{N - 1:,} items match" in " ".join(c.value for c in at.caption)  # the untagged queue shrank
+    assert any(
+        f"of the {N - 1:,} selected items" in m.value for m in at.markdown
+    )  # and so did the bulk preview
     mix = _chart(at, "Tag mix per week")
     assert [t["name"] for t in mix["data"]] == ["wrong"]
     trail = at.dataframe[-2].value  # the audit trail (the taxonomy table follows it)
