@@ -221,6 +221,10 @@ tab_queue, tab_rates, tab_tags, tab_audit, tab_tax, tab_export = st.tabs(
     key="fb_tab",
     bind=URL,
 )
+# Switching tabs reruns the page (the tab is bound to the URL), so Rates, Tag mix and Audit trail are drawn only
+# while open: the reruns after each tag skip the queries and charts nobody is looking at. The queue always runs,
+# since a widget skipped in a run loses its state (page, toggles, unsaved edits); its siblings' widgets are
+# bound to the URL, which keeps theirs.
 
 # -- review queue ----------------------------------------------------------------------------------
 with tab_queue:
@@ -350,64 +354,67 @@ with tab_queue:
 
 # -- rates -----------------------------------------------------------------------------------------
 with tab_rates:
-    r1, r2, r3 = st.columns(3)
-    by = r1.selectbox("Split by", ["variant", "model_version", "none"], key="fb_by", bind=URL,
-                      format_func=lambda s: {"none": "nothing", "model_version": "model version"}.get(s, s))  # fmt: skip
-    period = r2.selectbox("Per", ["day", "week"], key="fb_period", bind=URL)
-    signal = r3.selectbox("Signal", list(fb.RATE_SIGNALS), key="fb_rate_signal", bind=URL)
-    with st.spinner("Computing rates…"):
-        over_time = guarded(_rates, ws, data, flt, by, period)
-        overall = guarded(_rates, ws, data, flt, by, None)
-        over_time_fig = guarded(_rate_chart, ws, data, flt, by, period, signal)
-        group_fig = guarded(_group_chart, ws, data, flt, by)
-    st.plotly_chart(over_time_fig, width="stretch", key="fb_rate_chart")
-    st.plotly_chart(group_fig, width="stretch")
-    table = overall.frame().drop(columns=["period"])
-    st.dataframe(table, hide_index=True, width="stretch")
-    download_csv(over_time.frame(), "feedback-rates", key="dl-fb-rates")
-    with st.expander("How these numbers are computed"):
-        st.markdown(
-            "Each rate is the number of feedback items with that signal divided by all feedback items "
-            "(accept, reject, correct and rating) in the period and group. The band is the 95% **Wilson score "
-            "interval**, which stays inside 0–100% and behaves well for small counts. Variants come from the "
-            "chosen experiment's assignments; users exposed to more than one variant have no variant."
-        )
+    if tab_rates.open is not False:
+        r1, r2, r3 = st.columns(3)
+        by = r1.selectbox("Split by", ["variant", "model_version", "none"], key="fb_by", bind=URL,
+                          format_func=lambda s: {"none": "nothing", "model_version": "model version"}.get(s, s))  # fmt: skip
+        period = r2.selectbox("Per", ["day", "week"], key="fb_period", bind=URL)
+        signal = r3.selectbox("Signal", list(fb.RATE_SIGNALS), key="fb_rate_signal", bind=URL)
+        with st.spinner("Computing rates…"):
+            over_time = guarded(_rates, ws, data, flt, by, period)
+            overall = guarded(_rates, ws, data, flt, by, None)
+            over_time_fig = guarded(_rate_chart, ws, data, flt, by, period, signal)
+            group_fig = guarded(_group_chart, ws, data, flt, by)
+        st.plotly_chart(over_time_fig, width="stretch", key="fb_rate_chart")
+        st.plotly_chart(group_fig, width="stretch")
+        table = overall.frame().drop(columns=["period"])
+        st.dataframe(table, hide_index=True, width="stretch")
+        download_csv(over_time.frame(), "feedback-rates", key="dl-fb-rates")
+        with st.expander("How these numbers are computed"):
+            st.markdown(
+                "Each rate is the number of feedback items with that signal divided by all feedback items "
+                "(accept, reject, correct and rating) in the period and group. The band is the 95% **Wilson score "
+                "interval**, which stays inside 0–100% and behaves well for small counts. Variants come from the "
+                "chosen experiment's assignments; users exposed to more than one variant have no variant."
+            )
 
 # -- tag mix and agreement -------------------------------------------------------------------------
 with tab_tags:
-    mix = guarded(_mix, ws, token, flt, "week")
-    st.plotly_chart(guarded(_mix_chart, ws, token, flt, "week"), width="stretch", key="fb_mix_chart")
-    download_csv(mix.rows, "feedback-tag-mix", key="dl-fb-mix")
-    ks = guarded(_kappas, ws, token, flt)
-    pooled = [k for k in ks if k.tag == "(all tags)"]
-    if pooled:
-        for k in pooled:
-            st.markdown(
-                f"**{md(k.reviewer_a)}** and **{md(k.reviewer_b)}** agree *{fb.describe(k.kappa)}* "
-                f"(Cohen's κ = {k.kappa:.2f}) over the items both reviewed."
-            )
-        st.plotly_chart(guarded(_agreement_chart, ws, token, flt), width="stretch")
-        kdf = pd.DataFrame(
-            [{"reviewer_a": k.reviewer_a, "reviewer_b": k.reviewer_b, "tag": k.tag, "items": k.table.n,
-              "both": k.table.yy, "only_a": k.table.yn, "only_b": k.table.ny, "neither": k.table.nn,
-              "kappa": k.kappa, "ci_low": k.ci[0], "ci_high": k.ci[1]} for k in ks]
-        )  # fmt: skip
-        with st.expander("Agreement per tag"):
-            st.dataframe(kdf, hide_index=True, width="stretch")
-            st.caption(
-                "Each tag is a yes/no judgement per item both reviewers reviewed; κ = (p_o − p_e)/(1 − p_e). "
-                "'(all tags)' pools the per-tag tables. κ is undefined when both reviewers never vary."
-            )
-            download_csv(kdf, "feedback-agreement", key="dl-fb-kappa")
-    else:
-        st.caption("No item has been tagged by two reviewers yet, so agreement cannot be measured.")
+    if tab_tags.open is not False:
+        mix = guarded(_mix, ws, token, flt, "week")
+        st.plotly_chart(guarded(_mix_chart, ws, token, flt, "week"), width="stretch", key="fb_mix_chart")
+        download_csv(mix.rows, "feedback-tag-mix", key="dl-fb-mix")
+        ks = guarded(_kappas, ws, token, flt)
+        pooled = [k for k in ks if k.tag == "(all tags)"]
+        if pooled:
+            for k in pooled:
+                st.markdown(
+                    f"**{md(k.reviewer_a)}** and **{md(k.reviewer_b)}** agree *{fb.describe(k.kappa)}* "
+                    f"(Cohen's κ = {k.kappa:.2f}) over the items both reviewed."
+                )
+            st.plotly_chart(guarded(_agreement_chart, ws, token, flt), width="stretch")
+            kdf = pd.DataFrame(
+                [{"reviewer_a": k.reviewer_a, "reviewer_b": k.reviewer_b, "tag": k.tag, "items": k.table.n,
+                  "both": k.table.yy, "only_a": k.table.yn, "only_b": k.table.ny, "neither": k.table.nn,
+                  "kappa": k.kappa, "ci_low": k.ci[0], "ci_high": k.ci[1]} for k in ks]
+            )  # fmt: skip
+            with st.expander("Agreement per tag"):
+                st.dataframe(kdf, hide_index=True, width="stretch")
+                st.caption(
+                    "Each tag is a yes/no judgement per item both reviewers reviewed; κ = (p_o − p_e)/(1 − p_e). "
+                    "'(all tags)' pools the per-tag tables. κ is undefined when both reviewers never vary."
+                )
+                download_csv(kdf, "feedback-agreement", key="dl-fb-kappa")
+        else:
+            st.caption("No item has been tagged by two reviewers yet, so agreement cannot be measured.")
 
 # -- audit trail -----------------------------------------------------------------------------------
 with tab_audit:
-    only_me = st.toggle("Only my changes", key="fb_audit_mine", disabled=reviewer is None)
-    trail = guarded(_trail, ws, token, reviewer if only_me else None)
-    st.dataframe(trail, hide_index=True, width="stretch")
-    download_csv(trail, "feedback-audit", key="dl-fb-audit")
+    if tab_audit.open is not False:
+        only_me = st.toggle("Only my changes", key="fb_audit_mine", disabled=reviewer is None, bind=URL)
+        trail = guarded(_trail, ws, token, reviewer if only_me else None)
+        st.dataframe(trail, hide_index=True, width="stretch")
+        download_csv(trail, "feedback-audit", key="dl-fb-audit")
 
 # -- taxonomy --------------------------------------------------------------------------------------
 with tab_tax:

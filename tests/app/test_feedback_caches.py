@@ -35,12 +35,17 @@ def _metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
-def _chart(at: AppTest, title: str) -> dict:
-    """The spec of the plotly chart with this title, as the browser receives it."""
+def _charts(at: AppTest) -> dict[str, dict]:
+    """The plotly charts drawn, by title, as the browser receives them."""
     specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    found = [s for s in specs if s["layout"].get("title", {}).get("text") == title]
-    assert found, [s["layout"].get("title") for s in specs]
-    return found[0]
+    return {s["layout"].get("title", {}).get("text"): s for s in specs}
+
+
+def _open(at: AppTest, tab: str) -> AppTest:
+    at.session_state["fb_tab"] = tab  # what a click on the tab does (it is bound to the URL)
+    at.run()
+    assert not at.exception, at.exception
+    return at
 
 
 def test_a_tag_moves_what_reviews_decide_and_nothing_else(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -52,9 +57,11 @@ def test_a_tag_moves_what_reviews_decide_and_nothing_else(db: Path, monkeypatch:
     before = _metrics(at)
     assert before["Tagged"] == f"0 / {N:,}"
     assert f"{N:,} items match" in " ".join(c.value for c in at.caption)
-    assert _chart(at, "Tag mix per week")["data"] == []  # nobody has tagged yet
+    assert "Tag mix per week" not in _charts(at)  # a closed tab draws nothing (the queue is open)
     at.multiselect(key="fb_bulk_add").set_value(["irrelevant"]).run()  # ann prepares a bulk action
     assert any(f"of the {N:,} selected items" in m.value for m in at.markdown)
+    _open(at, "Tag mix & agreement")
+    assert _charts(at)["Tag mix per week"]["data"] == []  # nobody has tagged yet
     at.run()  # a rerun with every cache warm
 
     _tag_elsewhere(db, "bob", "f3", ["wrong"])
@@ -63,19 +70,19 @@ def test_a_tag_moves_what_reviews_decide_and_nothing_else(db: Path, monkeypatch:
     after = _metrics(at)
     assert after["Tagged"] == f"1 / {N:,}"
     assert f"reviewers have tagged 1 of {N:,} items" in at.markdown[0].value
-    assert f"{N - 1:,} items match" in " ".join(c.value for c in at.caption)  # the untagged queue shrank
-    assert any(
-        f"of the {N - 1:,} selected items" in m.value for m in at.markdown
-    )  # and so did the bulk preview
-    mix = _chart(at, "Tag mix per week")
-    assert [t["name"] for t in mix["data"]] == ["wrong"]
-    trail = at.dataframe[-2].value  # the audit trail (the taxonomy table follows it)
-    assert trail.actor.tolist() == ["bob"] and trail.target.tolist() == ["f3"]
+    # The queue runs with any tab open (its widgets keep their state): it shrank, and so did the bulk preview.
+    assert f"{N - 1:,} items match" in " ".join(c.value for c in at.caption)
+    assert any(f"of the {N - 1:,} selected items" in m.value for m in at.markdown)
+    assert [t["name"] for t in _charts(at)["Tag mix per week"]["data"]] == ["wrong"]
     # Users' own signals do not depend on reviews: the same numbers as before the tag.
     for label in ("Acceptance rate", "Feedback items", "Reject rate"):
         assert after[label] == before[label]
+    _open(at, "Audit trail")
+    (trail,) = [d.value for d in at.dataframe if "actor" in d.value.columns]
+    assert trail.actor.tolist() == ["bob"] and trail.target.tolist() == ["f3"]
 
     # A second reviewer on the same item: agreement can now be measured, and is stated in words.
+    _open(at, "Tag mix & agreement")
     assert not any("agree" in m.value for m in at.markdown)
     _tag_elsewhere(db, "carol", "f3", ["wrong"])
     at.run()
@@ -84,4 +91,4 @@ def test_a_tag_moves_what_reviews_decide_and_nothing_else(db: Path, monkeypatch:
     _tag_elsewhere(db, "carol", "f4", ["unsafe"])
     at.run()
     assert _metrics(at)["Tagged"] == f"2 / {N:,}"
-    assert sorted(t["name"] for t in _chart(at, "Tag mix per week")["data"]) == ["unsafe", "wrong"]
+    assert sorted(t["name"] for t in _charts(at)["Tag mix per week"]["data"]) == ["unsafe", "wrong"]

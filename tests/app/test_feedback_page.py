@@ -41,7 +41,7 @@ def _edit(at: AppTest, row: int, new_tags: list[str]) -> AppTest:
 
 
 def test_demo_page_states_the_verdict_first(demo_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    at = _page(demo_copy, monkeypatch, name=None)
+    at = _page(demo_copy, monkeypatch, name=None, fb_tab="Tag mix & agreement")
     assert at.title[0].value == "Feedback" and not at.error
     ws = open_workspace(demo_copy)
     s = fb.summary(ws, fb.FeedbackFilter(experiment="ai_recs"))
