@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import getpass
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import duckdb
@@ -49,6 +49,16 @@ def run_with_progress(
     progress(hi, label)
 
 
+def retyped(ref: str, dtype: str) -> str:
+    """A text column's values as dtype, blanks as NULL: how an extra column takes the type validation found."""
+    return f"TRY_CAST(NULLIF(trim({ref}), '') AS {dtype})"
+
+
+def typed_copy(name: str) -> str:
+    """The stage column holding a text column's values already retyped by the reader (see finish_load)."""
+    return f"__lb_t_{name}"
+
+
 def finish_load(
     cur: duckdb.DuckDBPyConnection,
     kind: str,
@@ -56,21 +66,34 @@ def finish_load(
     mode: str,
     columns: list[Column],
     report: ValidationReport,
+    typed: Mapping[str, str] | None = None,
 ) -> None:
-    """Turn the staged rows into the canonical table: rename it (new/replace) or append to it."""
+    """Turn the staged rows into the canonical table: rename it (new/replace) or append to it.
+
+    typed: text column -> the type of its `typed_copy` in the stage (the values as `retyped` gives them). When
+    validation found that type, the copy replaces the column: a column swap instead of a pass over every row.
+    """
     q = quote_ident
     target = q(kind)
+    typed = dict(typed or {})
     for col in columns:
         if col.flag:
             cur.execute(f"ALTER TABLE {stage} DROP COLUMN {q(col.flag)}")
     if mode in ("new", "replace"):
         for name, dtype in report.extras.items():
             col = next(c for c in columns if c.name == name)
-            if dtype != col.dtype:
+            if dtype == col.dtype:
+                continue
+            if typed.get(name) == dtype:
+                del typed[name]
+                cur.execute(f"ALTER TABLE {stage} DROP COLUMN {q(name)}")
+                cur.execute(f"ALTER TABLE {stage} RENAME COLUMN {q(typed_copy(name))} TO {q(name)}")
+            else:
                 cur.execute(
-                    f"ALTER TABLE {stage} ALTER COLUMN {q(name)} TYPE {dtype} "
-                    f"USING TRY_CAST(NULLIF(trim({q(name)}), '') AS {dtype})"
+                    f"ALTER TABLE {stage} ALTER COLUMN {q(name)} TYPE {dtype} USING {retyped(q(name), dtype)}"
                 )
+        for name in typed:  # copies of a type validation did not find
+            cur.execute(f"ALTER TABLE {stage} DROP COLUMN {q(typed_copy(name))}")
         if mode == "replace":
             cur.execute(f"DROP TABLE {target}")
         cur.execute(f"ALTER TABLE {stage} RENAME TO {target}")
@@ -85,8 +108,10 @@ def finish_load(
             existing[col.name.lower()] = (col.name, dtype)
         tname, ttype = existing[col.name.lower()]
         ref = q(col.name)
-        if col.dtype == "VARCHAR" and ttype != "VARCHAR":
-            ref = f"TRY_CAST(NULLIF(trim({ref}), '') AS {ttype})"
+        if typed.get(col.name) == ttype:
+            ref = q(typed_copy(col.name))
+        elif col.dtype == "VARCHAR" and ttype != "VARCHAR":
+            ref = retyped(ref, ttype)
         elif ttype != col.dtype:
             ref = f"TRY_CAST({ref} AS {ttype})"
         names.append(q(tname))

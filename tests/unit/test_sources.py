@@ -302,3 +302,52 @@ def test_dry_run_prints_the_report_and_writes_nothing(tmp_path: Path) -> None:
     assert re.search(
         r"Loaded [\d,]+ events and [\d,]+ assignments from 1 file \(load \d+-\d+\)\.", proc.stdout
     ), proc.stdout
+
+
+def _amplitude_lines(path: Path, n: int, *, start: int = 0, text_after: int | None = None) -> Path:
+    """n Amplitude events; from line text_after on, session_id is text (beyond DuckDB's detection sample)."""
+    with gzip.open(path, "wt") as fh:
+        for i in range(start, start + n):
+            session: int | str = 1_700_000_000_000 + i
+            if text_after is not None and i - start >= text_after:
+                session = f"sess-{i}"
+            exposure = i % 2 == 0
+            fh.write(json.dumps({
+                "amplitude_id": 10**12 + i, "user_id": f"u{i // 2}", "session_id": session,
+                "event_time": f"2026-03-01 00:{(i // 60) % 60:02d}:{i % 60:02d}.000000",
+                "server_upload_time": f"2026-03-02 10:00:{i % 60:02d}.250000",
+                "event_type": "$exposure" if exposure else "Purchase",
+                "event_properties": {"flag_key": "exp", "variant": "ab"[i // 2 % 2]} if exposure else {"revenue": 2.5},
+            }) + "\n")  # fmt: skip
+    return path
+
+
+def test_top_level_numbers_and_times_are_typed_exactly_and_late_text_keeps_them_text(
+    tmp_ws: Workspace, tmp_path: Path
+) -> None:
+    """The reader keeps typed copies of columns DuckDB detects as numbers or times; writing swaps them in only when
+    validation (over every row) found that type, so text after the detection sample is kept, value for value."""
+    n = 21_000  # more lines than DuckDB's detection sample (20,480)
+    load_export(tmp_ws, [_amplitude_lines(tmp_path / "a.jsonl.gz", n, text_after=20_900)], "amplitude",
+                actor=EDITOR)  # fmt: skip
+    cols = tmp_ws.columns("events")
+    assert not [c for c in cols if c.startswith("__lb")]
+    assert cols["amplitude_id"] == "BIGINT" and cols["server_upload_time"] == "TIMESTAMP"
+    assert cols["session_id"] == "VARCHAR"  # 100 late text values: the column stays text
+    assert tmp_ws.scalar("SELECT sum(amplitude_id - 1000000000000) FROM events") == n * (n - 1) // 2
+    assert tmp_ws.scalar("SELECT count(*) FROM events WHERE session_id LIKE 'sess-%'") == 100
+    assert tmp_ws.scalar("SELECT count(*) FROM events WHERE session_id = '1700000000000'") == 1
+    assert (
+        tmp_ws.scalar(
+            "SELECT count(*) FROM events WHERE server_upload_time - date_trunc('second', server_upload_time) "
+            "= INTERVAL 250 MILLISECOND"
+        )
+        == n
+    )
+    # A second export appends: its typed copies go into the typed columns, its text into the text column.
+    load_export(tmp_ws, [_amplitude_lines(tmp_path / "b.jsonl.gz", 500, start=n)], "amplitude", actor=EDITOR)
+    assert tmp_ws.scalar("SELECT sum(amplitude_id - 1000000000000) FROM events") == (n + 500) * (n + 499) // 2
+    assert (
+        tmp_ws.scalar(f"SELECT count(*) FROM events WHERE session_id = '{1_700_000_000_000 + n + 499}'") == 1
+    )
+    assert not [c for c in tmp_ws.columns("events") if c.startswith("__lb")]

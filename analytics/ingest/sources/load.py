@@ -30,6 +30,7 @@ from analytics.ingest.sources.read import (
     read_columns,
     scalar_names,
     stage_sql,
+    typed_scalars,
 )
 from analytics.ingest.sources.registry import check, get_source
 from analytics.ingest.sources.report import ExportFileReport, ExportLoadResult, ExportReport
@@ -66,6 +67,7 @@ class _Staged:
     repeated: int
     bad: int
     examples: list[str]
+    typed: dict[str, str]  # top-level column -> the type of its typed copy in the stage
 
 
 def _inspect_all(paths: Sequence[str | Path], source: Source, opts: _Options, tmp: Path) -> list[ExportFile]:
@@ -86,7 +88,8 @@ def _read(cur: duckdb.DuckDBPyConnection, files: list[ExportFile], source: Sourc
     """Read every file once into the stage, then flatten its containers' properties into typed columns."""
     names = label([f.name for f in files])
     scalars = scalar_names(files, source)
-    sql, params, flags = stage_sql(files, source, scalars, stage)
+    typed = typed_scalars(files, source, scalars)
+    sql, params, flags = stage_sql(files, source, scalars, stage, typed)
     try:
         run_with_progress(cur, sql, params, progress, 0.03, 0.62, f"Reading {names}")
     except duckdb.Error as exc:
@@ -115,7 +118,7 @@ def _read(cur: duckdb.DuckDBPyConnection, files: list[ExportFile], source: Sourc
     ]
     columns += [Column(p.name, p.dtype, source_type=p.dtype, extra=True) for p in the_plan.props]
     stored = {(c,): n for c, n in scalars.items()} | {p.field: p.name for p in the_plan.props}
-    return _Staged(columns, stored, the_plan, repeated, bad, examples[:3])
+    return _Staged(columns, stored, the_plan, repeated, bad, examples[:3], typed)
 
 
 def _flatten(cur: duckdb.DuckDBPyConnection, files: list[ExportFile], source: Source, stage: str,
@@ -208,7 +211,7 @@ def _stage(ws: Workspace, cur: duckdb.DuckDBPyConnection, files: list[ExportFile
         say(0.9, "Writing")
         for col in (BAD_JSON, FILE):
             cur.execute(f"ALTER TABLE {stage} DROP COLUMN {q(col)}")
-        finish_load(cur, "events", stage, modes["events"], st.columns, events)
+        finish_load(cur, "events", stage, modes["events"], st.columns, events, st.typed)
         if assignments is not None and assignments.rows:
             finish_load(cur, "assignments", astage, modes["assignments"], _ASSIGNMENT_COLUMNS, assignments)
         elif built:

@@ -7,10 +7,12 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from analytics.ingest.checks import EXTRA_TYPES, short
 from analytics.ingest.paths import literal
 from analytics.ingest.sources.files import MAX_OBJECT, ExportFile
 from analytics.ingest.sources.spec import Field, Source
 from analytics.ingest.staging import source_sql, typed_expr
+from analytics.ingest.write import retyped, typed_copy
 from analytics.workspace import quote_ident
 
 q = quote_ident
@@ -84,6 +86,22 @@ def scalar_names(files: list[ExportFile], source: Source) -> dict[str, str]:
             taken.add(name.lower())
             out[c.name] = name
     return out
+
+
+def typed_scalars(files: list[ExportFile], source: Source, names: dict[str, str]) -> dict[str, str]:
+    """Stored top-level column -> the type DuckDB detected for it in every JSON file that has it, when validation
+    could give an extra that type: the read keeps a typed copy beside the text (both cores, in the same pass),
+    so writing swaps columns instead of retyping every row. Validation still decides from the text."""
+    found: dict[str, str | None] = {}
+    for f in files:
+        for c in read_columns(f, source)[0]:
+            if c.kind != "scalar" or c.name not in names:
+                continue
+            t = f.columns[c.name].upper() if f.format == "json" else None
+            t = t if t in EXTRA_TYPES else None
+            stored = names[c.name]
+            found[stored] = t if found.get(stored, t) == t else None
+    return {k: t for k, t in found.items() if t is not None}
 
 
 def reader(f: ExportFile, declared: dict[str, str], prefix: str) -> tuple[str, dict[str, Any]]:
@@ -172,9 +190,10 @@ def _text(ref: tuple[str, str] | None) -> str | None:
 
 
 def file_select(i: int, f: ExportFile, source: Source, names: dict[str, str], *, dedupe: bool,
-                limit: int | None = None) -> tuple[str, dict[str, Any]]:  # fmt: skip
+                limit: int | None = None, typed: dict[str, str] | None = None) -> tuple[str, dict[str, Any]]:  # fmt: skip
     """One file's rows in the stage's columns: canonical (typed, with the raw text of values that must parse),
-    the top-level columns as properties, the containers as they are, and our bookkeeping columns."""
+    the top-level columns as properties (and `typed` ones' typed copies), the containers as they are, and our
+    bookkeeping columns."""
     prefix = f"f{i}"
     cols, _ = read_columns(f, source)
     base, params = reader(f, {c.name: c.dtype for c in cols}, prefix)
@@ -224,6 +243,10 @@ def file_select(i: int, f: ExportFile, source: Source, names: dict[str, str], *,
         f"{'coalesce(' + ', '.join(raw_value) + ')' if raw_value else 'CAST(NULL AS VARCHAR)'} AS __lb_raw_value",
     ]
     sel += [f"{q(c.name)} AS {q(names[c.name])}" for c in cols if c.kind == "scalar" and c.name in names]
+    typed = typed or {}
+    # short(): a long cell is no number or date (so the copy is dropped) and is not copied by trim() per batch.
+    sel += [f"{retyped(short(q(c.name)), typed[names[c.name]])} AS {q(typed_copy(names[c.name]))}"
+            for c in cols if c.kind == "scalar" and names.get(c.name) in typed]  # fmt: skip
     sel += [f"{q(c.name)} AS {q(held(c.name))}" for c in cols if c.kind != "scalar"]
     sel += [f"{bad} AS {q(BAD_JSON)}", f"{i} AS {q(FILE)}"]
     if dedupe and source.row_id is not None:
@@ -232,13 +255,15 @@ def file_select(i: int, f: ExportFile, source: Source, names: dict[str, str], *,
     return f"SELECT {', '.join(sel)} FROM {base}{cut}", r.params  # names quoted, values bound
 
 
-def stage_sql(files: list[ExportFile], source: Source, names: dict[str, str], stage: str
-              ) -> tuple[str, dict[str, Any], list[tuple[str, str | None]]]:  # fmt: skip
-    """CREATE TABLE stage AS every file's rows (one read of each); the canonical columns and their flags."""
+def stage_sql(files: list[ExportFile], source: Source, names: dict[str, str], stage: str,
+              typed: dict[str, str]) -> tuple[str, dict[str, Any], list[tuple[str, str | None]]]:  # fmt: skip
+    """CREATE TABLE stage AS every file's rows (one read of each); the canonical columns and their flags.
+
+    typed: top-level columns to keep a typed copy of (see typed_scalars)."""
     dedupe = len(files) > 1 and source.row_id is not None
     parts, params = [], {}
     for i, f in enumerate(files):
-        sql, p = file_select(i, f, source, names, dedupe=dedupe)
+        sql, p = file_select(i, f, source, names, dedupe=dedupe, typed=typed)
         parts.append(sql)
         params |= p
     outer = ["user_id"]
