@@ -304,8 +304,11 @@ def test_dry_run_prints_the_report_and_writes_nothing(tmp_path: Path) -> None:
     ), proc.stdout
 
 
-def _amplitude_lines(path: Path, n: int, *, start: int = 0, text_after: int | None = None) -> Path:
-    """n Amplitude events; from line text_after on, session_id is text (beyond DuckDB's detection sample)."""
+def _amplitude_lines(
+    path: Path, n: int, *, start: int = 0, text_after: int | None = None, more: dict[int, dict] | None = None
+) -> Path:
+    """n Amplitude events; from line text_after on, session_id is text (beyond DuckDB's detection sample);
+    more: line -> extra event properties of that line."""
     with gzip.open(path, "wt") as fh:
         for i in range(start, start + n):
             session: int | str = 1_700_000_000_000 + i
@@ -317,7 +320,8 @@ def _amplitude_lines(path: Path, n: int, *, start: int = 0, text_after: int | No
                 "event_time": f"2026-03-01 00:{(i // 60) % 60:02d}:{i % 60:02d}.000000",
                 "server_upload_time": f"2026-03-02 10:00:{i % 60:02d}.250000",
                 "event_type": "$exposure" if exposure else "Purchase",
-                "event_properties": {"flag_key": "exp", "variant": "ab"[i // 2 % 2]} if exposure else {"revenue": 2.5},
+                "event_properties": ({"flag_key": "exp", "variant": "ab"[i // 2 % 2]} if exposure else {"revenue": 2.5})
+                | (more or {}).get(i - start, {}),
             }) + "\n")  # fmt: skip
     return path
 
@@ -350,4 +354,24 @@ def test_top_level_numbers_and_times_are_typed_exactly_and_late_text_keeps_them_
     assert (
         tmp_ws.scalar(f"SELECT count(*) FROM events WHERE session_id = '{1_700_000_000_000 + n + 499}'") == 1
     )
+    assert not [c for c in tmp_ws.columns("events") if c.startswith("__lb")]
+
+
+def test_property_keys_first_seen_after_the_sample_or_in_another_file_are_all_kept(
+    tmp_ws: Workspace, tmp_path: Path
+) -> None:
+    """The read extracts the keys of the first lines of every file; keys that appear later (in that file or only
+    in another file's later lines) are found over every row and filled all the same."""
+    n = 21_000
+    a = _amplitude_lines(
+        tmp_path / "a.jsonl.gz", n, more={1: {"shared": "a1"}, 20_901: {"late": "x", "shared": "a2"}}
+    )
+    b = _amplitude_lines(tmp_path / "b.jsonl.gz", n, start=n, more={20_903: {"shared": "b-late"}})
+    load_export(tmp_ws, [a, b], "amplitude", actor=EDITOR)
+    got = dict(tmp_ws.query("SELECT shared, count(*) FROM events WHERE shared IS NOT NULL GROUP BY 1"))
+    assert got == {"a1": 1, "a2": 1, "b-late": 1}
+    assert tmp_ws.scalar("SELECT count(*) FROM events WHERE late = 'x'") == 1
+    assert (
+        tmp_ws.scalar("SELECT count(*) FROM events WHERE variant IS NOT NULL") == n
+    )  # every exposure's variant
     assert not [c for c in tmp_ws.columns("events") if c.startswith("__lb")]

@@ -159,18 +159,29 @@ def plan(found: Found, source: Source, taken: set[str], left_out: list[str]) -> 
 
 
 def flatten_sql(
-    stage: str, the_plan: Plan, kinds: dict[str, Kind]
+    stage: str, the_plan: Plan, kinds: dict[str, Kind], pre: dict[Field, str] | None = None
 ) -> tuple[list[str], str | None, dict[str, Any]]:
-    """ALTER TABLE … ADD COLUMN per property, and the one UPDATE that fills them from the containers.
+    """ALTER TABLE … per property (a RENAME of the column the read already filled, else an ADD COLUMN), the one
+    UPDATE that fills the added ones from the containers, then the DROP of read columns no property kept.
 
+    pre: (container, key) -> the stage column the read extracted it into as text (see read.sample_keys).
     A JSON container is parsed once per row for all its keys (one list of paths); strict casts, since
     discovery saw every value of a property have its type.
     """
-    adds = [f"ALTER TABLE {stage} ADD COLUMN {q(p.name)} {p.dtype}" for p in the_plan.props]
+    pre = dict(pre or {})
+    adds: list[str] = []
+    rest: list[Prop] = []
+    for p in the_plan.props:
+        if p.field in pre and p.dtype == "VARCHAR":  # the same json_extract_string, done during the read
+            adds.append(f"ALTER TABLE {stage} RENAME COLUMN {q(pre.pop(p.field))} TO {q(p.name)}")
+        else:
+            adds.append(f"ALTER TABLE {stage} ADD COLUMN {q(p.name)} {p.dtype}")
+            rest.append(p)
+    adds += [f"ALTER TABLE {stage} DROP COLUMN {q(c)}" for c in pre.values()]  # mapped, or over the limit
     params: dict[str, Any] = {}
     lists: dict[str, list[str]] = {}
     sets: list[str] = []
-    for p in the_plan.props:
+    for p in rest:
         col, key = p.field[0], p.field[1:]
         ref = q(held(col))
         if kinds[col] == "object":

@@ -28,6 +28,7 @@ from analytics.ingest.sources.read import (
     bad_json_examples_sql,
     held,
     read_columns,
+    sample_keys,
     scalar_names,
     stage_sql,
     typed_scalars,
@@ -89,8 +90,9 @@ def _read(cur: duckdb.DuckDBPyConnection, files: list[ExportFile], source: Sourc
     names = label([f.name for f in files])
     scalars = scalar_names(files, source)
     typed = typed_scalars(files, source, scalars)
-    sql, params, flags = stage_sql(files, source, scalars, stage, typed)
     try:
+        pre = sample_keys(cur, files, source)
+        sql, params, flags = stage_sql(files, source, scalars, stage, typed, pre)
         run_with_progress(cur, sql, params, progress, 0.03, 0.62, f"Reading {names}")
     except duckdb.Error as exc:
         raise LiftboardError(
@@ -108,7 +110,7 @@ def _read(cur: duckdb.DuckDBPyConnection, files: list[ExportFile], source: Sourc
             query = bad_json_examples_sql(f, source, f"x{i}")
             examples += [str(r[0])[:60] for r in cur.execute(*query).fetchall()] if query else []
         cur.execute(f"DELETE FROM {stage} WHERE {q(BAD_JSON)}")
-    the_plan = _flatten(cur, files, source, stage, set(scalars.values()), names, progress)
+    the_plan = _flatten(cur, files, source, stage, set(scalars.values()), names, pre, progress)
     types = dict(cur.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?",
                              [stage.strip('"')]).fetchall())  # fmt: skip
     columns = [Column(c, "VARCHAR" if c in ("user_id", "event") else types[c], required=c != "value", flag=flag,
@@ -122,7 +124,7 @@ def _read(cur: duckdb.DuckDBPyConnection, files: list[ExportFile], source: Sourc
 
 
 def _flatten(cur: duckdb.DuckDBPyConnection, files: list[ExportFile], source: Source, stage: str,
-             scalars: set[str], names: str, progress: Progress | None) -> Plan:  # fmt: skip
+             scalars: set[str], names: str, pre: dict[Field, str], progress: Progress | None) -> Plan:  # fmt: skip
     """Find every container key over all staged rows, add a typed column per property, fill them in one UPDATE."""
     kinds: dict[str, Kind] = {}
     left: list[str] = []
@@ -135,7 +137,7 @@ def _flatten(cur: duckdb.DuckDBPyConnection, files: list[ExportFile], source: So
     found = discover(cur, stage, kinds, source)
     require_fields(names, top, found, source)
     the_plan = plan(found, source, scalars | set(RESERVED), left)
-    adds, update, params = flatten_sql(stage, the_plan, kinds)
+    adds, update, params = flatten_sql(stage, the_plan, kinds, pre)
     for add in adds:
         cur.execute(add)
     if update:

@@ -7,9 +7,11 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import duckdb
+
 from analytics.ingest.checks import EXTRA_TYPES, short
 from analytics.ingest.paths import literal
-from analytics.ingest.sources.files import MAX_OBJECT, ExportFile
+from analytics.ingest.sources.files import JSON_SAMPLE, MAX_OBJECT, ExportFile
 from analytics.ingest.sources.spec import Field, Source
 from analytics.ingest.staging import source_sql, typed_expr
 from analytics.ingest.write import retyped, typed_copy
@@ -104,6 +106,31 @@ def typed_scalars(files: list[ExportFile], source: Source, names: dict[str, str]
     return {k: t for k, t in found.items() if t is not None}
 
 
+def keyed(f: ExportFile, source: Source) -> list[str]:
+    """The file's containers of free-form keys (PostHog's properties, Amplitude's event_properties): JSON
+    objects whose keys become properties under their own names."""
+    return [c.name for c in read_columns(f, source)[0]
+            if c.kind == "object" and source.container(c.name).naming != "column"]  # type: ignore[union-attr]  # fmt: skip
+
+
+def sample_keys(cur: duckdb.DuckDBPyConnection, files: list[ExportFile], source: Source) -> dict[Field, str]:
+    """(container, key) -> its stage column, for the keys of the first lines of each JSON file: the read extracts
+    them with the keys it parses anyway, so flattening renames a column instead of updating every row (keys
+    first seen later are still found by discovery over every row, and filled by its UPDATE)."""
+    found: set[Field] = set()
+    for i, f in enumerate(files):
+        if f.format != "json":
+            continue
+        for col in keyed(f, source):
+            base, params = reader(f, {col: "JSON"}, f"s{i}")
+            rows = cur.execute(
+                f"SELECT DISTINCT unnest(json_keys(c)) FROM (SELECT {q(col)} AS c FROM {base} LIMIT {JSON_SAMPLE})",
+                params,
+            ).fetchall()
+            found |= {(col, str(k)) for (k,) in rows if k is not None}
+    return {fld: f"__lb_k{i}" for i, fld in enumerate(sorted(found))}
+
+
 def reader(f: ExportFile, declared: dict[str, str], prefix: str) -> tuple[str, dict[str, Any]]:
     """The table function (or subquery) reading the file under its own column names.
 
@@ -190,10 +217,11 @@ def _text(ref: tuple[str, str] | None) -> str | None:
 
 
 def file_select(i: int, f: ExportFile, source: Source, names: dict[str, str], *, dedupe: bool,
-                limit: int | None = None, typed: dict[str, str] | None = None) -> tuple[str, dict[str, Any]]:  # fmt: skip
+                limit: int | None = None, typed: dict[str, str] | None = None, pre: dict[Field, str] | None = None
+                ) -> tuple[str, dict[str, Any]]:  # fmt: skip
     """One file's rows in the stage's columns: canonical (typed, with the raw text of values that must parse),
-    the top-level columns as properties (and `typed` ones' typed copies), the containers as they are, and our
-    bookkeeping columns."""
+    the top-level columns as properties (and `typed` ones' typed copies), the containers as they are, the `pre`
+    keys as text (see sample_keys), and our bookkeeping columns."""
     prefix = f"f{i}"
     cols, _ = read_columns(f, source)
     base, params = reader(f, {c.name: c.dtype for c in cols}, prefix)
@@ -218,6 +246,10 @@ def file_select(i: int, f: ExportFile, source: Source, names: dict[str, str], *,
         *(() if source.row_id is None else (source.row_id,)),
     ):
         if len(fld) > 1 and fld[0] in paths and fld[1:] not in paths[fld[0]]:
+            paths[fld[0]].append(fld[1:])
+    pre = {fld: name for fld, name in (pre or {}).items() if fld[0] in paths}
+    for fld in pre:
+        if fld[1:] not in paths[fld[0]]:
             paths[fld[0]].append(fld[1:])
     extract = []
     for c, ks in paths.items():
@@ -248,6 +280,10 @@ def file_select(i: int, f: ExportFile, source: Source, names: dict[str, str], *,
     sel += [f"{retyped(short(q(c.name)), typed[names[c.name]])} AS {q(typed_copy(names[c.name]))}"
             for c in cols if c.kind == "scalar" and names.get(c.name) in typed]  # fmt: skip
     sel += [f"{q(c.name)} AS {q(held(c.name))}" for c in cols if c.kind != "scalar"]
+    sel += [
+        f"{q('__lb_m_' + fld[0])}[{paths[fld[0]].index(fld[1:]) + 1}] AS {q(name)}"
+        for fld, name in pre.items()
+    ]
     sel += [f"{bad} AS {q(BAD_JSON)}", f"{i} AS {q(FILE)}"]
     if dedupe and source.row_id is not None:
         sel.append(f"{_text(r.get(source.row_id)) or 'NULL'} AS __lb_rid, {len(f.columns)} AS __lb_rank")
@@ -256,14 +292,16 @@ def file_select(i: int, f: ExportFile, source: Source, names: dict[str, str], *,
 
 
 def stage_sql(files: list[ExportFile], source: Source, names: dict[str, str], stage: str,
-              typed: dict[str, str]) -> tuple[str, dict[str, Any], list[tuple[str, str | None]]]:  # fmt: skip
+              typed: dict[str, str], pre: dict[Field, str]
+              ) -> tuple[str, dict[str, Any], list[tuple[str, str | None]]]:  # fmt: skip
     """CREATE TABLE stage AS every file's rows (one read of each); the canonical columns and their flags.
 
-    typed: top-level columns to keep a typed copy of (see typed_scalars)."""
+    typed: top-level columns to keep a typed copy of (see typed_scalars); pre: container keys read as text
+    (see sample_keys), from every file holding the container (a file whose sample lacked a key still has it)."""
     dedupe = len(files) > 1 and source.row_id is not None
     parts, params = [], {}
     for i, f in enumerate(files):
-        sql, p = file_select(i, f, source, names, dedupe=dedupe, typed=typed)
+        sql, p = file_select(i, f, source, names, dedupe=dedupe, typed=typed, pre=pre)
         parts.append(sql)
         params |= p
     outer = ["user_id"]
