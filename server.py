@@ -9,8 +9,9 @@ made at start-up, before the port accepts anyone:
 - pages/_guard.py's middleware drops websocket `clear_cache` requests (Streamlit would empty every session's
   caches for anyone) and, with sign-in configured, keeps the sign-in cookie to `session_hours`, revokes it at
   sign-out, and closes metrics, media and uploads to visitors who have not signed in.
-- The entry runs once in a headless session (imports, the workspace connection and the landing page's cached
-  results), so the first visitor does not pay for them; the other pages run right after, in the background.
+- The entry runs once in a headless session (imports, the workspace connection and every page's cached results)
+  before the port answers, so no first visitor pays for them or shares the cores with them. On a workspace so
+  large that this takes over 30 s, the pages not yet run are run after the port answers.
 """
 
 from __future__ import annotations
