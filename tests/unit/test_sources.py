@@ -375,3 +375,23 @@ def test_property_keys_first_seen_after_the_sample_or_in_another_file_are_all_ke
         tmp_ws.scalar("SELECT count(*) FROM events WHERE variant IS NOT NULL") == n
     )  # every exposure's variant
     assert not [c for c in tmp_ws.columns("events") if c.startswith("__lb")]
+
+
+def test_an_export_with_more_property_keys_than_a_table_holds_keeps_the_first_and_says_so(
+    tmp_ws: Workspace, tmp_path: Path
+) -> None:
+    """1,200 distinct keys in the first lines: the read extracts no more than a table holds, the load keeps the
+    experiment's fields and the first keys in order, fills each kept one, and warns how many were not kept."""
+    keys = {i: {f"k{i:05d}": f"v{i}"} for i in range(1, 2401, 2)}  # on purchases (odd lines): 1,200 keys
+    path = _amplitude_lines(tmp_path / "wide.jsonl.gz", 2_400, more=keys)
+    result = load_export(tmp_ws, [path], "amplitude", actor=EDITOR)
+    cols = tmp_ws.columns("events")
+    kept = sorted(c for c in cols if c.startswith("k0"))
+    assert len(cols) <= 1000 and 0 < len(kept) < 1200
+    assert kept == [f"k{i:05d}" for i in range(1, 2 * len(kept), 2)]  # the first keys, in order
+    assert tmp_ws.scalar(f"SELECT count(*) FROM events WHERE {kept[-1]} = 'v{2 * len(kept) - 1}'") == 1
+    (note,) = [n for n in result.report.notes if n.code == "too_many_properties"]
+    assert note.count == 1200 - len(kept)
+    assert "variant" in cols and "flag_key" in cols  # the experiment's own fields are never the ones left out
+    assert tmp_ws.scalar("SELECT count(*) FROM assignments") == 1200  # every exposed user, in its arm
+    assert not [c for c in cols if c.startswith("__lb")]

@@ -154,7 +154,12 @@ def plan(found: Found, source: Source, taken: set[str], left_out: list[str]) -> 
             taken.add(name.lower())
             props.append(Prop(name, field, dtype))
     over = max(0, len(taken) - MAX_COLUMNS)
-    props = props[: len(props) - over] if over else props
+    if over:  # the last keys go; never the experiment's own fields, which the assignments are built from
+        needed = {
+            f for f in (source.experiment, source.variant, source.experiment_label, source.variant_label) if f
+        }
+        drop = {p.name for p in [p for p in props if p.field not in needed][-over:]}
+        props = [p for p in props if p.name not in drop]
     return Plan(tuple(props), tuple(dict.fromkeys([*left_out, *found.left_out])), over)
 
 

@@ -10,6 +10,7 @@ from typing import Any, Literal
 import duckdb
 
 from analytics.ingest.checks import EXTRA_TYPES, short
+from analytics.ingest.mapping import MAX_COLUMNS
 from analytics.ingest.paths import literal
 from analytics.ingest.sources.files import JSON_SAMPLE, MAX_OBJECT, ExportFile
 from analytics.ingest.sources.spec import Field, Source
@@ -128,7 +129,8 @@ def sample_keys(cur: duckdb.DuckDBPyConnection, files: list[ExportFile], source:
                 params,
             ).fetchall()
             found |= {(col, str(k)) for (k,) in rows if k is not None}
-    return {fld: f"__lb_k{i}" for i, fld in enumerate(sorted(found))}
+    # No more than a table may hold (plan keeps that many in the same order; any further kept key is updated).
+    return {fld: f"__lb_k{i}" for i, fld in enumerate(sorted(found)[:MAX_COLUMNS])}
 
 
 def reader(f: ExportFile, declared: dict[str, str], prefix: str) -> tuple[str, dict[str, Any]]:
