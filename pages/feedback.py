@@ -7,16 +7,14 @@ import math
 import tempfile
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import streamlit as st
-from plotly.graph_objects import Figure
 
 from analytics import feedback as fb
-from analytics.charts import feedback as charts
 from analytics.errors import LiftboardError
-from analytics.workspace import Workspace, experiment_names
+from analytics.workspace import Workspace
+from pages import _feedback_data as cached
 from pages._ui import actor, auth_configured, download_csv, guarded, md, page, workspace
 
 page()  # first: nothing of this page renders outside app.py's sign-in gate and sidebar
@@ -25,100 +23,8 @@ PAGE_SIZE = 25
 URL = "query-params"  # widgets bound to the URL, so a link reproduces the view
 
 
-# -- cached engine calls ----------------------------------------------------------------------------
-# Two keys. `data` (state_token(reviews=False)) moves with loads and every audited change but tags, and keys
-# what only users' feedback decides: signal counts, rates, filter options, an item's text. `token` moves with
-# every tag as well and keys what reviewers decide: progress, tag mix, agreement, the audit trail, a bulk
-# action's preview. So a tag, anyone's, recomputes only the second kind. `_ws` (not part of the key) is this
-# run's workspace: the feedback item table is checked once per run, not once per query.
-@st.cache_data(show_spinner=False, max_entries=16)
-def _counts(_ws: Workspace, data: str, flt: fb.FeedbackFilter) -> fb.SignalCounts:
-    return fb.signal_counts(_ws, flt)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _progress(_ws: Workspace, token: str, flt: fb.FeedbackFilter) -> fb.Progress:
-    return fb.progress(_ws, flt)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _rates(_ws: Workspace, data: str, flt: fb.FeedbackFilter, by: str, period: str | None) -> fb.Rates:
-    return fb.rates(_ws, flt, by=by, period=period)
-
-
-# Figures are built once per key and never changed after: shared (cache_resource), not copied, because a copy
-# of a plotly figure costs as much as building it.
-@st.cache_resource(show_spinner=False, max_entries=16)
-def _rate_chart(
-    _ws: Workspace, data: str, flt: fb.FeedbackFilter, by: str, period: str, signal: str
-) -> Figure:
-    return charts.rate_over_time(_rates(_ws, data, flt, by, period), signal, control="control")
-
-
-@st.cache_resource(show_spinner=False, max_entries=16)
-def _group_chart(_ws: Workspace, data: str, flt: fb.FeedbackFilter, by: str) -> Figure:
-    return charts.rate_by_group(_rates(_ws, data, flt, by, None))
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _mix(_ws: Workspace, token: str, flt: fb.FeedbackFilter, period: str) -> fb.TagMix:
-    return fb.tag_mix(_ws, flt, period=period)
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _mix_chart(_ws: Workspace, token: str, flt: fb.FeedbackFilter, period: str) -> Figure:
-    return charts.tag_mix(_mix(_ws, token, flt, period))
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def _kappas(_ws: Workspace, token: str, flt: fb.FeedbackFilter) -> list[fb.Kappa]:
-    return fb.kappas(_ws, flt)
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _agreement_chart(_ws: Workspace, token: str, flt: fb.FeedbackFilter) -> Figure:
-    return charts.agreement(_kappas(_ws, token, flt))
-
-
-@st.cache_data(show_spinner=False, max_entries=4)
-def _options(_ws: Workspace, data: str, experiment: str | None) -> dict[str, list[str]]:
-    return fb.options(_ws, experiment)
-
-
-@st.cache_data(show_spinner=False, max_entries=4)
-def _experiments(_ws: Workspace, data: str) -> list[str]:
-    return experiment_names(_ws)
-
-
-@st.cache_data(show_spinner=False, max_entries=4)
-def _log_days(_ws: Workspace, data: str) -> tuple[dt.date | None, dt.date | None]:
-    return fb.date_range(_ws)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _context(_ws: Workspace, data: str, item: str, experiment: str | None) -> dict[str, Any]:
-    return fb.item_context(_ws, item, experiment)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _preview(
-    _ws: Workspace,
-    token: str,
-    qflt: fb.FeedbackFilter,
-    reviewer: str,
-    add: tuple[str, ...],
-    remove: tuple[str, ...],
-) -> fb.WriteResult:
-    return fb.bulk_preview(_ws, qflt, reviewer, add=add, remove=remove)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _trail(_ws: Workspace, token: str, actor: str | None) -> pd.DataFrame:
-    return fb.audit_trail(_ws, actor=actor, limit=500)
-
-
 def _date_bounds(ws: Workspace, data: str) -> tuple[dt.date, dt.date]:
-    lo, hi = _log_days(ws, data)
+    lo, hi = cached.log_days(ws, data)
     today = dt.date.today()
     return (lo or today, hi or today)
 
@@ -172,14 +78,14 @@ elif not can_tag:
     )
 
 # -- filters, bound to the URL ---------------------------------------------------------------------
-exps = _experiments(ws, data)
+exps = cached.experiments(ws, data)
 lo_day, hi_day = _date_bounds(ws, data)
 with st.expander("Filters", expanded=False):
     c1, c2, c3 = st.columns(3)
     experiment = (
         c1.selectbox("Experiment (labels the variant)", exps, key="fb_exp", bind=URL) if exps else None
     )
-    opts = _options(ws, data, experiment)
+    opts = cached.options(ws, data, experiment)
     signals = c1.multiselect("Signal", opts["signals"], key="fb_signal", bind=URL)
     variants = c2.multiselect("Variant", opts["variants"], key="fb_variant", bind=URL)
     versions = c2.multiselect("Model version", opts["model_versions"], key="fb_model", bind=URL)
@@ -201,7 +107,7 @@ flt = fb.FeedbackFilter(
 
 # -- the verdict first ----------------------------------------------------------------------------
 with st.spinner("Counting feedback…"):
-    summ = fb.Summary.of(guarded(_counts, ws, data, flt), guarded(_progress, ws, token, flt))
+    summ = fb.Summary.of(guarded(cached.counts, ws, data, flt), guarded(cached.progress, ws, token, flt))
 st.markdown(f"**{md(fb.summary_sentence(summ))}**")
 m1, m2, m3, m4 = st.columns(4)
 m1.metric(
@@ -240,7 +146,7 @@ with tab_queue:
     # under the reviewer's edits and every save carries the versions they actually saw.
     # Tagged and all items of the selection, relative to the reviewer when only theirs count: the queue's
     # size is one of them (or their difference), so one cached count serves both.
-    prog = guarded(_progress, ws, token, replace(flt, reviewer=qflt.reviewer))
+    prog = guarded(cached.progress, ws, token, replace(flt, reviewer=qflt.reviewer))
     total = prog.matching(status)
     pages = max(1, math.ceil(total / PAGE_SIZE))
     page_no = q3.number_input("Page", min_value=1, max_value=pages, value=1, step=1, key="fb_page")
@@ -312,7 +218,7 @@ with tab_queue:
 
     if not view.rows.empty:
         item = st.selectbox("Read an item", list(view.rows.feedback_id), key="fb_item")
-        ctx = guarded(_context, ws, data, item, experiment)
+        ctx = guarded(cached.context, ws, data, item, experiment)
         st.markdown(
             f"**{md(ctx['signal'])}** · model {md(ctx.get('model_version') or '–')} · variant "
             f"{md(ctx.get('variant') or '–')} · score {ctx['score'] if ctx.get('score') is not None else '–'}"
@@ -329,7 +235,7 @@ with tab_queue:
         remove = b2.multiselect("Remove tags", [t.name for t in all_tags],
                                 key="fb_bulk_remove")  # fmt: skip
         if (add or remove) and reviewer:
-            pre = guarded(_preview, ws, token, qflt, reviewer, tuple(add), tuple(remove))
+            pre = guarded(cached.preview, ws, token, qflt, reviewer, tuple(add), tuple(remove))
             n_sel = pre.changed + pre.unchanged
             st.write(f"This changes your tags on **{pre.changed:,}** of the {n_sel:,} selected items.")
             # The count is part of the key: if the selection changes, the confirmation resets.
@@ -361,10 +267,10 @@ with tab_rates:
         period = r2.selectbox("Per", ["day", "week"], key="fb_period", bind=URL)
         signal = r3.selectbox("Signal", list(fb.RATE_SIGNALS), key="fb_rate_signal", bind=URL)
         with st.spinner("Computing rates…"):
-            over_time = guarded(_rates, ws, data, flt, by, period)
-            overall = guarded(_rates, ws, data, flt, by, None)
-            over_time_fig = guarded(_rate_chart, ws, data, flt, by, period, signal)
-            group_fig = guarded(_group_chart, ws, data, flt, by)
+            over_time = guarded(cached.rates, ws, data, flt, by, period)
+            overall = guarded(cached.rates, ws, data, flt, by, None)
+            over_time_fig = guarded(cached.rate_chart, ws, data, flt, by, period, signal)
+            group_fig = guarded(cached.group_chart, ws, data, flt, by)
         st.plotly_chart(over_time_fig, width="stretch", key="fb_rate_chart")
         st.plotly_chart(group_fig, width="stretch")
         table = overall.frame().drop(columns=["period"])
@@ -381,10 +287,12 @@ with tab_rates:
 # -- tag mix and agreement -------------------------------------------------------------------------
 with tab_tags:
     if tab_tags.open is not False:
-        mix = guarded(_mix, ws, token, flt, "week")
-        st.plotly_chart(guarded(_mix_chart, ws, token, flt, "week"), width="stretch", key="fb_mix_chart")
+        mix = guarded(cached.mix, ws, token, flt, "week")
+        st.plotly_chart(
+            guarded(cached.mix_chart, ws, token, flt, "week"), width="stretch", key="fb_mix_chart"
+        )
         download_csv(mix.rows, "feedback-tag-mix", key="dl-fb-mix")
-        ks = guarded(_kappas, ws, token, flt)
+        ks = guarded(cached.kappas, ws, token, flt)
         pooled = [k for k in ks if k.tag == "(all tags)"]
         if pooled:
             for k in pooled:
@@ -392,7 +300,7 @@ with tab_tags:
                     f"**{md(k.reviewer_a)}** and **{md(k.reviewer_b)}** agree *{fb.describe(k.kappa)}* "
                     f"(Cohen's κ = {k.kappa:.2f}) over the items both reviewed."
                 )
-            st.plotly_chart(guarded(_agreement_chart, ws, token, flt), width="stretch")
+            st.plotly_chart(guarded(cached.agreement_chart, ws, token, flt), width="stretch")
             kdf = pd.DataFrame(
                 [{"reviewer_a": k.reviewer_a, "reviewer_b": k.reviewer_b, "tag": k.tag, "items": k.table.n,
                   "both": k.table.yy, "only_a": k.table.yn, "only_b": k.table.ny, "neither": k.table.nn,
@@ -412,7 +320,7 @@ with tab_tags:
 with tab_audit:
     if tab_audit.open is not False:
         only_me = st.toggle("Only my changes", key="fb_audit_mine", disabled=reviewer is None, bind=URL)
-        trail = guarded(_trail, ws, token, reviewer if only_me else None)
+        trail = guarded(cached.trail, ws, token, reviewer if only_me else None)
         st.dataframe(trail, hide_index=True, width="stretch")
         download_csv(trail, "feedback-audit", key="dl-fb-audit")
 
