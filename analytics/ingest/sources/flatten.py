@@ -10,6 +10,7 @@ import duckdb
 from analytics.ingest.mapping import MAX_COLUMNS
 from analytics.ingest.sources.read import MAP_TYPE, Kind, held, json_path, kv_text
 from analytics.ingest.sources.spec import Field, Source
+from analytics.ingest.write import typed_copy
 from analytics.workspace import quote_ident
 
 q = quote_ident
@@ -164,25 +165,41 @@ def plan(found: Found, source: Source, taken: set[str], left_out: list[str]) -> 
 
 
 def flatten_sql(
-    stage: str, the_plan: Plan, kinds: dict[str, Kind], pre: dict[Field, str] | None = None
-) -> tuple[list[str], str | None, dict[str, Any]]:
+    stage: str,
+    the_plan: Plan,
+    kinds: dict[str, Kind],
+    pre: dict[Field, str] | None = None,
+    pre_typed: dict[str, str] | None = None,
+) -> tuple[list[str], str | None, dict[str, Any], dict[str, str]]:
     """ALTER TABLE … per property (a RENAME of the column the read already filled, else an ADD COLUMN), the one
     UPDATE that fills the added ones from the containers, then the DROP of read columns no property kept.
 
-    pre: (container, key) -> the stage column the read extracted it into as text (see read.sample_keys).
+    pre: (container, key) -> the stage column the read extracted it into as text (see read.sample_keys);
+    pre_typed: such a column -> the type of its typed copy, which follows the column's name (the typed copies
+    returned, property -> type, for finish_load to swap in when validation finds that type).
     A JSON container is parsed once per row for all its keys (one list of paths); strict casts, since
     discovery saw every value of a property have its type.
     """
-    pre = dict(pre or {})
+    pre, pre_typed = dict(pre or {}), pre_typed or {}
     adds: list[str] = []
     rest: list[Prop] = []
+    typed: dict[str, str] = {}
     for p in the_plan.props:
         if p.field in pre and p.dtype == "VARCHAR":  # the same json_extract_string, done during the read
-            adds.append(f"ALTER TABLE {stage} RENAME COLUMN {q(pre.pop(p.field))} TO {q(p.name)}")
+            col = pre.pop(p.field)
+            adds.append(f"ALTER TABLE {stage} RENAME COLUMN {q(col)} TO {q(p.name)}")
+            if col in pre_typed:
+                adds.append(
+                    f"ALTER TABLE {stage} RENAME COLUMN {q(typed_copy(col))} TO {q(typed_copy(p.name))}"
+                )
+                typed[p.name] = pre_typed[col]
         else:
             adds.append(f"ALTER TABLE {stage} ADD COLUMN {q(p.name)} {p.dtype}")
             rest.append(p)
-    adds += [f"ALTER TABLE {stage} DROP COLUMN {q(c)}" for c in pre.values()]  # mapped, or over the limit
+    for col in pre.values():  # mapped, or over the limit
+        adds.append(f"ALTER TABLE {stage} DROP COLUMN {q(col)}")
+        if col in pre_typed:
+            adds.append(f"ALTER TABLE {stage} DROP COLUMN {q(typed_copy(col))}")
     params: dict[str, Any] = {}
     lists: dict[str, list[str]] = {}
     sets: list[str] = []
@@ -206,7 +223,7 @@ def flatten_sql(
             f"{q(p.name)} = {expr if p.dtype == 'VARCHAR' and kinds[col] != 'struct' else f'CAST({expr} AS {p.dtype})'}"
         )
     update = f"UPDATE {stage} SET {', '.join(sets)}" if sets else None  # names quoted, values bound
-    return adds, update, params
+    return adds, update, params, typed
 
 
 def nested_columns(

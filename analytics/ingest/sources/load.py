@@ -25,6 +25,7 @@ from analytics.ingest.sources.read import (
     FILE,
     RESERVED,
     Kind,
+    SampleKeys,
     bad_json_examples_sql,
     held,
     read_columns,
@@ -110,7 +111,7 @@ def _read(cur: duckdb.DuckDBPyConnection, files: list[ExportFile], source: Sourc
             query = bad_json_examples_sql(f, source, f"x{i}")
             examples += [str(r[0])[:60] for r in cur.execute(*query).fetchall()] if query else []
         cur.execute(f"DELETE FROM {stage} WHERE {q(BAD_JSON)}")
-    the_plan = _flatten(cur, files, source, stage, set(scalars.values()), names, pre, progress)
+    the_plan, typed_props = _flatten(cur, files, source, stage, set(scalars.values()), names, pre, progress)
     types = dict(cur.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?",
                              [stage.strip('"')]).fetchall())  # fmt: skip
     columns = [Column(c, "VARCHAR" if c in ("user_id", "event") else types[c], required=c != "value", flag=flag,
@@ -120,11 +121,12 @@ def _read(cur: duckdb.DuckDBPyConnection, files: list[ExportFile], source: Sourc
     ]
     columns += [Column(p.name, p.dtype, source_type=p.dtype, extra=True) for p in the_plan.props]
     stored = {(c,): n for c, n in scalars.items()} | {p.field: p.name for p in the_plan.props}
-    return _Staged(columns, stored, the_plan, repeated, bad, examples[:3], typed)
+    return _Staged(columns, stored, the_plan, repeated, bad, examples[:3], typed | typed_props)
 
 
 def _flatten(cur: duckdb.DuckDBPyConnection, files: list[ExportFile], source: Source, stage: str,
-             scalars: set[str], names: str, pre: dict[Field, str], progress: Progress | None) -> Plan:  # fmt: skip
+             scalars: set[str], names: str, pre: SampleKeys, progress: Progress | None
+             ) -> tuple[Plan, dict[str, str]]:  # fmt: skip
     """Find every container key over all staged rows, add a typed column per property, fill them in one UPDATE."""
     kinds: dict[str, Kind] = {}
     left: list[str] = []
@@ -137,7 +139,7 @@ def _flatten(cur: duckdb.DuckDBPyConnection, files: list[ExportFile], source: So
     found = discover(cur, stage, kinds, source)
     require_fields(names, top, found, source)
     the_plan = plan(found, source, scalars | set(RESERVED), left)
-    adds, update, params = flatten_sql(stage, the_plan, kinds, pre)
+    adds, update, params, typed = flatten_sql(stage, the_plan, kinds, pre.columns, pre.typed)
     for add in adds:
         cur.execute(add)
     if update:
@@ -148,7 +150,7 @@ def _flatten(cur: duckdb.DuckDBPyConnection, files: list[ExportFile], source: So
                                  f"({str(exc).splitlines()[0][:160]}); fix the export.") from None  # fmt: skip
     for col in kinds:
         cur.execute(f"ALTER TABLE {stage} DROP COLUMN {q(held(col))}")
-    return nested_columns(cur, stage, the_plan, kinds)
+    return nested_columns(cur, stage, the_plan, kinds), typed
 
 
 def _stage(ws: Workspace, cur: duckdb.DuckDBPyConnection, files: list[ExportFile], source: Source, opts: _Options,

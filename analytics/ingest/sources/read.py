@@ -114,23 +114,42 @@ def keyed(f: ExportFile, source: Source) -> list[str]:
             if c.kind == "object" and source.container(c.name).naming != "column"]  # type: ignore[union-attr]  # fmt: skip
 
 
-def sample_keys(cur: duckdb.DuckDBPyConnection, files: list[ExportFile], source: Source) -> dict[Field, str]:
-    """(container, key) -> its stage column, for the keys of the first lines of each JSON file: the read extracts
-    them with the keys it parses anyway, so flattening renames a column instead of updating every row (keys
-    first seen later are still found by discovery over every row, and filled by its UPDATE)."""
-    found: set[Field] = set()
+@dataclass(frozen=True)
+class SampleKeys:
+    """The container keys the read extracts as text (see sample_keys), and the ones it also keeps typed."""
+
+    columns: dict[Field, str]  # (container, key) -> its stage column
+    typed: dict[str, str]  # stage column -> the type of its typed copy (see write.typed_copy)
+
+
+def sample_keys(cur: duckdb.DuckDBPyConnection, files: list[ExportFile], source: Source) -> SampleKeys:
+    """The keys of the first lines of each JSON file: the read extracts them with the keys it parses anyway, so
+    flattening renames a column instead of updating every row (keys first seen later are still found by
+    discovery over every row, and filled by its UPDATE). A key whose sampled values are all JSON integers,
+    numbers or booleans also gets a typed copy, swapped in if validation finds that type over every row."""
+    found: dict[Field, str | None] = {}
     for i, f in enumerate(files):
         if f.format != "json":
             continue
         for col in keyed(f, source):
             base, params = reader(f, {col: "JSON"}, f"s{i}")
+            sample = f"SELECT TRY_CAST({q(col)} AS {MAP_TYPE}) AS m FROM {base} LIMIT {JSON_SAMPLE}"
             rows = cur.execute(
-                f"SELECT DISTINCT unnest(json_keys(c)) FROM (SELECT {q(col)} AS c FROM {base} LIMIT {JSON_SAMPLE})",
+                "SELECT k, count(t) FILTER (t <> 'NULL'), count(t) FILTER (t IN ('BIGINT', 'UBIGINT')), "
+                "count(t) FILTER (t = 'DOUBLE'), count(t) FILTER (t = 'BOOLEAN') FROM (SELECT unnest(map_keys(m)) "
+                f"AS k, json_type(unnest(map_values(m))) AS t FROM ({sample})) GROUP BY k",
                 params,
             ).fetchall()
-            found |= {(col, str(k)) for (k,) in rows if k is not None}
+            for k, n, ints, doubles, bools in rows:
+                if k is None:
+                    continue
+                t = None if not n else "BIGINT" if ints == n else "DOUBLE" if ints + doubles == n else None
+                t = "BOOLEAN" if n and bools == n else t
+                fld = (col, str(k))
+                found[fld] = t if found.get(fld, t) == t else None
     # No more than a table may hold (plan keeps that many in the same order; any further kept key is updated).
-    return {fld: f"__lb_k{i}" for i, fld in enumerate(sorted(found)[:MAX_COLUMNS])}
+    columns = {fld: f"__lb_k{i}" for i, fld in enumerate(sorted(found)[:MAX_COLUMNS])}
+    return SampleKeys(columns, {c: t for fld, c in columns.items() if (t := found[fld]) is not None})
 
 
 def reader(f: ExportFile, declared: dict[str, str], prefix: str) -> tuple[str, dict[str, Any]]:
@@ -219,7 +238,7 @@ def _text(ref: tuple[str, str] | None) -> str | None:
 
 
 def file_select(i: int, f: ExportFile, source: Source, names: dict[str, str], *, dedupe: bool,
-                limit: int | None = None, typed: dict[str, str] | None = None, pre: dict[Field, str] | None = None
+                limit: int | None = None, typed: dict[str, str] | None = None, pre: SampleKeys | None = None
                 ) -> tuple[str, dict[str, Any]]:  # fmt: skip
     """One file's rows in the stage's columns: canonical (typed, with the raw text of values that must parse),
     the top-level columns as properties (and `typed` ones' typed copies), the containers as they are, the `pre`
@@ -249,8 +268,11 @@ def file_select(i: int, f: ExportFile, source: Source, names: dict[str, str], *,
     ):
         if len(fld) > 1 and fld[0] in paths and fld[1:] not in paths[fld[0]]:
             paths[fld[0]].append(fld[1:])
-    pre = {fld: name for fld, name in (pre or {}).items() if fld[0] in paths}
-    for fld in pre:
+    pre_typed = pre.typed if pre is not None else {}
+    pre_cols = {
+        fld: name for fld, name in (pre.columns if pre is not None else {}).items() if fld[0] in paths
+    }
+    for fld in pre_cols:
         if fld[1:] not in paths[fld[0]]:
             paths[fld[0]].append(fld[1:])
     extract = []
@@ -282,10 +304,11 @@ def file_select(i: int, f: ExportFile, source: Source, names: dict[str, str], *,
     sel += [f"{retyped(short(q(c.name)), typed[names[c.name]])} AS {q(typed_copy(names[c.name]))}"
             for c in cols if c.kind == "scalar" and names.get(c.name) in typed]  # fmt: skip
     sel += [f"{q(c.name)} AS {q(held(c.name))}" for c in cols if c.kind != "scalar"]
-    sel += [
-        f"{q('__lb_m_' + fld[0])}[{paths[fld[0]].index(fld[1:]) + 1}] AS {q(name)}"
-        for fld, name in pre.items()
-    ]
+    for fld, name in pre_cols.items():
+        text = f"{q('__lb_m_' + fld[0])}[{paths[fld[0]].index(fld[1:]) + 1}]"
+        sel.append(f"{text} AS {q(name)}")
+        if name in pre_typed:
+            sel.append(f"{retyped(short(text), pre_typed[name])} AS {q(typed_copy(name))}")
     sel += [f"{bad} AS {q(BAD_JSON)}", f"{i} AS {q(FILE)}"]
     if dedupe and source.row_id is not None:
         sel.append(f"{_text(r.get(source.row_id)) or 'NULL'} AS __lb_rid, {len(f.columns)} AS __lb_rank")
@@ -294,7 +317,7 @@ def file_select(i: int, f: ExportFile, source: Source, names: dict[str, str], *,
 
 
 def stage_sql(files: list[ExportFile], source: Source, names: dict[str, str], stage: str,
-              typed: dict[str, str], pre: dict[Field, str]
+              typed: dict[str, str], pre: SampleKeys
               ) -> tuple[str, dict[str, Any], list[tuple[str, str | None]]]:  # fmt: skip
     """CREATE TABLE stage AS every file's rows (one read of each); the canonical columns and their flags.
 
