@@ -39,7 +39,7 @@ HELLO_CHART = (
     "import plotly.graph_objects as go\nimport streamlit as st\n\n"
     "st.plotly_chart(go.Figure(go.Bar(x=['a', 'b'], y=[1, 2])))\nst.title('Hello from Streamlit')\n"
 )
-#: The pages whose default view draws Plotly charts (their floor is HELLO_CHART's).  (Feedback's charts wait in tabs)
+#: The pages whose default view draws Plotly charts (their floor is HELLO_CHART's; Feedback's wait in tabs).
 CHART_PAGES = ("/experiments", "/cost", "/drift")
 
 
