@@ -8,7 +8,8 @@ from typing import Any
 import duckdb
 
 from analytics.ingest.mapping import MAX_COLUMNS
-from analytics.ingest.sources.read import MAP_TYPE, Kind, held, json_path, kv_text
+from analytics.ingest.sources.jsonkeys import json_type, object_keys
+from analytics.ingest.sources.read import Kind, held, json_path, kv_text
 from analytics.ingest.sources.spec import Field, Source
 from analytics.ingest.write import typed_copy
 from analytics.workspace import quote_ident
@@ -45,35 +46,6 @@ class Plan:
     over_limit: int
 
 
-def _json_type(n: int, texts: int, bools: int, ints: int, fractions: int, long: int) -> str:
-    """A JSON property's stored type: its values' own JSON type when they all share it, else text (an integer
-    of more than 18 digits keeps the property as text: exact)."""
-    if long or not n or texts:
-        return "VARCHAR"
-    if ints == n:
-        return "BIGINT"
-    if ints + fractions == n:
-        return "DOUBLE"
-    return "BOOLEAN" if bools == n else "VARCHAR"
-
-
-def _object_keys(cur: duckdb.DuckDBPyConnection, stage: str, col: str) -> list[tuple[Any, ...]]:
-    """Per key of a JSON-text container: values, nested, text, booleans, integers, fractions, long integers.
-
-    The text is parsed once into a map of each value's JSON text; a value's kind is read from its first
-    character (`{`/`[` nested, `"` text, `t`/`f` boolean, else a number, with `.`/`e` a fraction).
-    """
-    number = "v[1] NOT IN ('{', '[', '\"', 't', 'f')"
-    fraction = "(contains(v, '.') OR contains(v, 'e') OR contains(v, 'E'))"
-    return cur.execute(
-        "SELECT k, count(v), count(v) FILTER (v[1] IN ('{', '[')), count(v) FILTER (v[1] = '\"'), "
-        f"count(v) FILTER (v[1] IN ('t', 'f')), count(v) FILTER ({number} AND NOT {fraction}), "
-        f"count(v) FILTER ({number} AND {fraction}), count(v) FILTER ({number} AND length(v) > 18) "
-        f"FROM (SELECT unnest(map_keys(m)) AS k, CAST(unnest(map_values(m)) AS VARCHAR) AS v FROM "
-        f"(SELECT TRY_CAST({q(held(col))} AS {MAP_TYPE}) AS m FROM {stage})) GROUP BY k ORDER BY k"
-    ).fetchall()
-
-
 def discover(cur: duckdb.DuckDBPyConnection, stage: str, kinds: dict[str, Kind], source: Source) -> Found:
     """Every key of every container over all staged rows, with its exact type (one scan per container).
 
@@ -83,7 +55,7 @@ def discover(cur: duckdb.DuckDBPyConnection, stage: str, kinds: dict[str, Kind],
     keys: dict[str, KeyTypes] = {c: {} for c in kinds}
     for col, kind in kinds.items():
         ref = q(held(col))
-        if kind == "object" and source.container(col).naming != "column":  # type: ignore[union-attr]
+        if kind == "object" and source.container(col).free_keys:  # type: ignore[union-attr]
             # Keys only (one parse per row): values are read as text, typed by the validation's own checks,
             # and a property holding only objects or lists is dropped after the UPDATE (see nested_columns).
             rows = cur.execute(
@@ -91,7 +63,9 @@ def discover(cur: duckdb.DuckDBPyConnection, stage: str, kinds: dict[str, Kind],
             ).fetchall()
             keys[col] = {(k,): "VARCHAR" for (k,) in rows if k is not None}
         elif kind == "object":  # a struct-like object (GA4's device as JSON): exact kinds, one level down
-            for k, n, objs, texts, bools, ints, fractions, long in _object_keys(cur, stage, col):
+            for k, n, objs, texts, bools, ints, fractions, long in object_keys(
+                cur, f"SELECT {ref} FROM {stage}"
+            ):
                 if k is None:
                     continue
                 if objs and objs == n:
@@ -101,7 +75,7 @@ def discover(cur: duckdb.DuckDBPyConnection, stage: str, kinds: dict[str, Kind],
                     ).fetchall()
                     keys[col] |= {(k, s): "VARCHAR" for (s,) in sub if s is not None}
                     continue
-                keys[col][(k,)] = _json_type(n, texts, bools, ints, fractions, long)
+                keys[col][(k,)] = json_type(n, texts, bools, ints, fractions, long)
         elif kind == "kv":
             rows = cur.execute(
                 "SELECT x.key, count(x.value.string_value), count(x.value.int_value), "

@@ -69,7 +69,7 @@ class _Staged:
     repeated: int
     bad: int
     examples: list[str]
-    typed: dict[str, str]  # top-level column -> the type of its typed copy in the stage
+    typed: dict[str, str]  # stored column (top-level or property) -> the type of its typed copy in the stage
 
 
 def _inspect_all(paths: Sequence[str | Path], source: Source, opts: _Options, tmp: Path) -> list[ExportFile]:

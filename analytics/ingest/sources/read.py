@@ -13,14 +13,13 @@ from analytics.ingest.checks import EXTRA_TYPES, short
 from analytics.ingest.mapping import MAX_COLUMNS
 from analytics.ingest.paths import literal
 from analytics.ingest.sources.files import JSON_SAMPLE, MAX_OBJECT, ExportFile
+from analytics.ingest.sources.jsonkeys import json_type, object_keys
 from analytics.ingest.sources.spec import Field, Source
 from analytics.ingest.staging import source_sql, typed_expr
 from analytics.ingest.write import retyped, typed_copy
 from analytics.workspace import quote_ident
 
 q = quote_ident
-#: A JSON object as key -> the value's JSON text: how discovery classifies a container's values.
-MAP_TYPE = "MAP(VARCHAR, JSON)"
 #: GA4's key/value arrays as read from JSON (BigQuery writes INT64 values as JSON strings, hence VARCHAR).
 KV_JSON_TYPE = (
     'STRUCT("key" VARCHAR, "value" STRUCT(string_value VARCHAR, int_value VARCHAR, float_value DOUBLE, '
@@ -111,7 +110,7 @@ def keyed(f: ExportFile, source: Source) -> list[str]:
     """The file's containers of free-form keys (PostHog's properties, Amplitude's event_properties): JSON
     objects whose keys become properties under their own names."""
     return [c.name for c in read_columns(f, source)[0]
-            if c.kind == "object" and source.container(c.name).naming != "column"]  # type: ignore[union-attr]  # fmt: skip
+            if c.kind == "object" and source.container(c.name).free_keys]  # type: ignore[union-attr]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -133,18 +132,13 @@ def sample_keys(cur: duckdb.DuckDBPyConnection, files: list[ExportFile], source:
             continue
         for col in keyed(f, source):
             base, params = reader(f, {col: "JSON"}, f"s{i}")
-            sample = f"SELECT TRY_CAST({q(col)} AS {MAP_TYPE}) AS m FROM {base} LIMIT {JSON_SAMPLE}"
-            rows = cur.execute(
-                "SELECT k, count(t) FILTER (t <> 'NULL'), count(t) FILTER (t IN ('BIGINT', 'UBIGINT')), "
-                "count(t) FILTER (t = 'DOUBLE'), count(t) FILTER (t = 'BOOLEAN') FROM (SELECT unnest(map_keys(m)) "
-                f"AS k, json_type(unnest(map_values(m))) AS t FROM ({sample})) GROUP BY k",
-                params,
-            ).fetchall()
-            for k, n, ints, doubles, bools in rows:
+            for k, n, _, texts, bools, ints, fractions, long in object_keys(
+                cur, f"SELECT {q(col)} FROM {base} LIMIT {JSON_SAMPLE}", params
+            ):
                 if k is None:
                     continue
-                t = None if not n else "BIGINT" if ints == n else "DOUBLE" if ints + doubles == n else None
-                t = "BOOLEAN" if n and bools == n else t
+                t = json_type(n, texts, bools, ints, fractions, long)
+                t = None if t == "VARCHAR" else t
                 fld = (col, str(k))
                 found[fld] = t if found.get(fld, t) == t else None
     # No more than a table may hold (plan keeps that many in the same order; any further kept key is updated).

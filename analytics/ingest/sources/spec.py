@@ -25,6 +25,12 @@ class Container:
     #: `<column>_` (GA4's device, geo: device_category, geo_country).
     naming: Literal["", "user", "column"] = ""
 
+    @property
+    def free_keys(self) -> bool:
+        """Free-form keys, each a property under its own name (PostHog's properties), found key by key; not a
+        struct-like object whose leaves are typed one level down (GA4's device)."""
+        return self.naming != "column"
+
 
 @dataclass(frozen=True)
 class Source:
