@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from tests.support.browser import screenshot, wait_idle
 
@@ -18,8 +18,7 @@ def test_drift_page_in_browser(app_server, page: Page, demo_copy: Path, artifact
     wait_idle(page, timeout_ms=180_000)
     page.get_by_text("features drift in the latest chunk (2026-10-05)").first.wait_for()
     # The cards come right after the verdict; a late rerun can redraw them, so wait for them as well.
-    page.locator('[data-testid="stMetric"]').nth(3).wait_for()
-    assert page.locator('[data-testid="stMetric"]').count() == 4
+    expect(page.locator('[data-testid="stMetric"]')).to_have_count(4, timeout=60_000)
     assert page.get_by_text("22 Sep").count() >= 1  # the first alert
     page.locator(".js-plotly-plot").nth(2).wait_for()  # score over time, overlay, heat map
     page.get_by_text("Download alerts (CSV)").first.wait_for()

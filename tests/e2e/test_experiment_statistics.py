@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from tests.support.browser import screenshot, wait_idle
 
@@ -20,8 +20,10 @@ def test_cost_bayesian_view_and_guardrail(app_server, page: Page, demo_copy: Pat
     mirrored = "Chance that large is better than small (lower is better): 0.0%"
     page.get_by_text(mirrored).first.wait_for(timeout=120_000)
     wait_idle(page)
-    assert page.get_by_text("Chance that control is better than small (lower is better): 100.0%").count() == 1
-    assert page.get_by_text("credible interval of the lift").count() >= 4
+    expect(
+        page.get_by_text("Chance that control is better than small (lower is better): 100.0%")
+    ).to_have_count(1)
+    page.get_by_text("credible interval of the lift").nth(3).wait_for()  # four at least
     screenshot(page, artifacts, "1-cost-bayesian-view")
 
     # Declare the guardrail "must not get worse than 5%" and a prior; the verdict gets a pass/fail line.
