@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from analytics.overview import write_report
 from analytics.workspace import open_workspace
@@ -25,7 +25,7 @@ def test_overview_is_the_landing_page(app_server, page: Page, demo_copy: Path, a
     assert "From MVP to scale" in body
     # The cards link to their pages with the experiment in the URL.
     link = page.locator('a[href*="experiments?experiment=ai_recs"]').first
-    assert link.count() == 1
+    expect(link).to_have_count(1)
     t1 = time.monotonic()
     page.reload()
     wait_idle(page, timeout_ms=60_000)
